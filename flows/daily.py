@@ -1,0 +1,220 @@
+"""The daily flow: ingest → stage → validate inputs → compute → validate
+results → publish → report, each step a Prefect task.
+
+A run holds its day's lock throughout and the warehouse only for the
+statement at hand. Nothing is published unless every expectation holds; a
+failed run is recorded in ``run_log`` with its reason and leaves the
+published tables and the report as they were.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+
+from flows import compute as compute_mod
+from flows import ingest, publish, report, stage, validate
+from flows.compute import Books, DayWindow
+from flows.ingest import SourceFile
+from flows.runlog import RunRecord, finish_run, start_run
+from flows.warehouse import day_lock, ensure_schema, session
+from openbooks.config import DEFAULT_CONFIG, Config, load_config
+from openbooks.errors import InputError, OpenbooksError, ValidationFailed
+
+SOURCES = ("node_log", "token_counts")
+
+
+def _run_id() -> str:
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id or uuid.uuid4())
+
+
+@task(cache_policy=NONE)
+def ingest_sources(config: Config, day: date, run_id: str) -> dict[str, list[SourceFile]]:
+    """Load new or changed source files into the raw tables."""
+    listed = {source: ingest.list_source_files(config, source, day) for source in SOURCES}
+    problems, read = [], 0
+    with session(config) as con:
+        for files in listed.values():
+            for file in files:
+                was_read, file_problems = ingest.ingest_file(con, config, file, run_id)
+                read += was_read
+                problems += file_problems
+    get_run_logger().info("ingest: %d file(s) listed, %d read", sum(map(len, listed.values())), read)
+    if problems:
+        raise InputError("\n".join(problems))
+    return listed
+
+
+@task(cache_policy=NONE)
+def stage_inputs(
+    config: Config, window: DayWindow, files: dict[str, list[SourceFile]], record: RunRecord
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The day's typed node log and token counts."""
+    frames, problems = {}, []
+    with session(config) as con:
+        for source in SOURCES:
+            frames[source], source_problems = stage.stage_source(
+                con, source, files[source], day=window.day, day_start=window.start, day_end=window.end,
+                run_id=record.run_id, scoped_to_day=stage.is_scoped_to_day(config, source),
+            )
+            problems += source_problems
+    record.node_rows, record.token_rows = frames["node_log"].height, frames["token_counts"].height
+    record.quarantined_rows += len(problems)
+    if problems:
+        raise InputError("\n".join(problems))
+    return compute_mod.flag_inputs(window, frames["node_log"], frames["token_counts"])
+
+
+def _input_parameters(config: Config) -> dict:
+    card = config.price_book.cards[config.price_book.card]
+    return {"gpu_types": sorted(config.hardware), "priced_models": sorted(card.models)}
+
+
+@task(cache_policy=NONE)
+def validate_inputs(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
+                    record: RunRecord) -> None:
+    """The input suites; rows that fail go to quarantine with the reason."""
+    problems = []
+    for source, frame in (("node_log", node_log), ("token_counts", token_counts)):
+        outcome = validate.validate_frame(
+            frame, config.expectations_dir / f"{source}.json", _input_parameters(config)
+        )
+        record.validation_summary.append(outcome.summary())
+        if outcome.success:
+            continue
+
+        def label(i: int, frame: pl.DataFrame = frame) -> str:
+            return f"{ingest.display_path(frame['source_file'][i])} line {frame['line'][i]}"
+
+        problems += validate.describe_failures(outcome, label)
+        record.quarantined_rows += _quarantine_failures(config, source, frame, outcome, window.day, record.run_id)
+    if problems:
+        record.validation_success = False
+        raise ValidationFailed("\n".join(problems))
+
+
+def _quarantine_failures(config: Config, source: str, frame: pl.DataFrame, outcome: validate.SuiteOutcome,
+                         day: date, run_id: str) -> int:
+    rows = [
+        [run_id, day, source, frame["source_file"][f.row], None, int(frame["line"][f.row]), f.column,
+         None if f.value is None else str(f.value), f"expected {f.expected}"]
+        for f in outcome.failures if f.row is not None
+    ]
+    if rows:
+        with session(config) as con:
+            con.executemany(
+                "INSERT INTO quarantine (run_id, day, source, source_file, content_hash, line, column_name, "
+                "value, reason, quarantined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                rows,
+            )
+    return len(rows)
+
+
+@task(cache_policy=NONE)
+def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame) -> Books:
+    return compute_mod.compute_books(config, window, node_log, token_counts)
+
+
+@task(cache_policy=NONE)
+def validate_results(config: Config, books: Books, record: RunRecord) -> None:
+    """The result suites on the hourly and daily statements."""
+    problems = []
+    zone = config.business_day.timezone
+    for name, frame in (("hourly_economics", books.hourly), ("daily_economics", books.daily)):
+        outcome = validate.validate_frame(
+            frame, config.expectations_dir / f"{name}.json", {"hours_in_day": books.window.hours}
+        )
+        record.validation_summary.append(outcome.summary())
+
+        def label(i: int, frame: pl.DataFrame = frame, name: str = name) -> str:
+            if "hour_start" in frame.columns:
+                from zoneinfo import ZoneInfo
+
+                return f"{name} hour {frame['hour_start'][i].astimezone(ZoneInfo(zone)).isoformat()}"
+            return f"{name} {books.window.day}"
+
+        problems += validate.describe_failures(outcome, label)
+    record.validation_success = not problems
+    if problems:
+        raise ValidationFailed("\n".join(problems))
+
+
+@task(cache_policy=NONE)
+def stage_results(config: Config, books: Books, record: RunRecord) -> None:
+    frames = publish.staged_frames(books, record.run_id, config.hash)
+    with session(config) as con:
+        publish.write_staging(con, frames, record.run_id)
+
+
+@task(cache_policy=NONE)
+def render_report(config: Config, books: Books, record: RunRecord) -> report.Report:
+    return report.render(
+        daily=books.daily, hourly=books.hourly, steps=books.steps, timezone=config.business_day.timezone,
+        validation=record.validation_summary, run_id=record.run_id, config_hash=config.hash,
+        generated_at=datetime.now(UTC),
+    )
+
+
+@task(cache_policy=NONE)
+def publish_day(config: Config, day: date, record: RunRecord) -> None:
+    with session(config) as con:
+        publish.publish_day(con, day, record.run_id)
+        finish_run(con, record, "published")
+
+
+@task(cache_policy=NONE)
+def write_report(config: Config, rendered: report.Report) -> list[str]:
+    return [str(p) for p in report.write_report(config.report_dir, rendered)]
+
+
+def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
+    """Run one business day end to end; returns its ``daily_economics`` row."""
+    run_id = run_id or _run_id()
+    record = RunRecord(run_id, day, str(config.file), config.hash)
+    with day_lock(config, day):
+        with session(config) as con:
+            ensure_schema(con)
+            con.execute(
+                "UPDATE run_log SET status = 'failed', finished_at = now(), "
+                "error = 'interrupted: the process ended before the run finished' "
+                "WHERE day = ? AND status = 'running'",
+                [day],
+            )
+            publish.discard_staging(con, day)
+            start_run(con, record)
+        try:
+            window = compute_mod.day_window(config, day)
+            files = ingest_sources(config, day, run_id)
+            node_log, token_counts = stage_inputs(config, window, files, record)
+            validate_inputs(config, window, node_log, token_counts, record)
+            books = compute_books(config, window, node_log, token_counts)
+            validate_results(config, books, record)
+            stage_results(config, books, record)
+            rendered = render_report(config, books, record)
+            publish_day(config, day, record)
+        except BaseException as exc:
+            _record_failure(config, record, exc)
+            raise
+        write_report(config, rendered)
+    return books.daily.with_columns(run_id=pl.lit(run_id)).row(0, named=True)
+
+
+def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> None:
+    reason = str(exc) if isinstance(exc, OpenbooksError) else f"{type(exc).__name__}: {exc}"
+    try:
+        with session(config) as con:
+            finish_run(con, record, "failed", reason)
+    except OpenbooksError:
+        pass  # the warehouse itself is the problem; the original error says more
+
+
+@flow(name="daily-books", flow_run_name="books-{day}", log_prints=True)
+def daily_books(day: date, config_path: str = str(DEFAULT_CONFIG)) -> dict:
+    """Compute, validate and publish the books of one business day."""
+    return run_day(load_config(config_path), day)

@@ -1,0 +1,67 @@
+"""Write-audit-publish: computed frames go to ``staging`` first; only a
+validated run swaps its day into the published tables, in one transaction.
+
+A failure anywhere before COMMIT leaves the published tables as they were.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from flows.compute import Books
+from flows.schema import DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS, PUBLISHED, Table
+
+
+def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl.DataFrame]:
+    day = pl.lit(books.window.day)
+    return {
+        DAILY_ECONOMICS: books.daily.with_columns(run_id=pl.lit(run_id), config_hash=pl.lit(config_hash)),
+        HOURLY_ECONOMICS: books.hourly.with_columns(day=day, run_id=pl.lit(run_id)),
+        NODE_STEPS: books.steps.with_columns(day=day, run_id=pl.lit(run_id)),
+    }
+
+
+def write_staging(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.DataFrame], run_id: str) -> None:
+    """Replace this run's rows in ``staging.<table>``."""
+    con.execute("BEGIN")
+    try:
+        for table, frame in frames.items():
+            columns = [c.name for c in table.columns if c.name in frame.columns]
+            con.register("__frame", frame.select(columns).to_arrow())
+            con.execute(f"DELETE FROM staging.{table.name} WHERE run_id = ?", [run_id])
+            con.execute(f"INSERT INTO staging.{table.name} BY NAME SELECT * FROM __frame")
+            con.unregister("__frame")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def publish_day(con: duckdb.DuckDBPyConnection, day: date, run_id: str, tables: tuple[Table, ...] = PUBLISHED) -> None:
+    """Swap ``day`` in every published table for this run's staged rows, all
+    in one transaction: readers see the old day or the new day, never a mix."""
+    con.execute("BEGIN")
+    try:
+        for table in tables:
+            con.execute(f"DELETE FROM {table.qualified} WHERE day = ?", [day])
+            con.execute(
+                f"INSERT INTO {table.qualified} BY NAME SELECT * FROM staging.{table.name} WHERE run_id = ?",
+                [run_id],
+            )
+            con.execute(f"DELETE FROM staging.{table.name} WHERE run_id = ?", [run_id])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def discard_staging(con: duckdb.DuckDBPyConnection, day: date, keep_run: str | None = None) -> None:
+    """Drop staged rows of earlier runs of ``day`` (a failed run's rows stay
+    until the day is run again, for inspection)."""
+    for table in PUBLISHED:
+        con.execute(
+            f"DELETE FROM staging.{table.name} WHERE day = ? AND run_id IS DISTINCT FROM ?", [day, keep_run]
+        )

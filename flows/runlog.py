@@ -1,0 +1,40 @@
+"""``run_log``: one row per run of a day, written at its start and its end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    day: date
+    config_path: str
+    config_hash: str
+    node_rows: int | None = None
+    token_rows: int | None = None
+    quarantined_rows: int = 0
+    validation_success: bool | None = None
+    validation_summary: list[str] = field(default_factory=list)
+
+
+def start_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    con.execute(
+        "INSERT INTO run_log (run_id, day, started_at, status, config_path, config_hash) "
+        "VALUES (?, ?, now(), 'running', ?, ?)",
+        [record.run_id, record.day, record.config_path, record.config_hash],
+    )
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, record: RunRecord, status: str, error: str | None = None) -> None:
+    con.execute(
+        "UPDATE run_log SET finished_at = now(), status = ?, node_rows = ?, token_rows = ?, "
+        "quarantined_rows = ?, validation_success = ?, validation_summary = ?, error = ? WHERE run_id = ?",
+        [
+            status, record.node_rows, record.token_rows, record.quarantined_rows,
+            record.validation_success, "; ".join(record.validation_summary) or None, error, record.run_id,
+        ],
+    )

@@ -1,0 +1,184 @@
+"""The warehouse tables: names, grain, columns, types and what each column means.
+
+This is the interface users query, and the one place a table is defined: the
+DDL, the staging copies and ``openbooks tables`` all come from here. New
+columns are added to existing warehouses with ``ADD COLUMN IF NOT EXISTS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    not_null: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    partition: str | None = "day"  # published per day: a run replaces its day's rows
+    schema: str = "main"
+    key: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def ddl(self, schema: str | None = None) -> str:
+        cols = ",\n  ".join(
+            f"{c.name} {c.type}{' NOT NULL' if c.not_null else ''}" for c in self.columns
+        )
+        return f"CREATE TABLE IF NOT EXISTS {schema or self.schema}.{self.name} (\n  {cols}\n)"
+
+
+def _c(name: str, type_: str, description: str, not_null: bool = False) -> Column:
+    return Column(name, type_, description, not_null)
+
+
+_DAY = _c("day", "DATE", "business day, named by the date it starts on", True)
+_RUN = _c("run_id", "VARCHAR", "the run that published this row (see run_log)", True)
+_TOKENS = (
+    _c("input_tokens", "BIGINT", "input tokens (cache hits + misses)"),
+    _c("cache_hit_tokens", "BIGINT", "input tokens served from the KV cache"),
+    _c("cache_miss_tokens", "BIGINT", "input tokens computed afresh"),
+    _c("output_tokens", "BIGINT", "output tokens"),
+    _c("requests", "BIGINT", "requests"),
+    _c("cache_hit_rate", "DOUBLE", "cache_hit_tokens / input_tokens"),
+)
+_ROLE_HOURS = tuple(
+    _c(f"{role}_node_hours", "DOUBLE", f"node-hours in role {role}")
+    for role in ("prefill", "decode", "idle", "training")
+)
+_MARGINS = (
+    _c("theoretical_revenue_usd", "DOUBLE", "every token at the reference model's list price"),
+    _c("cost_profit_margin", "DOUBLE", "theoretical revenue / GPU cost - 1 (5.45 = 545%)"),
+    _c("gross_margin", "DOUBLE", "(theoretical revenue - GPU cost) / theoretical revenue"),
+)
+
+DAILY_ECONOMICS = Table(
+    "daily_economics",
+    "One row per business day: GPU cost, tokens, theoretical revenue and margins.",
+    (
+        _DAY,
+        _c("day_start", "TIMESTAMPTZ", "start of the business day", True),
+        _c("day_end", "TIMESTAMPTZ", "end of the business day (exclusive)", True),
+        _c("hours", "DOUBLE", "length of the day in hours (23 or 25 across DST)", True),
+        _c("node_hours", "DOUBLE", "serving node-hours (prefill, decode, idle)", True),
+        _c("gpu_hours", "DOUBLE", "serving GPU-hours", True),
+        _c("peak_nodes", "DOUBLE", "most serving nodes at any moment", True),
+        _c("avg_nodes", "DOUBLE", "node_hours / hours", True),
+        _c("gpu_cost_usd", "DOUBLE", "serving GPU-hours at the rental price", True),
+        *_TOKENS,
+        _c("reference_model", "VARCHAR", "model whose list price prices theoretical revenue"),
+        *_MARGINS,
+        *_ROLE_HOURS,
+        _RUN,
+        _c("config_hash", "VARCHAR", "hash of the config the day was computed with"),
+    ),
+    key=("day",),
+)
+
+HOURLY_ECONOMICS = Table(
+    "hourly_economics",
+    "One row per hour of each business day.",
+    (
+        _DAY,
+        _c("hour_start", "TIMESTAMPTZ", "start of the hour", True),
+        _c("hour_end", "TIMESTAMPTZ", "end of the hour (exclusive)", True),
+        _c("hours", "DOUBLE", "length of the hour (1, or less at a partial end)", True),
+        _c("avg_nodes", "DOUBLE", "average serving nodes over the hour", True),
+        _c("node_hours", "DOUBLE", "serving node-hours", True),
+        _c("gpu_hours", "DOUBLE", "serving GPU-hours", True),
+        _c("gpu_cost_usd", "DOUBLE", "serving GPU-hours at the rental price", True),
+        *_TOKENS,
+        *_MARGINS,
+        *_ROLE_HOURS,
+        _c("node_log_coverage", "DOUBLE", "share of the hour the node log covers (1 = complete)"),
+        _c("unpriced_token_rows", "BIGINT", "token rows with no reference price in force"),
+        _RUN,
+    ),
+    key=("day", "hour_start"),
+)
+
+NODE_STEPS = Table(
+    "node_steps",
+    "The serving node-count step function of each day (the published node chart).",
+    (
+        _DAY,
+        _c("segment_start", "TIMESTAMPTZ", "from", True),
+        _c("segment_end", "TIMESTAMPTZ", "until (exclusive)", True),
+        _c("nodes", "DOUBLE", "serving nodes over the segment", True),
+        _c("rows", "BIGINT", "node-log rows covering the segment (0 = a gap)"),
+        _RUN,
+    ),
+    key=("day", "segment_start"),
+)
+
+RUN_LOG = Table(
+    "run_log",
+    "One row per run of a day: when, outcome, config, row counts, validation.",
+    (
+        _c("run_id", "VARCHAR", "run id (also Prefect's flow run id when run in a flow)", True),
+        _c("day", "DATE", "business day", True),
+        _c("started_at", "TIMESTAMPTZ", "when the run started", True),
+        _c("finished_at", "TIMESTAMPTZ", "when it ended"),
+        _c("status", "VARCHAR", "running, published or failed", True),
+        _c("config_path", "VARCHAR", "config file"),
+        _c("config_hash", "VARCHAR", "hash of the effective config"),
+        _c("node_rows", "BIGINT", "node-log rows staged for the day"),
+        _c("token_rows", "BIGINT", "token-count rows staged for the day"),
+        _c("quarantined_rows", "BIGINT", "rows set aside in quarantine"),
+        _c("validation_success", "BOOLEAN", "did every expectation hold"),
+        _c("validation_summary", "VARCHAR", "expectations evaluated / failed, per suite"),
+        _c("error", "VARCHAR", "why the run failed"),
+    ),
+    partition=None,
+    key=("run_id",),
+)
+
+QUARANTINE = Table(
+    "quarantine",
+    "Input rows set aside, with the reason; raw files are never changed.",
+    (
+        _c("run_id", "VARCHAR", "run that found the problem", True),
+        _c("day", "DATE", "business day being run (null when found at ingest)"),
+        _c("source", "VARCHAR", "node_log or token_counts", True),
+        _c("source_file", "VARCHAR", "file the row came from", True),
+        _c("content_hash", "VARCHAR", "sha256 of that file's content"),
+        _c("line", "BIGINT", "line in a CSV file (header = 1) or row in a Parquet file"),
+        _c("column_name", "VARCHAR", "column at fault"),
+        _c("value", "VARCHAR", "the offending value, as text"),
+        _c("reason", "VARCHAR", "what was expected", True),
+        _c("record", "VARCHAR", "the whole row as read"),
+        _c("quarantined_at", "TIMESTAMPTZ", "when", True),
+    ),
+    partition=None,
+)
+
+RAW_FILES = Table(
+    "files",
+    "Every source file ingested, by content hash.",
+    (
+        _c("source", "VARCHAR", "node_log or token_counts", True),
+        _c("path", "VARCHAR", "absolute path of the file", True),
+        _c("content_hash", "VARCHAR", "sha256 of the content", True),
+        _c("size_bytes", "BIGINT", "file size"),
+        _c("rows", "BIGINT", "rows loaded into raw"),
+        _c("rejected_rows", "BIGINT", "rows the reader could not parse (see quarantine)"),
+        _c("error", "VARCHAR", "why the file as a whole could not be read"),
+        _c("ingested_at", "TIMESTAMPTZ", "when", True),
+    ),
+    partition=None,
+    schema="raw",
+    key=("source", "path"),
+)
+
+PUBLISHED = (DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS)
+ALL_TABLES = (*PUBLISHED, RUN_LOG, QUARANTINE, RAW_FILES)

@@ -1,0 +1,182 @@
+"""Validate: run the GX Core suites in ``expectations/`` on a frame.
+
+Suites are versioned JSON files (``expectations/<name>.json``); values that
+depend on the config (GPU types, priced models, hours in the day) are suite
+parameters (``{"$PARAMETER": "name"}``) filled in at run time. Each failed
+expectation becomes one line naming the file, line and column of the row at
+fault (or the hour of a result), using the expectation's ``meta.expected``.
+
+Great Expectations is imported here only, when a run validates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from openbooks.errors import ConfigError
+
+MAX_LINES_PER_EXPECTATION = 20
+
+
+@dataclass
+class Failure:
+    """One failed expectation on one row (``row`` is None for table-level)."""
+
+    suite: str
+    expectation: str
+    column: str | None
+    expected: str
+    row: int | None
+    value: Any
+
+
+@dataclass
+class SuiteOutcome:
+    suite: str
+    evaluated: int
+    failures: list[Failure] = field(default_factory=list)
+    result: Any = None  # the GX ExpectationSuiteValidationResult
+
+    @property
+    def success(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        failed = len({(f.expectation, f.column) for f in self.failures})
+        return f"{self.suite}: {self.evaluated - failed}/{self.evaluated} expectations met"
+
+
+def load_suite_file(path: Path) -> dict:
+    """A suite file as a dict; a missing or broken file is a ``ConfigError``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: expectation suite not found")
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} line {exc.lineno}: invalid JSON in expectation suite ({exc.msg})")
+    if not isinstance(data, dict) or not isinstance(data.get("expectations"), list):
+        raise ConfigError(f"{path}: expected a suite object with a list under 'expectations'")
+    return data
+
+
+@cache
+def _context():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def build_suite(path: Path):
+    """The GX ``ExpectationSuite`` in a suite file. Every expectation is built
+    here, so an unknown type or a bad argument names the file and the entry
+    (GX itself would only log it and drop the expectation)."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    data = load_suite_file(path)
+    expectations = []
+    for number, entry in enumerate(data["expectations"], start=1):
+        kind = entry.get("type", "?") if isinstance(entry, dict) else "?"
+        try:
+            expectations.append(ExpectationConfiguration(**entry).to_domain_obj())
+        except Exception as exc:  # GX raises many kinds for a bad expectation
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"{path}: expectations[{number}] ({kind}): invalid expectation ({reason})")
+    return gx.ExpectationSuite(name=data.get("name", path.stem), expectations=expectations, meta=data.get("meta"))
+
+
+def validate_frame(frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any]) -> SuiteOutcome:
+    """Run one suite on ``frame`` through GX's pandas route."""
+    import great_expectations as gx
+
+    context = _context()
+    suite = build_suite(suite_path)
+    name = suite.name
+    if name in {s.name for s in context.suites.all()}:
+        context.suites.delete(name)
+    suite = context.suites.add(suite)
+    asset_name = f"{name}_frame"
+    source = context.data_sources.add_or_update_pandas("openbooks")
+    try:
+        asset = source.get_asset(asset_name)
+    except LookupError:
+        asset = source.add_dataframe_asset(asset_name)
+    batch = asset.get_batch_definition(asset_name) if asset.batch_definitions else (
+        asset.add_batch_definition_whole_dataframe(asset_name)
+    )
+    definition = gx.ValidationDefinition(data=batch, suite=suite, name=f"validate_{name}")
+    try:
+        result = definition.run(
+            batch_parameters={"dataframe": frame.to_pandas()},
+            expectation_parameters=parameters,
+            result_format={"result_format": "COMPLETE"},
+        )
+    except Exception as exc:
+        raise ConfigError(f"{suite_path}: expectation suite could not run ({str(exc).splitlines()[0]})")
+    return SuiteOutcome(name, len(result.results), _failures(name, result), result)
+
+
+def _failures(suite: str, result) -> list[Failure]:
+    failures = []
+    for item in result.results:
+        if item.success:
+            continue
+        config = item.expectation_config
+        kwargs = config.kwargs
+        column = kwargs.get("column") or ", ".join(kwargs.get("column_list", []) or []) or None
+        expected = (config.meta or {}).get("expected") or config.type
+        info = item.exception_info or {}
+        if info.get("raised_exception"):
+            failures.append(Failure(suite, config.type, column, expected, None,
+                                    f"error: {info.get('exception_message')}"))
+            continue
+        res = item.result or {}
+        indexes = res.get("unexpected_index_list")
+        if indexes:
+            values = res.get("unexpected_list") or [None] * len(indexes)
+            failures.extend(
+                Failure(suite, config.type, column, expected, int(i), v) for i, v in zip(indexes, values)
+            )
+        else:
+            failures.append(Failure(suite, config.type, column, expected, None, res.get("observed_value")))
+    return failures
+
+
+def describe_failures(outcome: SuiteOutcome, label: Callable[[int], str]) -> list[str]:
+    """One line per failed row: ``<where> column <c>: expected <…>, got <v>``.
+    ``label`` turns a row index into where the row came from."""
+    lines, per_expectation = [], {}
+    for f in outcome.failures:
+        key = (f.expectation, f.column)
+        per_expectation[key] = per_expectation.get(key, 0) + 1
+        if per_expectation[key] > MAX_LINES_PER_EXPECTATION:
+            continue
+        where = label(f.row) if f.row is not None else outcome.suite
+        column = f" column {f.column}" if f.column else ""
+        got = "" if f.value is None and f.row is None else f", got {_show(f.value)}"
+        lines.append(f"{where}{column}: expected {f.expected}{got}")
+    for key, count in per_expectation.items():
+        if count > MAX_LINES_PER_EXPECTATION:
+            lines.append(f"{outcome.suite}: … and {count - MAX_LINES_PER_EXPECTATION} more rows failing {key[0]}")
+    return lines
+
+
+def _show(value: Any) -> str:
+    """A value as a user would write it (no numpy or pandas reprs)."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return "empty"
+    return repr(value)

@@ -1,0 +1,149 @@
+"""Opening the DuckDB warehouse: briefly, with clear errors, and one run per day.
+
+DuckDB allows one writing process per file and refuses any other at once.
+openbooks holds a connection only for the statement at hand and waits up to
+``warehouse.lock_timeout_seconds`` for one that is busy. A day being run holds
+a per-day lock file, so two runs of the same day never interleave.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from flows.schema import ALL_TABLES, Table
+from openbooks.config import CANONICAL_COLUMNS, Config
+from openbooks.errors import DayLocked, WarehouseBusy, WarehouseError
+
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+
+
+def raw_table(source: str) -> Table:
+    """raw.<source>: every canonical column as text, plus where each row came from."""
+    from flows.schema import Column
+
+    columns = [Column(name, "VARCHAR", "as read from the file") for name in CANONICAL_COLUMNS[source]]
+    meta = [
+        Column("source_file", "VARCHAR", "file the row came from", True),
+        Column("content_hash", "VARCHAR", "sha256 of the file", True),
+        Column("line", "BIGINT", "line in a CSV (header = 1) or row in Parquet", True),
+        Column("ingested_at", "TIMESTAMPTZ", "when", True),
+    ]
+    return Table(source, f"Raw {source} rows as read.", (*columns, *meta), partition=None, schema="raw")
+
+
+def _open(path: Path, read_only: bool, config: Config | None) -> duckdb.DuckDBPyConnection:
+    # No TimeZone setting: it needs DuckDB's ICU extension, which may not be
+    # installed and must not be downloaded. Without ICU, TIMESTAMPTZ is UTC.
+    settings: dict[str, str] = {}
+    if config is not None and config.warehouse.memory_limit:
+        settings["memory_limit"] = config.warehouse.memory_limit
+    if config is not None and config.warehouse.temp_directory:
+        settings["temp_directory"] = str(config.resolve(config.warehouse.temp_directory))
+    return duckdb.connect(str(path), read_only=read_only, config=settings)
+
+
+def connect(
+    path: Path, *, read_only: bool = False, timeout: float = 30.0, config: Config | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting up to ``timeout`` seconds while another
+    process holds it. Never creates a read-only warehouse, never deletes one."""
+    if read_only and not path.exists():
+        raise WarehouseError(f"warehouse {path} does not exist yet: run a day first (openbooks run --date D)")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            return _open(path, read_only, config)
+        except duckdb.IOException as exc:
+            message = str(exc)
+            if not any(marker in message for marker in _LOCK_MARKERS):
+                raise WarehouseError(f"warehouse {path} cannot be opened: {_first_line(message)} (file left untouched)")
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"warehouse {path} is busy: another openbooks process is writing to it; try again shortly"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"warehouse {path} cannot be opened: {_first_line(str(exc))} (file left untouched)")
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
+    """The result of a query as a Polars frame, timestamps in UTC."""
+    result = con.sql(sql, params=params or None).pl()
+    return result.with_columns(
+        pl.col(name).dt.convert_time_zone("UTC")
+        for name, dtype in result.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone
+    )
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else message
+
+
+@contextmanager
+def session(config: Config, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the configured warehouse, closed on exit."""
+    con = connect(
+        config.warehouse_path,
+        read_only=read_only,
+        timeout=config.warehouse.lock_timeout_seconds,
+        config=config,
+    )
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing schemas, tables and columns (never drops anything)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS staging")
+    tables = [*ALL_TABLES, *(raw_table(s) for s in CANONICAL_COLUMNS)]
+    for table in tables:
+        con.execute(table.ddl())
+        for column in table.columns:
+            con.execute(
+                f"ALTER TABLE {table.qualified} ADD COLUMN IF NOT EXISTS {column.name} {column.type}"
+            )
+        if table.partition:
+            con.execute(table.ddl(schema="staging"))
+
+
+@contextmanager
+def day_lock(config: Config, day: date) -> Iterator[None]:
+    """Hold the lock for one business day of one warehouse, or refuse at once.
+
+    The lock is an OS file lock: it is released when the process ends, even
+    when killed, so a crashed run never blocks the next one."""
+    warehouse = config.warehouse_path
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = warehouse.with_name(f"{warehouse.name}.{day.isoformat()}.lock")
+    handle = open(lock_path, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise DayLocked(f"day {day} is already being run ({holder}); not started again")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+

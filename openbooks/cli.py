@@ -1,0 +1,166 @@
+"""The ``openbooks`` command line.
+
+One error boundary (``main``): an ``OpenbooksError`` prints as red lines and
+exits 1; any other exception prints one line and a hint; tracebacks only with
+``--debug``. Prefect and GX are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import traceback
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from openbooks.config import DEFAULT_CONFIG, load_config
+from openbooks.errors import OpenbooksError
+
+app = typer.Typer(
+    name="openbooks",
+    help="Daily unit economics for AI model serving, from your own GPU and token logs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Config file.", show_default=True)
+]
+DayOption = Annotated[
+    str, typer.Option("--date", "-d", help="Business day, YYYY-MM-DD (the date it starts on).")
+]
+
+
+def parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise OpenbooksError(f"--date {value!r}: expected a date as YYYY-MM-DD")
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
+) -> None:
+    if not verbose:
+        # The CLI reports a failed run itself, in one line; Prefect's own
+        # failure log (with its traceback) is for --verbose.
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+
+
+def print_figures(row: dict[str, Any], title: str) -> None:
+    from flows.report import figure_rows
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for label, value in figure_rows(row):
+        table.add_row(label, value)
+    console.print(table)
+
+
+@app.command()
+def run(
+    day: DayOption,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Compute, validate and publish one business day, then print its figures."""
+    cfg = load_config(config)
+    the_day = parse_day(day)
+    from flows.daily import daily_books
+    from flows.report import report_paths
+
+    with console.status(f"running {the_day}…"):
+        row = daily_books(the_day, str(cfg.file))
+    print_figures(row, f"openbooks {the_day} (published, run {row['run_id']})")
+    md, html = report_paths(cfg.report_dir, the_day.isoformat())
+    console.print(f"report: {md}  {html}")
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run against the warehouse (read-only).")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+) -> None:
+    """Answer a SQL query from the warehouse through a read-only connection."""
+    if format not in ("table", "csv", "json"):
+        raise OpenbooksError(f"--format {format!r}: expected table, csv or json")
+    cfg = load_config(config)
+    from flows.queries import run_query
+
+    columns, rows = run_query(cfg, sql)
+    sys.stdout.write(render_rows(columns, rows, format)) if format != "table" else console.print(
+        rich_table(columns, rows)
+    )
+
+
+def rich_table(columns: list[str], rows: list[tuple]) -> Table:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    return table
+
+
+def render_rows(columns: list[str], rows: list[tuple], format: str) -> str:
+    if format == "json":
+        return json.dumps([dict(zip(columns, row)) for row in rows], default=str, indent=2) + "\n"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option(help="Directory to write the sample logs to.")] = Path("data/sample"),
+) -> None:
+    """Write the bundled sample logs: DeepSeek's published day and the week before it."""
+    from openbooks.sample import write_sample
+
+    written = write_sample(out)
+    console.print(f"wrote {len(written)} files under {out}")
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        err.print("[red]aborted[/red]")
+        code = 130
+    except OpenbooksError as exc:
+        if debug:
+            traceback.print_exc()
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+        code = 1
+    except Exception as exc:  # noqa: BLE001 - the one error boundary
+        if debug:
+            traceback.print_exc()
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        err.print(f"[red]error:[/red] {type(exc).__name__}: {first} (run with --debug for the traceback)",
+                  highlight=False, soft_wrap=True)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The errors openbooks raises on purpose.
+
+Every error a user can cause (bad config, bad input, busy warehouse) is an
+``OpenbooksError``: the CLI prints its message as one red line and exits 1,
+showing a traceback only with ``--debug``. ``transient`` tells the scheduler
+whether a retry could help (a file not yet arrived, a locked warehouse) or not
+(bad data, a failed expectation).
+"""
+
+from __future__ import annotations
+
+
+class OpenbooksError(Exception):
+    """An error whose message is meant for the user, not a traceback."""
+
+    transient: bool = False
+
+
+class ConfigError(OpenbooksError):
+    """A config file that cannot be loaded: names the file and the key."""
+
+
+class InputError(OpenbooksError):
+    """Source data that cannot be used: names the file, row and column."""
+
+
+class SourceNotFound(InputError):
+    """A source matched no file. Retrying helps when files arrive late."""
+
+    transient = True
+
+
+class ValidationFailed(OpenbooksError):
+    """An expectation suite failed; the day was not published."""
+
+
+class WarehouseBusy(OpenbooksError):
+    """Another process holds the warehouse lock."""
+
+    transient = True
+
+
+class WarehouseError(OpenbooksError):
+    """The warehouse file cannot be opened or is not a DuckDB database."""
+
+
+class DayLocked(OpenbooksError):
+    """Another run of the same day holds its lock."""
+
+    transient = True

@@ -1,0 +1,41 @@
+"""The business day: its window in UTC and its grid of hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+
+def day_window(day: date, timezone: str, start: time) -> tuple[datetime, datetime]:
+    """UTC start and end of business day ``day``: ``day`` at ``start`` local to
+    ``day + 1`` at ``start`` local. 23 or 25 hours long across a DST change."""
+    zone = ZoneInfo(timezone)
+    begin = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), start, tzinfo=zone).astimezone(UTC)
+    return begin, end
+
+
+def hour_grid(day_start: datetime, day_end: datetime) -> pl.DataFrame:
+    """One row per hour of the day from its start: ``hour_start``, ``hour_end``,
+    ``hours`` (1.0, or less for a last partial hour)."""
+    starts = pl.datetime_range(
+        day_start, day_end, "1h", closed="left", time_unit="us", time_zone="UTC", eager=True
+    )
+    return (
+        pl.DataFrame({"hour_start": starts})
+        .with_columns(
+            hour_end=pl.min_horizontal(
+                pl.col("hour_start") + pl.duration(hours=1), pl.lit(day_end).dt.cast_time_unit("us")
+            )
+        )
+        .with_columns(hours=hours_between("hour_start", "hour_end"))
+    )
+
+
+def hours_between(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
+    """Length of ``[start, end)`` in hours, exact to the microsecond."""
+    start = pl.col(start) if isinstance(start, str) else start
+    end = pl.col(end) if isinstance(end, str) else end
+    return (end - start).dt.total_microseconds() / 3_600_000_000

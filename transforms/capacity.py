@@ -1,0 +1,124 @@
+"""Node-hours: by hour, as a step function over the day, its peak and coverage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from transforms.calendar import hours_between
+
+SERVING_ROLES = ("prefill", "decode", "idle")
+
+
+def clip_to_day(node_log: pl.DataFrame, day_start: datetime, day_end: datetime) -> pl.DataFrame:
+    """Intervals cut to the day; intervals wholly outside it dropped."""
+    return (
+        node_log.with_columns(
+            interval_start=pl.max_horizontal("interval_start", pl.lit(day_start).dt.cast_time_unit("us")),
+            interval_end=pl.min_horizontal("interval_end", pl.lit(day_end).dt.cast_time_unit("us")),
+        )
+        .filter(pl.col("interval_end") > pl.col("interval_start"))
+    )
+
+
+def serving(node_log: pl.DataFrame) -> pl.DataFrame:
+    """Rows of nodes serving inference (not lent to training)."""
+    return node_log.filter(pl.col("role").is_in(SERVING_ROLES))
+
+
+def node_hours_by_hour(node_log: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
+    """Node-hours per hour, model, role and GPU type: nodes × the part of each
+    interval that falls in the hour."""
+    return (
+        node_log.join_where(
+            hours.select("hour_start", "hour_end"),
+            pl.col("interval_start") < pl.col("hour_end"),
+            pl.col("interval_end") > pl.col("hour_start"),
+        )
+        .with_columns(
+            node_hours=pl.col("nodes")
+            * hours_between(
+                pl.max_horizontal("interval_start", "hour_start"),
+                pl.min_horizontal("interval_end", "hour_end"),
+            )
+        )
+        .group_by("hour_start", "model", "role", "gpu_type")
+        .agg(pl.col("node_hours").sum())
+        .sort("hour_start", "model", "role", "gpu_type")
+    )
+
+
+def node_count_steps(node_log: pl.DataFrame) -> pl.DataFrame:
+    """The node-count step function: ``segment_start``, ``segment_end``,
+    ``nodes`` (sum over all rows covering the segment) and ``rows`` (how many
+    rows cover it, at most; 0 is a gap in the log). One row per step, in time
+    order."""
+    bounds = (
+        pl.concat([node_log.select(t=pl.col("interval_start")), node_log.select(t=pl.col("interval_end"))])
+        .unique()
+        .sort("t")
+    )
+    segments = bounds.select(segment_start=pl.col("t"), segment_end=pl.col("t").shift(-1)).drop_nulls()
+    covering = segments.join_where(
+        node_log.select("interval_start", "interval_end", "nodes"),
+        pl.col("interval_start") <= pl.col("segment_start"),
+        pl.col("interval_end") >= pl.col("segment_end"),
+    )
+    return (
+        segments.join(
+            covering.group_by("segment_start").agg(
+                nodes=pl.col("nodes").sum(), rows=pl.len().cast(pl.Int64)
+            ),
+            on="segment_start",
+            how="left",
+        )
+        .with_columns(pl.col("nodes").fill_null(0.0), pl.col("rows").fill_null(0))
+        .sort("segment_start")
+        .pipe(_merge_equal_steps)
+    )
+
+
+def _merge_equal_steps(segments: pl.DataFrame) -> pl.DataFrame:
+    """Join neighbouring segments with the same node count into one step
+    (a gap, ``rows`` 0, stays its own step)."""
+    changed = (
+        (pl.col("nodes") != pl.col("nodes").shift(1))
+        | ((pl.col("rows") == 0) != (pl.col("rows").shift(1) == 0))
+        | (pl.col("segment_start") != pl.col("segment_end").shift(1))
+    ).fill_null(True)
+    return (
+        segments.with_columns(step=changed.cum_sum())
+        .group_by("step", maintain_order=True)
+        .agg(
+            pl.col("segment_start").first(),
+            pl.col("segment_end").last(),
+            pl.col("nodes").first(),
+            pl.col("rows").max(),
+        )
+        .drop("step")
+    )
+
+
+def coverage_by_hour(steps: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
+    """Hours of each hour covered by at least one node-log row (``covered_hours``)."""
+    covered = (
+        steps.filter(pl.col("rows") > 0)
+        .join_where(
+            hours.select("hour_start", "hour_end"),
+            pl.col("segment_start") < pl.col("hour_end"),
+            pl.col("segment_end") > pl.col("hour_start"),
+        )
+        .group_by("hour_start")
+        .agg(
+            covered_hours=hours_between(
+                pl.max_horizontal("segment_start", "hour_start"),
+                pl.min_horizontal("segment_end", "hour_end"),
+            ).sum()
+        )
+    )
+    return (
+        hours.select("hour_start")
+        .join(covered, on="hour_start", how="left")
+        .with_columns(pl.col("covered_hours").fill_null(0.0))
+    )

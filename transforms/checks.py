@@ -1,0 +1,40 @@
+"""Row flags for the input expectations: each flag is True when the row is fine.
+
+The expectation suites in ``expectations/`` then require every flag to hold, so
+a bad row fails validation with its file and line rather than skewing a figure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+NODE_KEY = ("model", "role", "gpu_type")
+
+
+def flag_node_rows(node_log: pl.DataFrame, day_start: datetime, day_end: datetime) -> pl.DataFrame:
+    """Add ``within_day`` (the interval overlaps the day), ``positive_length``
+    (end after start) and ``no_overlap`` (does not overlap an earlier interval
+    of the same model, role and GPU type)."""
+    previous_end = (
+        pl.col("interval_end")
+        .cum_max()
+        .shift(1)
+        .over(NODE_KEY, order_by=["interval_start", "interval_end"])
+    )
+    return node_log.with_columns(
+        within_day=(pl.col("interval_end") > day_start) & (pl.col("interval_start") < day_end),
+        positive_length=pl.col("interval_end") > pl.col("interval_start"),
+        no_overlap=(previous_end.is_null() | (pl.col("interval_start") >= previous_end)).fill_null(True),
+    )
+
+
+def flag_token_rows(tokens: pl.DataFrame, day_start: datetime, day_end: datetime) -> pl.DataFrame:
+    """Add ``within_day`` and ``on_hour_grid`` (``hour_start`` is a whole number
+    of hours after the start of the day)."""
+    offset_us = (pl.col("hour_start") - pl.lit(day_start)).dt.total_microseconds()
+    return tokens.with_columns(
+        within_day=(pl.col("hour_start") >= day_start) & (pl.col("hour_start") < day_end),
+        on_hour_grid=(offset_us % 3_600_000_000) == 0,
+    )

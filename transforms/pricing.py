@@ -1,0 +1,56 @@
+"""List prices in force each hour, and revenue from token counts.
+
+A prices frame has one row per card, model and price period: ``card``,
+``model``, ``effective_from`` and ``effective_to`` (UTC, ``effective_to`` may
+be null for open-ended), ``input_cache_hit``, ``input_cache_miss`` and
+``output`` in USD per million tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+
+PRICE_COLUMNS = ("input_cache_hit", "input_cache_miss", "output")
+_OPEN_END = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def prices_by_hour(prices: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
+    """The price of each card and model in force at each ``hour_start``."""
+    return (
+        prices.with_columns(pl.col("effective_to").fill_null(pl.lit(_OPEN_END).dt.cast_time_unit("us")))
+        .join_where(
+            hours.select("hour_start"),
+            pl.col("effective_from") <= pl.col("hour_start"),
+            pl.col("effective_to") > pl.col("hour_start"),
+        )
+        .select("hour_start", "card", "model", *PRICE_COLUMNS)
+        .sort("hour_start", "card", "model")
+    )
+
+
+def token_revenue_usd() -> pl.Expr:
+    """Revenue of token counts at per-million prices: cache-hit input × hit
+    price + cache-miss input × miss price + output × output price, / 10⁶."""
+    return (
+        pl.col("cache_hit_tokens") * pl.col("input_cache_hit")
+        + pl.col("cache_miss_tokens") * pl.col("input_cache_miss")
+        + pl.col("output_tokens") * pl.col("output")
+    ) / 1_000_000
+
+
+def theoretical_revenue(
+    tokens: pl.DataFrame, hourly_prices: pl.DataFrame, *, card: str, reference_model: str
+) -> pl.DataFrame:
+    """Add ``theoretical_revenue_usd``: every token, whatever its model or
+    channel, at the reference model's list price (DeepSeek's 'theoretical
+    income'). Null where that price is not in force."""
+    reference = hourly_prices.filter(
+        (pl.col("card") == card) & (pl.col("model") == reference_model)
+    ).drop("card", "model")
+    return (
+        tokens.join(reference, on="hour_start", how="left")
+        .with_columns(theoretical_revenue_usd=token_revenue_usd())
+        .drop(*PRICE_COLUMNS)
+    )
