@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +65,8 @@ def load_suite_file(path: Path) -> dict:
     return data
 
 
-@cache
 def _context():
+    """A fresh in-memory GX context (a few milliseconds): runs share nothing."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -100,20 +99,10 @@ def validate_frame(frame: pl.DataFrame, suite_path: Path, parameters: dict[str, 
     import great_expectations as gx
 
     context = _context()
-    suite = build_suite(suite_path)
+    suite = context.suites.add(build_suite(suite_path))
     name = suite.name
-    if name in {s.name for s in context.suites.all()}:
-        context.suites.delete(name)
-    suite = context.suites.add(suite)
-    asset_name = f"{name}_frame"
-    source = context.data_sources.add_or_update_pandas("openbooks")
-    try:
-        asset = source.get_asset(asset_name)
-    except LookupError:
-        asset = source.add_dataframe_asset(asset_name)
-    batch = asset.get_batch_definition(asset_name) if asset.batch_definitions else (
-        asset.add_batch_definition_whole_dataframe(asset_name)
-    )
+    asset = context.data_sources.add_pandas("openbooks").add_dataframe_asset(name)
+    batch = asset.add_batch_definition_whole_dataframe(name)
     definition = gx.ValidationDefinition(data=batch, suite=suite, name=f"validate_{name}")
     try:
         result = definition.run(

@@ -258,14 +258,22 @@ def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
-        keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__") if k]
+        keys = [k for k in name[len(ENV_PREFIX):].split("__") if k]
         node = data
         for key in keys[:-1]:
-            node = node.setdefault(key, {})
+            node = node.setdefault(_existing_key(node, key), {})
             if not isinstance(node, dict):
                 raise ConfigError(f"environment {name}: {key!r} is not a section")
-        node[keys[-1]] = yaml.safe_load(raw) if raw else raw
+        node[_existing_key(node, keys[-1])] = yaml.safe_load(raw) if raw else raw
     return data
+
+
+def _existing_key(mapping: dict[str, Any], key: str) -> str:
+    """The key as the YAML spells it (env names are upper case), else lower case."""
+    for existing in mapping:
+        if str(existing).lower() == key.lower():
+            return existing
+    return key.lower()
 
 
 def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
