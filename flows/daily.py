@@ -20,7 +20,7 @@ from flows import compute as compute_mod
 from flows import ingest, publish, report, stage, validate
 from flows.compute import Books, DayWindow
 from flows.ingest import SourceFile
-from flows.runlog import RunRecord, finish_run, start_run
+from flows.runlog import RunRecord, finish_run, record_config, start_run
 from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
 from openbooks.errors import InputError, OpenbooksError, ValidationFailed
@@ -162,10 +162,12 @@ def render_report(config: Config, books: Books, record: RunRecord) -> report.Rep
 
 
 @task(cache_policy=NONE)
-def publish_day(config: Config, day: date, record: RunRecord) -> None:
+def publish_day(config: Config, day: date, record: RunRecord) -> bool:
+    """Publish the staged day; False when it equals what is published already."""
     with session(config) as con:
-        publish.publish_day(con, day, record.run_id)
-        finish_run(con, record, "published")
+        changed = publish.publish_day(con, day, record.run_id)
+        finish_run(con, record, "published" if changed else "unchanged")
+    return changed
 
 
 @task(cache_policy=NONE)
@@ -188,6 +190,7 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
             )
             publish.discard_staging(con, day)
             start_run(con, record)
+            record_config(con, config)
         try:
             window = compute_mod.day_window(config, day)
             files = ingest_sources(config, day, run_id)
@@ -197,12 +200,14 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
             validate_results(config, books, record)
             stage_results(config, books, record)
             rendered = render_report(config, books, record)
-            publish_day(config, day, record)
+            changed = publish_day(config, day, record)
         except BaseException as exc:
             _record_failure(config, record, exc)
             raise
-        write_report(config, rendered)
-    return books.daily.with_columns(run_id=pl.lit(run_id)).row(0, named=True)
+        if changed or not all(p.exists() for p in report.report_paths(config.report_dir, day.isoformat())):
+            write_report(config, rendered)
+    status = "published" if changed else "unchanged"
+    return books.daily.with_columns(run_id=pl.lit(run_id), status=pl.lit(status)).row(0, named=True)
 
 
 def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> None:

@@ -12,6 +12,8 @@ Great Expectations is imported here only, when a run validates.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,9 @@ import polars as pl
 from openbooks.errors import ConfigError
 
 MAX_LINES_PER_EXPECTATION = 20
+# GX keeps its current data context in a module global: validations of days
+# running on parallel threads take turns.
+_GX_LOCK = threading.Lock()
 
 
 @dataclass
@@ -70,6 +75,7 @@ def _context():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # not its temp-dir notices
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
@@ -96,6 +102,11 @@ def build_suite(path: Path):
 
 def validate_frame(frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any]) -> SuiteOutcome:
     """Run one suite on ``frame`` through GX's pandas route."""
+    with _GX_LOCK:
+        return _validate_frame(frame, suite_path, parameters)
+
+
+def _validate_frame(frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any]) -> SuiteOutcome:
     import great_expectations as gx
 
     context = _context()
