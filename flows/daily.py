@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from flows import compute as compute_mod
+from flows import coverage
 from flows import ingest, publish, report, stage, validate
 from flows.compute import Books, DayWindow
 from flows.ingest import SourceFile
@@ -122,6 +123,18 @@ def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, tok
 
 
 @task(cache_policy=NONE)
+def check_coverage(config: Config, books: Books, record: RunRecord) -> None:
+    """Every moment of the day covered by the node log (a gap fails the run)."""
+    w = books.window
+    problems = coverage.gap_problems(config, books.node_log, books.steps, day=w.day, day_start=w.start,
+                                     day_end=w.end, run_id=record.run_id)
+    record.quarantined_rows += len(problems)
+    if problems:
+        record.validation_success = False
+        raise ValidationFailed("\n".join(problems))
+
+
+@task(cache_policy=NONE)
 def validate_results(config: Config, books: Books, record: RunRecord) -> None:
     """The result suites on the hourly and daily statements."""
     problems = []
@@ -197,6 +210,7 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
             node_log, token_counts = stage_inputs(config, window, files, record)
             validate_inputs(config, window, node_log, token_counts, record)
             books = compute_books(config, window, node_log, token_counts)
+            check_coverage(config, books, record)
             validate_results(config, books, record)
             stage_results(config, books, record)
             rendered = render_report(config, books, record)

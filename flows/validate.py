@@ -123,10 +123,10 @@ def _validate_frame(frame: pl.DataFrame, suite_path: Path, parameters: dict[str,
         )
     except Exception as exc:
         raise ConfigError(f"{suite_path}: expectation suite could not run ({str(exc).splitlines()[0]})")
-    return SuiteOutcome(name, len(result.results), _failures(name, result), result)
+    return SuiteOutcome(name, len(result.results), _failures(name, result, frame), result)
 
 
-def _failures(suite: str, result) -> list[Failure]:
+def _failures(suite: str, result, frame: pl.DataFrame) -> list[Failure]:
     failures = []
     for item in result.results:
         if item.success:
@@ -144,6 +144,10 @@ def _failures(suite: str, result) -> list[Failure]:
         indexes = res.get("unexpected_index_list")
         if indexes:
             values = res.get("unexpected_list") or [None] * len(indexes)
+            # A check on a derived flag (within_day, no_overlap, …) names the input column it is about.
+            if (config.meta or {}).get("column") in frame.columns:
+                column = config.meta["column"]
+                values = [frame[column][int(i)] for i in indexes]
             failures.extend(
                 Failure(suite, config.type, column, expected, int(i), v) for i, v in zip(indexes, values)
             )
@@ -173,6 +177,10 @@ def describe_failures(outcome: SuiteOutcome, label: Callable[[int], str]) -> lis
 
 def _show(value: Any) -> str:
     """A value as a user would write it (no numpy or pandas reprs)."""
+    if value is None:
+        return "empty"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "item"):
