@@ -114,7 +114,7 @@ def backfill(
     failed = [o for o in outcomes if o.failed]
     if failed:
         err.print(f"[red]error:[/red] {len(failed)} of {len(outcomes)} day(s) failed; after fixing, re-run them "
-                  f"with: openbooks backfill --start {start} --end {end} --only-failed", highlight=False)
+                  f"with: openbooks backfill --start {start} --end {end} --only-failed", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 
