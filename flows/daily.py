@@ -93,7 +93,7 @@ def validate_inputs(config: Config, window: DayWindow, node_log: pl.DataFrame, t
         def label(i: int, frame: pl.DataFrame = frame) -> str:
             return f"{ingest.display_path(frame['source_file'][i])} line {frame['line'][i]}"
 
-        problems += validate.describe_failures(outcome, label)
+        problems += validate.describe_failures(outcome, label, config.business_day.timezone)
         record.quarantined_rows += _quarantine_failures(config, source, frame, outcome, window.day, record.run_id)
     if problems:
         record.validation_success = False

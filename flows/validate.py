@@ -156,9 +156,10 @@ def _failures(suite: str, result, frame: pl.DataFrame) -> list[Failure]:
     return failures
 
 
-def describe_failures(outcome: SuiteOutcome, label: Callable[[int], str]) -> list[str]:
+def describe_failures(outcome: SuiteOutcome, label: Callable[[int], str], timezone: str | None = None) -> list[str]:
     """One line per failed row: ``<where> column <c>: expected <…>, got <v>``.
-    ``label`` turns a row index into where the row came from."""
+    ``label`` turns a row index into where the row came from; timestamps are
+    shown in ``timezone`` (the business day's) when given."""
     lines, per_expectation = [], {}
     for f in outcome.failures:
         key = (f.expectation, f.column)
@@ -167,7 +168,7 @@ def describe_failures(outcome: SuiteOutcome, label: Callable[[int], str]) -> lis
             continue
         where = label(f.row) if f.row is not None else outcome.suite
         column = f" column {f.column}" if f.column else ""
-        got = "" if f.value is None and f.row is None else f", got {_show(f.value)}"
+        got = "" if f.value is None and f.row is None else f", got {_show(f.value, timezone)}"
         lines.append(f"{where}{column}: expected {f.expected}{got}")
     for key, count in per_expectation.items():
         if count > MAX_LINES_PER_EXPECTATION:
@@ -175,16 +176,22 @@ def describe_failures(outcome: SuiteOutcome, label: Callable[[int], str]) -> lis
     return lines
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, timezone: str | None = None) -> str:
     """A value as a user would write it (no numpy or pandas reprs)."""
     if value is None:
         return "empty"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={_show(v, timezone)}" for k, v in value.items())
+    if hasattr(value, "astimezone") and getattr(value, "tzinfo", None) is not None and timezone:
+        from zoneinfo import ZoneInfo
+
+        value = value.astimezone(ZoneInfo(timezone))
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and value != value:
         return "empty"
+    if isinstance(value, float) and value.is_integer():
+        return repr(int(value))
     return repr(value)

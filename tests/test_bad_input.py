@@ -105,7 +105,8 @@ CASES = {
     "duplicate_key": (
         TOKENS, _copy_line(2, 8),
         " line 8 column hour_start, model, channel: expected one row per hour_start, model and channel "
-        "(duplicate key)", [(2, "hour_start, model, channel"), (8, "hour_start, model, channel")],
+        "(duplicate key), got hour_start=2025-02-27T12:00:00+08:00, model='deepseek-r1', channel='web'",
+        [(2, "hour_start, model, channel"), (8, "hour_start, model, channel")],
     ),
     "missing_column": (
         TOKENS, _drop_column(5),
@@ -137,7 +138,7 @@ CASES = {
         # line 2 is R1 prefill 12:00-12:15; ending at 12:20 overlaps line 6 (R1 prefill from 12:15).
         NODE, _line(2, _set(1, "2025-02-27T12:20:00+08:00")),
         " line 6 column interval_start: expected no overlap with an earlier interval of the same model, "
-        "role and GPU type, got 2025-02-27T04:15:00+00:00", [(6, "interval_start")],
+        "role and GPU type, got 2025-02-27T12:15:00+08:00", [(6, "interval_start")],
     ),
     "unpriced_model": (
         TOKENS, _line(6, _set(1, "deepseek-x1")),
@@ -146,12 +147,12 @@ CASES = {
     ),
     "token_hour_outside_day": (
         TOKENS, _line(6, _set(0, "2025-02-28T13:00:00+08:00")),
-        " line 6 column hour_start: expected an hour_start within the business day, got 2025-02-28T05:00:00+00:00",
+        " line 6 column hour_start: expected an hour_start within the business day, got 2025-02-28T13:00:00+08:00",
         [(6, "hour_start")],
     ),
     "node_interval_outside_day": (
         NODE, _line(6, lambda f: ["2025-02-26T10:00:00+08:00", "2025-02-26T10:15:00+08:00", *f[2:]]),
-        " line 6 column interval_start: expected an interval within the business day, got 2025-02-26T02:00:00+00:00",
+        " line 6 column interval_start: expected an interval within the business day, got 2025-02-26T10:00:00+08:00",
         [(6, "interval_start")],
     ),
 }
