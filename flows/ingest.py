@@ -257,4 +257,12 @@ def list_source_files(config: Config, source: str, day: date) -> list[SourceFile
             f"no {source} file for {day}: nothing matches sources.{source}.path = "
             f"{display_path(config.resolve(pattern))}"
         )
-    return [SourceFile(source, path, content_hash(path)) for path in paths]
+    return _distinct_content([SourceFile(source, path, content_hash(path)) for path in paths])
+
+
+def _distinct_content(files: list[SourceFile]) -> list[SourceFile]:
+    """One file per content: a file delivered twice under two names counts once (the first name)."""
+    seen: dict[str, SourceFile] = {}
+    for file in files:
+        seen.setdefault(file.content_hash, file)
+    return list(seen.values())

@@ -137,3 +137,19 @@ def test_a_changed_file_is_reloaded_and_the_same_file_is_read_once(project):
     assert published(project.config, "SELECT status FROM run_log ORDER BY started_at") == [
         ("published",), ("unchanged",), ("published",)
     ]
+
+
+def test_the_same_content_delivered_twice_under_two_names_counts_once(project):
+    inputs = project.copy_sample(days=["2025-02-27"])
+    original = inputs / "token_counts" / "2025-02-27.csv"
+    (inputs / "token_counts" / "2025-02-27-resent.csv").write_bytes(original.read_bytes())
+    project.write_config({"sources": {
+        "node_log": {"path": str(inputs / "node_log" / "{date}.csv")},
+        "token_counts": {"path": str(inputs / "token_counts" / "{date}*.csv")},
+    }})
+    row = daily_books(DAYS[2], str(project.config_path))
+    assert row["theoretical_revenue_usd"] == pytest.approx(562_027, abs=1)
+    # Read once, under the first of its names in sorted order.
+    resent = inputs / "token_counts" / "2025-02-27-resent.csv"
+    assert published(project.config, "SELECT path FROM raw.files WHERE source = 'token_counts'") == [(str(resent),)]
+    assert published(project.config, "SELECT count(*) FROM raw.token_counts") == [(144,)]
