@@ -85,7 +85,7 @@ def run(
 
     with console.status(f"running {the_day}…"):
         row = daily_books(the_day, str(cfg.file))
-    outcome = "published" if row.get("status", "published") == "published" else "unchanged: as already published"
+    outcome = row.get("status", "published")  # unchanged: the figures were published already
     print_figures(row, f"openbooks {the_day} ({outcome}, run {row['run_id']})")
     md, html = report_paths(cfg.report_dir, the_day.isoformat())
     console.print(f"report: {md}  {html}")
