@@ -98,7 +98,8 @@ def _run_name() -> str:
     return f"backfill-{days[0]}-{days[-1]}"
 
 
-@flow(name="backfill-books", flow_run_name=_run_name, log_prints=True)
+# One day at a time unless run_backfill asks for more (a deployment run uses this default).
+@flow(name="backfill-books", flow_run_name=_run_name, log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def backfill_books(days: list[date], config_path: str) -> list[DayOutcome]:
     """Run each of ``days``; returns their outcomes in day order."""
     notify = _listener.get()
