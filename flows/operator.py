@@ -69,7 +69,8 @@ def rebuild_report(config: Config, day: date) -> tuple[Path, Path]:
 def data_docs_pages(config: Config, run_id: str) -> dict[str, str]:
     """The run's GX Data Docs pages (suite → path relative to the report directory)."""
     docs = config.report_dir / "data_docs" / "validations"
-    pages = sorted(Path(p) for p in glob.glob(str(docs / "*" / glob.escape(run_id) / "*" / "*.html")))
+    pages = [Path(p) for p in glob.glob(str(docs / "*" / glob.escape(run_id) / "*" / "*.html"))]
+    pages.sort(key=lambda p: p.parent.name)  # the validation time: in the order the run validated
     return {p.relative_to(docs).parts[0]: p.relative_to(config.report_dir).as_posix() for p in pages}
 
 

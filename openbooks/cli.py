@@ -229,6 +229,8 @@ def tables() -> None:
     from flows.operator import table_rows
 
     table = Table("table", "column", "type", "description")
+    for column in table.columns[:3]:
+        column.no_wrap = True
     for name, column, type_, description in table_rows():
         table.add_row(f"[bold]{name}[/bold]" if name else "", column, type_, description)
     console.print(table)
