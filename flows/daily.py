@@ -232,8 +232,13 @@ def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> No
 def _flow_run_name() -> str:
     from prefect.runtime import flow_run
 
-    day = flow_run.parameters.get("day")
-    return f"books-{day}" if day else f"books-scheduled-{schedule.scheduled_time():%Y%m%dT%H%M}"
+    parameters = flow_run.parameters
+    if parameters.get("day"):
+        return f"books-{parameters['day']}"
+    try:  # a scheduled run: named after the day it books
+        return f"books-{schedule.scheduled_day(load_config(parameters.get('config_path', DEFAULT_CONFIG)))}"
+    except OpenbooksError:
+        return f"books-scheduled-{schedule.scheduled_time():%Y%m%dT%H%M}"
 
 
 @flow(name="daily-books", flow_run_name=_flow_run_name, log_prints=True, on_failure=[schedule.report_failure])

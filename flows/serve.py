@@ -256,9 +256,20 @@ def run_deploy(config: Config, *, pool: str, echo=print) -> list[str]:
         else:
             echo(f"skipped the backfill deployment: {BACKFILL_ENTRYPOINT} not found")
         for deployment, label in registered:
-            deployment.apply(work_pool_name=pool)
+            deployment_id = deployment.apply(work_pool_name=pool)
+            _run_in(deployment_id, PROJECT)
             echo(f"deployed {label} to work pool {pool!r}")
     return [label for _, label in registered]
+
+
+def _run_in(deployment_id, directory: Path) -> None:
+    """Workers run the deployment in ``directory`` (an update of an existing
+    deployment keeps its old directory otherwise)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+
+    with get_client(sync_client=True) as client:
+        client.update_deployment(deployment_id, DeploymentUpdate(path=str(directory)))
 
 
 @contextmanager

@@ -111,6 +111,8 @@ def test_a_scheduled_run_books_the_day_that_ended_before_its_scheduled_time(proj
     flow_run, state = _deployment_run(project.config, datetime(2025, 2, 28, 16, 30, tzinfo=UTC))
     assert state.is_completed(), state.message
     assert state.result()["day"] == DAY
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(flow_run.id).name == "books-2025-02-27"
     assert rows(project.config, "SELECT day, status FROM run_log") == [(DAY, "published")]
     assert rows(project.config, "SELECT run_id FROM daily_economics") == [(str(flow_run.id),)]
 
@@ -208,3 +210,21 @@ def test_a_failed_run_posts_its_reason_to_the_webhook(project):
     assert payload["flow"] == "daily-books" and payload["flow_run"] == "books-2025-02-27"
     assert "line 6 column output_tokens: expected a count >= 0, got -3" in payload["reason"]
     assert payload["config_hash"] == project.config.hash
+
+
+def test_deploy_registers_the_daily_and_backfill_flows_with_a_process_pool(project):
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from flows.serve import PROJECT, run_deploy
+
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="openbooks-test", type="process"), overwrite=True)
+    labels = run_deploy(project.config, pool="openbooks-test", echo=lambda *_: None)
+    with get_client(sync_client=True) as client:
+        daily = client.read_deployment_by_name("daily-books/daily")
+    assert labels[0] == "daily-books/daily (cron '30 12 * * *', Asia/Shanghai)"
+    assert daily.work_pool_name == "openbooks-test" and daily.entrypoint == "flows/daily.py:daily_books"
+    assert daily.path == str(PROJECT) and daily.parameters == {"config_path": str(project.config_path)}
+    assert daily.schedules[0].schedule.cron == "30 12 * * *"
+    if (PROJECT / "flows" / "backfill.py").exists():
+        assert len(labels) == 2 and "/backfill" in labels[1]
