@@ -95,7 +95,8 @@ def check_project(config_path: Path) -> CheckResult:
     for source in CANONICAL_COLUMNS:
         source_problems, files = _check_source(config, source)
         problems += source_problems
-        checked.append(f"sources.{source}: {files} file(s)")
+        if not source_problems:
+            checked.append(f"sources.{source}: {files} file(s)")
     for suite in SUITES:
         problem = _check_suite(config.expectations_dir / f"{suite}.json")
         if problem:
