@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -134,8 +135,6 @@ def validate_results(config: Config, books: Books, record: RunRecord) -> None:
 
         def label(i: int, frame: pl.DataFrame = frame, name: str = name) -> str:
             if "hour_start" in frame.columns:
-                from zoneinfo import ZoneInfo
-
                 return f"{name} hour {frame['hour_start'][i].astimezone(ZoneInfo(zone)).isoformat()}"
             return f"{name} {books.window.day}"
 
