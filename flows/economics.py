@@ -173,3 +173,9 @@ def in_depth(
     )
     audit = claims.claims_audit(claims_frame(config), claims.day_figures(daily, scenario_table))
     return InDepth(hourly, daily, waterfall.revenue_waterfall(billed), scenario_table, breakdown, audit)
+
+
+def checked_frames(waterfall_table: pl.DataFrame, breakdown: pl.DataFrame) -> tuple[tuple[str, pl.DataFrame], ...]:
+    """Result frames the GX suites of the same name check: the waterfall
+    reconciled per model (steps against billed revenue) and the cost lines."""
+    return ("revenue_waterfall", waterfall.reconcile(waterfall_table)), ("cost_breakdown", breakdown)

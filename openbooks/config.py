@@ -235,6 +235,9 @@ class CostLine(Strict):
     usd_per_node_hour: NonNegativeFloat = 0.0
 
 
+BUILT_IN_COST_LINES = ("GPU rental", "hardware amortization", "training transfer", "power")
+
+
 class Costs(Strict):
     """The fully loaded cost of serving, beside the GPU rental."""
 
@@ -247,6 +250,9 @@ class Costs(Strict):
     def _owned_declared(self) -> Costs:
         if self.compute == "owned" and not self.owned:
             raise ValueError("compute is 'owned' but no owned hardware is declared under costs.owned")
+        reserved = sorted(set(self.lines) & set(BUILT_IN_COST_LINES))
+        if reserved:
+            raise ValueError(f"lines {reserved} clash with the built-in lines {list(BUILT_IN_COST_LINES)}")
         return self
 
 
