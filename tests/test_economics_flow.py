@@ -50,6 +50,7 @@ def test_reference_day_in_depth(project):
     assert verdicts["Cost profit margin of 545%"] == "confirmed"
     assert verdicts["Gross margin of 84.5% at R1 prices"] == "confirmed"
     assert verdicts["Real gross margins are ~70% for V3"] == "confirmed"
+    assert verdicts["Gross margin of ~69% at V3 list prices"] == "confirmed"
     assert verdicts["Idle resource reuse rate of 18.4%"] == "confirmed"
     assert verdicts["Reusing idle capacity saves roughly $78,000 a day"] == "rejected"
 
