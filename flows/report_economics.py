@@ -112,7 +112,10 @@ def capacity_chart(hourly: pl.DataFrame, timezone: str):
     )
     long = frame.select("hour", "order", *roles).unpivot(
         index=["hour", "order"], variable_name="role", value_name="node_hours"
-    ).with_columns(pl.col("role").str.replace("_node_hours", ""))
+    ).with_columns(
+        pl.col("role").str.replace("_node_hours", ""),
+        stack=pl.col("role").replace_strict({r: i for i, r in enumerate(roles)}, return_dtype=pl.Int64),
+    )
     return (
         alt.Chart(long.to_pandas(), title=f"Capacity by role, node-hours per hour ({timezone})")
         .mark_bar()
@@ -120,6 +123,7 @@ def capacity_chart(hourly: pl.DataFrame, timezone: str):
             x=alt.X("hour:O", sort=alt.SortField("order"), title=None),
             y=alt.Y("node_hours:Q", title="node-hours", stack="zero"),
             color=alt.Color("role:N", title=None, sort=["prefill", "decode", "idle", "training"]),
+            order=alt.Order("stack:Q"),
         )
         .properties(width=640, height=220)
     )

@@ -233,3 +233,15 @@ def test_price_rules_and_cost_lines_are_checked_with_file_and_key(tmp_path):
     path = write_config(tmp_path, {"costs": {"lines": {"power": {"usd_per_day": 1}}}})
     with pytest.raises(ConfigError, match="costs: .*clash with the built-in lines"):
         load_config(path)
+
+
+def test_the_waterfall_suite_refuses_steps_that_do_not_sum_to_billed_revenue():
+    from flows import validate
+    from tests.conftest import REPO
+
+    off_by_a_cent = pl.DataFrame({"model": ["all"], "steps_usd": [10.01], "billed_revenue_usd": [10.0],
+                                  "difference_usd": [0.01]})
+    outcome = validate.validate_frame(off_by_a_cent, REPO / "expectations" / "revenue_waterfall.json", {})
+    lines = validate.describe_failures(outcome, lambda i: f"revenue_waterfall row {i}")
+    assert lines == ["revenue_waterfall row 0 column difference_usd: "
+                     "expected the waterfall steps to sum to billed revenue to the cent, got 0.01"]
