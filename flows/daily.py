@@ -20,6 +20,7 @@ from prefect.cache_policies import NONE
 from flows import compute as compute_mod
 from flows import ingest, publish, report, stage, validate
 from flows.compute import Books, DayWindow
+from flows.economics import checked_frames
 from flows.ingest import SourceFile
 from flows.runlog import RunRecord, finish_run, start_run
 from flows.warehouse import day_lock, ensure_schema, session
@@ -127,7 +128,8 @@ def validate_results(config: Config, books: Books, record: RunRecord) -> None:
     """The result suites on the hourly and daily statements."""
     problems = []
     zone = config.business_day.timezone
-    for name, frame in (("hourly_economics", books.hourly), ("daily_economics", books.daily)):
+    for name, frame in (("hourly_economics", books.hourly), ("daily_economics", books.daily),
+                        *checked_frames(books.waterfall, books.cost_breakdown)):
         outcome = validate.validate_frame(
             frame, config.expectations_dir / f"{name}.json", {"hours_in_day": books.window.hours}
         )
@@ -157,6 +159,8 @@ def render_report(config: Config, books: Books, record: RunRecord) -> report.Rep
         daily=books.daily, hourly=books.hourly, steps=books.steps, timezone=config.business_day.timezone,
         validation=record.validation_summary, run_id=record.run_id, config_hash=config.hash,
         generated_at=datetime.now(UTC),
+        waterfall=books.waterfall, scenarios=books.scenarios, cost_breakdown=books.cost_breakdown,
+        claims=books.claims_audit,
     )
 
 
