@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -20,6 +21,7 @@ from flows import compute as compute_mod
 from flows import ingest, publish, report, schedule, stage, validate
 from flows.artifacts import publish_artifacts
 from flows.compute import Books, DayWindow
+from flows.economics import checked_frames
 from flows.ingest import SourceFile
 from flows.runlog import RunRecord, finish_run, start_run
 from flows.warehouse import day_lock, ensure_schema, session
@@ -138,7 +140,8 @@ def validate_results(config: Config, books: Books, record: RunRecord) -> None:
     """The result suites on the hourly and daily statements."""
     problems = []
     zone = config.business_day.timezone
-    for name, frame in (("hourly_economics", books.hourly), ("daily_economics", books.daily)):
+    for name, frame in (("hourly_economics", books.hourly), ("daily_economics", books.daily),
+                        *checked_frames(books.waterfall, books.cost_breakdown)):
         outcome = validate.validate_frame(
             frame, config.expectations_dir / f"{name}.json", {"hours_in_day": books.window.hours},
             **_docs(config, record),
@@ -148,8 +151,6 @@ def validate_results(config: Config, books: Books, record: RunRecord) -> None:
 
         def label(i: int, frame: pl.DataFrame = frame, name: str = name) -> str:
             if "hour_start" in frame.columns:
-                from zoneinfo import ZoneInfo
-
                 return f"{name} hour {frame['hour_start'][i].astimezone(ZoneInfo(zone)).isoformat()}"
             return f"{name} {books.window.day}"
 
@@ -171,7 +172,9 @@ def render_report(config: Config, books: Books, record: RunRecord) -> report.Rep
     return report.render(
         daily=books.daily, hourly=books.hourly, steps=books.steps, timezone=config.business_day.timezone,
         validation=record.validation_summary, run_id=record.run_id, config_hash=config.hash,
-        generated_at=datetime.now(UTC), data_docs=record.data_docs,
+        generated_at=datetime.now(UTC),
+        waterfall=books.waterfall, scenarios=books.scenarios, cost_breakdown=books.cost_breakdown,
+        claims=books.claims_audit, data_docs=record.data_docs,
     )
 
 
