@@ -228,11 +228,16 @@ def tables() -> None:
     """The warehouse tables: columns, types and what each one holds."""
     from flows.operator import table_rows
 
-    table = Table("table", "column", "type", "description")
-    for column in table.columns[:3]:
-        column.no_wrap = True
+    table = None
     for name, column, type_, description in table_rows():
-        table.add_row(f"[bold]{name}[/bold]" if name else "", column, type_, description)
+        if name:  # a new table: its own grid, titled with its name and what it holds
+            if table is not None:
+                console.print(table)
+            table = Table("column", "type", "description", title=f"[bold]{name}[/bold]: {description}",
+                          title_justify="left")
+            table.columns[0].no_wrap = table.columns[1].no_wrap = True
+        else:
+            table.add_row(column, type_, description)
     console.print(table)
 
 

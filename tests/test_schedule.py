@@ -167,8 +167,8 @@ def test_a_run_publishes_its_books_as_artifacts_and_data_docs(project):
 
     report = (project.config.report_dir / "2025-02-27.md").read_text()
     docs = project.config.report_dir / "data_docs" / "validations"
-    pages = sorted(p.relative_to(docs).parts[0] for p in docs.glob(f"*/{run_id}/*/*.html"))
-    assert pages == ["daily_economics", "hourly_economics", "node_log", "token_counts"]
+    pages = {p.relative_to(docs).parts[0] for p in docs.glob(f"*/{run_id}/*/*.html")}
+    assert pages >= {"daily_economics", "hourly_economics", "node_log", "token_counts"}  # one per suite run
     for page in docs.glob(f"*/{run_id}/*/*.html"):
         assert page.relative_to(project.config.report_dir).as_posix() in report
 
