@@ -252,5 +252,9 @@ def daily_books(day: date | None = None, config_path: str = str(DEFAULT_CONFIG))
     config = load_config(config_path)
     day = day or schedule.scheduled_day(config)
     if schedule.is_deployment_run():
-        schedule.wait_for_sources(config, day)
+        try:
+            schedule.wait_for_sources(config, day)
+        except OpenbooksError as exc:
+            schedule.record_not_started(config, day, _run_id(), exc)
+            raise
     return run_day(config, day)

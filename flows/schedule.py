@@ -23,7 +23,8 @@ from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
 from flows import ingest
-from flows.warehouse import day_lock, session
+from flows.runlog import RunRecord, finish_run, start_run
+from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError
 from transforms.calendar import last_ended_day
@@ -82,6 +83,19 @@ def wait_for_sources(config: Config, day: date) -> dict[str, int]:
         retry_delay_seconds=policy.retry_delay_seconds,
         retry_condition_fn=retry_transient,
     )(config, day)
+
+
+def record_not_started(config: Config, day: date, run_id: str, error: OpenbooksError) -> None:
+    """A scheduled run that gave up waiting still shows in ``run_log`` (and
+    ``openbooks status``), failed, with the reason."""
+    record = RunRecord(run_id, day, str(config.file), config.hash)
+    try:
+        with session(config) as con:
+            ensure_schema(con)
+            start_run(con, record)
+            finish_run(con, record, "failed", f"not started: {error}")
+    except OpenbooksError:
+        pass  # the warehouse itself is the problem; the run's own error says more
 
 
 def failure_reason(state) -> str:

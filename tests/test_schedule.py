@@ -130,6 +130,8 @@ def test_a_transient_error_is_retried_and_a_validation_failure_is_not(project):
     with pytest.raises(SourceNotFound):
         state.result()
     assert _task_runs(flow_run.id)["sources_ready"].run_count == 3  # the first try and two retries
+    ((status, reason),) = rows(config, "SELECT status, error FROM run_log WHERE run_id = ?", [str(flow_run.id)])
+    assert status == "failed" and reason.startswith("not started: no node_log file for 2025-02-27")
 
     # The files arrive, one with a negative count: validation fails, once.
     inputs = project.root / "input"
