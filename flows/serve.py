@@ -252,7 +252,7 @@ def run_deploy(config: Config, *, pool: str, echo=print) -> list[str]:
                 BACKFILL_ENTRYPOINT, name=BACKFILL_DEPLOYMENT, parameters=parameters,
                 tags=["openbooks"], work_pool_name=pool,
             )
-            registered.append((backfill, f"{backfill.flow_name}/{BACKFILL_DEPLOYMENT} (on demand: start, end)"))
+            registered.append((backfill, f"{backfill.flow_name}/{BACKFILL_DEPLOYMENT} (on demand)"))
         else:
             echo(f"skipped the backfill deployment: {BACKFILL_ENTRYPOINT} not found")
         for deployment, label in registered:
