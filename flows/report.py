@@ -142,9 +142,12 @@ def render(
     scenarios: pl.DataFrame | None = None,
     cost_breakdown: pl.DataFrame | None = None,
     claims: pl.DataFrame | None = None,
+    data_docs: dict[str, str] | None = None,
 ) -> Report:
     """The report of one day, as Markdown and as HTML (with the economics in
-    depth when the waterfall, scenarios, cost breakdown and claims are given)."""
+    depth when the waterfall, scenarios, cost breakdown and claims are given).
+    ``data_docs`` maps a suite to its GX Data Docs page, relative to the
+    report directory."""
     row = daily.row(0, named=True)
     day = row["day"].isoformat()
     zone = ZoneInfo(timezone)
@@ -169,7 +172,7 @@ def render(
             f"`{row['reference_model']}`.",
             "## Figures\n\n" + _markdown_table(["figure", "value"], [list(r) for r in figures]),
             *([deep_md] if deep_md else []),
-            "## Validation\n\n" + "\n".join(f"- {line}" for line in validation),
+            "## Validation\n\n" + "\n".join(f"- {line}" for line in validation) + _docs_markdown(data_docs),
             "## Hourly\n\n" + _markdown_table(HOURLY_HEADER, _hourly_rows(hourly, timezone)),
             f"Charts: [{day}.html]({day}.html)\n\n_{provenance}_\n",
         ]
@@ -182,7 +185,7 @@ def render(
         figures="".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in figures),
         charts=charts,
         in_depth=deep_html,
-        validation="".join(f"<li>{html.escape(v)}</li>" for v in validation),
+        validation="".join(f"<li>{html.escape(v)}</li>" for v in validation) + _docs_html(data_docs),
         hourly_head="".join(f"<th>{h}</th>" for h in HOURLY_HEADER),
         hourly="".join(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
@@ -191,6 +194,19 @@ def render(
         provenance=html.escape(provenance),
     )
     return Report(day, markdown, page)
+
+
+def _docs_markdown(data_docs: dict[str, str] | None) -> str:
+    if not data_docs:
+        return ""
+    return "\n\nGX Data Docs: " + ", ".join(f"[{suite}]({path})" for suite, path in data_docs.items())
+
+
+def _docs_html(data_docs: dict[str, str] | None) -> str:
+    if not data_docs:
+        return ""
+    links = ", ".join(f'<a href="{html.escape(p)}">{html.escape(s)}</a>' for s, p in data_docs.items())
+    return f"<li>GX Data Docs: {links}</li>"
 
 
 _HTML = """<!doctype html>

@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     PrivateAttr,
@@ -284,10 +285,22 @@ class Validation(Strict):
 
 
 class Schedule(Strict):
+    """When ``openbooks serve`` runs the day that just ended; a scheduled run
+    retries transient errors (a file not yet arrived, a busy warehouse)."""
+
     cron: str = "30 12 * * *"
     timezone: str = "UTC"
+    retries: NonNegativeInt = 3
+    retry_delay_seconds: NonNegativeFloat = 600.0
 
     _check_zone = field_validator("timezone")(lambda cls, v: _zone(v))
+
+
+class Notifications(Strict):
+    """Where a failed run is reported besides its log: a webhook gets a JSON POST."""
+
+    webhook_url: str | None = None
+    timeout_seconds: PositiveFloat = 10.0
 
 
 class Config(Strict):
@@ -302,6 +315,7 @@ class Config(Strict):
     costs: Costs = Costs()
     cache: Cache = Cache()
     claims: Claims = Claims()
+    notifications: Notifications = Notifications()
 
     _file: Path = PrivateAttr(default=Path("openbooks.yaml"))
     _hash: str = PrivateAttr(default="")
