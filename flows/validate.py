@@ -12,7 +12,6 @@ Great Expectations is imported here only, when a run validates.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ class SuiteOutcome:
     evaluated: int
     failures: list[Failure] = field(default_factory=list)
     result: Any = None  # the GX ExpectationSuiteValidationResult
+    docs_page: Path | None = None  # its GX Data Docs page, when built
 
     @property
     def success(self) -> bool:
@@ -73,11 +73,15 @@ def load_suite_file(path: Path) -> dict:
 def _context():
     """A fresh in-memory GX context (a few milliseconds): runs share nothing."""
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
-    # Not its notice of each context's temp directory (GX sets this logger to INFO itself).
-    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
-    context = gx.get_context(mode="ephemeral")
+    # No default docs site: the only one is the run's own (build_data_docs).
+    stores = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(store_backend_defaults=stores))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
 
@@ -101,14 +105,26 @@ def build_suite(path: Path):
     return gx.ExpectationSuite(name=data.get("name", path.stem), expectations=expectations, meta=data.get("meta"))
 
 
-def validate_frame(frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any]) -> SuiteOutcome:
-    """Run one suite on ``frame`` through GX's pandas route."""
+def validate_frame(
+    frame: pl.DataFrame,
+    suite_path: Path,
+    parameters: dict[str, Any],
+    *,
+    docs_dir: Path | None = None,
+    run_name: str | None = None,
+) -> SuiteOutcome:
+    """Run one suite on ``frame`` through GX's pandas route. With
+    ``docs_dir``, the result is also rendered as a GX Data Docs page there,
+    under ``validations/<suite>/<run_name>/``."""
     with _GX_LOCK:
-        return _validate_frame(frame, suite_path, parameters)
+        return _validate_frame(frame, suite_path, parameters, docs_dir=docs_dir, run_name=run_name)
 
 
-def _validate_frame(frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any]) -> SuiteOutcome:
+def _validate_frame(
+    frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any], *, docs_dir: Path | None, run_name: str | None
+) -> SuiteOutcome:
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
 
     context = _context()
     suite = context.suites.add(build_suite(suite_path))
@@ -121,10 +137,35 @@ def _validate_frame(frame: pl.DataFrame, suite_path: Path, parameters: dict[str,
             batch_parameters={"dataframe": frame.to_pandas()},
             expectation_parameters=parameters,
             result_format={"result_format": "COMPLETE"},
+            run_id=RunIdentifier(run_name=run_name) if run_name else None,
         )
     except Exception as exc:
         raise ConfigError(f"{suite_path}: expectation suite could not run ({str(exc).splitlines()[0]})")
-    return SuiteOutcome(name, len(result.results), _failures(name, result, frame), result)
+    page = build_data_docs(context, docs_dir) if docs_dir is not None else None
+    return SuiteOutcome(name, len(result.results), _failures(name, result, frame), result, page)
+
+
+DOCS_SITE = "openbooks"
+
+
+def build_data_docs(context, docs_dir: Path) -> Path:
+    """Render the context's validation result as a Data Docs page under
+    ``docs_dir`` (a local site: static files, no server) and return its path.
+    Each context holds one result, so only its page is built, not the index."""
+    from urllib.parse import unquote, urlparse
+
+    context.add_data_docs_site(
+        DOCS_SITE,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    (key,) = context.validation_results_store.list_keys()
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[key], build_index=False)
+    (site,) = context.get_docs_sites_urls(resource_identifier=key, site_name=DOCS_SITE)
+    return Path(unquote(urlparse(site["site_url"]).path))
 
 
 def _failures(suite: str, result, frame: pl.DataFrame) -> list[Failure]:

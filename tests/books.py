@@ -25,10 +25,16 @@ def tables(config, *, exclude: str = "") -> dict[str, list[tuple]]:
 
 
 def files_bytes(directory: Path) -> dict[str, bytes]:
-    """Every file under ``directory`` (name → content), for byte-identity checks."""
+    """Every report file under ``directory`` (name → content), for byte-identity
+    checks. GX Data Docs pages (``data_docs/``) are left out: each run, failed
+    or not, adds its own validation pages there, as it adds its run_log row."""
     if not directory.exists():
         return {}
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and p.relative_to(directory).parts[0] != "data_docs"
+    }
 
 
 def edit_line(path: Path, line: int, edit) -> None:
