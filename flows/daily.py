@@ -18,12 +18,13 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from flows import compute as compute_mod
+from flows import coverage
 from flows import ingest, publish, report, schedule, stage, validate
 from flows.artifacts import publish_artifacts
 from flows.compute import Books, DayWindow
 from flows.economics import checked_frames
 from flows.ingest import SourceFile
-from flows.runlog import RunRecord, finish_run, start_run
+from flows.runlog import RunRecord, finish_run, record_config, start_run
 from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
 from openbooks.errors import InputError, OpenbooksError, ValidationFailed
@@ -96,7 +97,7 @@ def validate_inputs(config: Config, window: DayWindow, node_log: pl.DataFrame, t
         def label(i: int, frame: pl.DataFrame = frame) -> str:
             return f"{ingest.display_path(frame['source_file'][i])} line {frame['line'][i]}"
 
-        problems += validate.describe_failures(outcome, label)
+        problems += validate.describe_failures(outcome, label, config.business_day.timezone)
         record.quarantined_rows += _quarantine_failures(config, source, frame, outcome, window.day, record.run_id)
     if problems:
         record.validation_success = False
@@ -133,6 +134,18 @@ def _quarantine_failures(config: Config, source: str, frame: pl.DataFrame, outco
 @task(cache_policy=NONE)
 def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame) -> Books:
     return compute_mod.compute_books(config, window, node_log, token_counts)
+
+
+@task(cache_policy=NONE)
+def check_coverage(config: Config, books: Books, record: RunRecord) -> None:
+    """Every moment of the day covered by the node log (a gap fails the run)."""
+    w = books.window
+    problems = coverage.gap_problems(config, books.node_log, books.steps, day=w.day, day_start=w.start,
+                                     day_end=w.end, run_id=record.run_id)
+    record.quarantined_rows += len(problems)
+    if problems:
+        record.validation_success = False
+        raise ValidationFailed("\n".join(problems))
 
 
 @task(cache_policy=NONE)
@@ -179,10 +192,12 @@ def render_report(config: Config, books: Books, record: RunRecord) -> report.Rep
 
 
 @task(cache_policy=NONE)
-def publish_day(config: Config, day: date, record: RunRecord) -> None:
+def publish_day(config: Config, day: date, record: RunRecord) -> bool:
+    """Publish the staged day; False when it equals what is published already."""
     with session(config) as con:
-        publish.publish_day(con, day, record.run_id)
-        finish_run(con, record, "published")
+        changed = publish.publish_day(con, day, record.run_id)
+        finish_run(con, record, "published" if changed else "unchanged")
+    return changed
 
 
 @task(cache_policy=NONE)
@@ -205,22 +220,26 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
             )
             publish.discard_staging(con, day)
             start_run(con, record)
+            record_config(con, config)
         try:
             window = compute_mod.day_window(config, day)
             files = ingest_sources(config, day, run_id)
             node_log, token_counts = stage_inputs(config, window, files, record)
             validate_inputs(config, window, node_log, token_counts, record)
             books = compute_books(config, window, node_log, token_counts)
+            check_coverage(config, books, record)
             validate_results(config, books, record)
             stage_results(config, books, record)
             rendered = render_report(config, books, record)
-            publish_day(config, day, record)
+            changed = publish_day(config, day, record)
         except BaseException as exc:
             _record_failure(config, record, exc)
             raise
-        write_report(config, rendered)
+        if changed or not all(p.exists() for p in report.report_paths(config.report_dir, day.isoformat())):
+            write_report(config, rendered)
         publish_artifacts(rendered, books.hourly, config.business_day.timezone)
-    return books.daily.with_columns(run_id=pl.lit(run_id)).row(0, named=True)
+    status = "published" if changed else "unchanged"
+    return books.daily.with_columns(run_id=pl.lit(run_id), status=pl.lit(status)).row(0, named=True)
 
 
 def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> None:

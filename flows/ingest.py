@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import glob
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -75,13 +76,21 @@ def _file_columns(path: Path, fmt: str, source: Source, con: duckdb.DuckDBPyConn
         except duckdb.Error as exc:
             raise InputError(f"{where}: not a readable Parquet file ({str(exc).splitlines()[0]})")
     if path.stat().st_size == 0:
-        raise InputError(f"{where}: file is empty (expected a header line and rows)")
+        raise _rejected(f"{where}: file is empty (expected a header line and rows)")
+    with open(path, "rb") as handle:
+        first = handle.readline()
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            header = next(csv.reader(handle, delimiter=source.delimiter), [])
+        header = next(csv.reader([first.decode("utf-8-sig")], delimiter=source.delimiter), [])
     except UnicodeDecodeError:
-        raise InputError(f"{where} line 1: header is not UTF-8 text (expected a UTF-8 CSV file)")
+        raise _rejected(f"{where} line 1: header is not UTF-8 text (expected a UTF-8 CSV file)", line=1)
     return [name.strip() for name in header]
+
+
+def _rejected(message: str, *, line: int | None = None, column: str | None = None) -> InputError:
+    """An error rejecting a whole file; ``line`` and ``column`` go to quarantine with it."""
+    error = InputError(message)
+    error.line, error.column = line, column
+    return error
 
 
 def _mapped_columns(path: Path, columns: list[str], source_name: str, source: Source) -> dict[str, str]:
@@ -90,16 +99,19 @@ def _mapped_columns(path: Path, columns: list[str], source_name: str, source: So
     wanted = {name: source.columns.get(name, name) for name in CANONICAL_COLUMNS[source_name]}
     missing = [f"{file_col!r}" + (f" (for {name})" if file_col != name else "")
                for name, file_col in wanted.items() if file_col not in columns]
-    if missing:
-        raise InputError(
-            f"{where} line 1: missing column {', '.join(missing)}; expected columns "
-            f"{list(wanted.values())} (map your own names under sources.{source_name}.columns)"
-        )
     extra = [c for c in columns if c not in wanted.values()]
+    if missing:
+        instead = f" (the file has {', '.join(map(repr, extra))} instead)" if extra else ""
+        raise _rejected(
+            f"{where} line 1: missing column {', '.join(missing)}{instead}; expected columns "
+            f"{list(wanted.values())} (map your own names under sources.{source_name}.columns)",
+            line=1, column=next(file_col for file_col in wanted.values() if file_col not in columns),
+        )
     if extra and source.extra_columns == "fail":
-        raise InputError(
+        raise _rejected(
             f"{where} line 1: unexpected column {', '.join(map(repr, extra))} "
-            f"(set sources.{source_name}.extra_columns: ignore to skip extra columns)"
+            f"(set sources.{source_name}.extra_columns: ignore to skip extra columns)",
+            line=1, column=extra[0],
         )
     return wanted
 
@@ -135,7 +147,7 @@ def read_into_raw(
             "SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
         ).fetchall()
         for line, column, error_type, csv_line, message in rejects:
-            reason = f"{error_type.lower()}: {message.splitlines()[0]}"
+            reason = _reject_reason(error_type, message)
             problems.append(f"{where} line {line}" + (f" column {column}" if column else "") + f": {reason}")
             reject_lines.append(line)
             con.execute(
@@ -165,8 +177,21 @@ def read_into_raw(
     )
     loaded = con.execute("SELECT count(*) FROM __read").fetchone()[0]
     if loaded == 0 and not problems:
-        raise InputError(f"{where}: has a header but no rows (expected at least one row)")
+        raise _rejected(f"{where}: has a header but no rows (expected at least one row)")
     return loaded, problems
+
+
+def _reject_reason(error_type: str, message: str) -> str:
+    """DuckDB's reason for rejecting a CSV line, said with what was expected."""
+    counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if counts and error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
+        many = "too many" if error_type == "TOO MANY COLUMNS" else "too few"
+        return f"{many} columns (expected {counts[1]} columns, found {counts[2]})"
+    if error_type == "UNQUOTED VALUE":
+        return "unterminated quote (expected a closing \" for every opening one; the rest of the file is unread)"
+    if error_type == "INVALID ENCODING":
+        return "not UTF-8 text (expected a UTF-8 CSV file)"
+    return f"{error_type.lower()}: {message.splitlines()[0]}"
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, config: Config, file: SourceFile, run_id: str) -> tuple[bool, list[str]]:
@@ -187,6 +212,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, config: Config, file: SourceFile
         except InputError as exc:
             con.execute(f"DELETE FROM raw.{file.source} WHERE source_file = ?", [str(file.path)])
             rows, problems, error = 0, [], str(exc)
+            _quarantine_file(con, file, run_id, exc)
         con.execute("DELETE FROM raw.files WHERE source = ? AND path = ?", [file.source, str(file.path)])
         con.execute(
             "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, now())",
@@ -197,6 +223,18 @@ def ingest_file(con: duckdb.DuckDBPyConnection, config: Config, file: SourceFile
         con.execute("ROLLBACK")
         raise
     return True, ([error] if error else problems)
+
+
+def _quarantine_file(con: duckdb.DuckDBPyConnection, file: SourceFile, run_id: str, exc: InputError) -> None:
+    """Set a whole file aside: one ``quarantine`` row with the reason (its rows stay in the file)."""
+    with open(file.path, "rb") as handle:
+        header = handle.readline().decode("utf-8", errors="replace").rstrip("\r\n") or None
+    con.execute(
+        "INSERT INTO quarantine (run_id, day, source, source_file, content_hash, line, column_name, value, reason, "
+        "record, quarantined_at) VALUES (?, NULL, ?, ?, ?, ?, ?, NULL, ?, ?, now())",
+        [run_id, file.source, str(file.path), file.content_hash, getattr(exc, "line", None),
+         getattr(exc, "column", None), f"whole file rejected: {exc}", header],
+    )
 
 
 def _recorded_problems(con: duckdb.DuckDBPyConnection, file: SourceFile, error: str | None) -> list[str]:
@@ -219,4 +257,12 @@ def list_source_files(config: Config, source: str, day: date) -> list[SourceFile
             f"no {source} file for {day}: nothing matches sources.{source}.path = "
             f"{display_path(config.resolve(pattern))}"
         )
-    return [SourceFile(source, path, content_hash(path)) for path in paths]
+    return _distinct_content([SourceFile(source, path, content_hash(path)) for path in paths])
+
+
+def _distinct_content(files: list[SourceFile]) -> list[SourceFile]:
+    """One file per content: a file delivered twice under two names counts once (the first name)."""
+    seen: dict[str, SourceFile] = {}
+    for file in files:
+        seen.setdefault(file.content_hash, file)
+    return list(seen.values())

@@ -57,22 +57,42 @@ def write_staging(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.DataFra
         raise
 
 
-def publish_day(con: duckdb.DuckDBPyConnection, day: date, run_id: str, tables: tuple[Table, ...] = PUBLISHED) -> None:
+def publish_day(con: duckdb.DuckDBPyConnection, day: date, run_id: str, tables: tuple[Table, ...] = PUBLISHED) -> bool:
     """Swap ``day`` in every published table for this run's staged rows, all
-    in one transaction: readers see the old day or the new day, never a mix."""
+    in one transaction: readers see the old day or the new day, never a mix.
+
+    When the staged rows equal the published ones (every column but
+    ``run_id``), the published rows are kept as they are and this returns
+    False: re-running a day with the same inputs and config changes nothing."""
     con.execute("BEGIN")
     try:
+        changed = any(_differs(con, table, day, run_id) for table in tables)
         for table in tables:
-            con.execute(f"DELETE FROM {table.qualified} WHERE day = ?", [day])
-            con.execute(
-                f"INSERT INTO {table.qualified} BY NAME SELECT * FROM staging.{table.name} WHERE run_id = ?",
-                [run_id],
-            )
+            if changed:
+                con.execute(f"DELETE FROM {table.qualified} WHERE day = ?", [day])
+                con.execute(
+                    f"INSERT INTO {table.qualified} BY NAME SELECT * FROM staging.{table.name} WHERE run_id = ?",
+                    [run_id],
+                )
             con.execute(f"DELETE FROM staging.{table.name} WHERE run_id = ?", [run_id])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    return changed
+
+
+def _differs(con: duckdb.DuckDBPyConnection, table: Table, day: date, run_id: str) -> bool:
+    """Whether this run's staged rows of ``table`` differ from the published
+    rows of ``day`` (as multisets, ignoring which run wrote them)."""
+    columns = ", ".join(c.name for c in table.columns if c.name != "run_id")
+    staged = f"SELECT {columns} FROM staging.{table.name} WHERE run_id = $run"
+    current = f"SELECT {columns} FROM {table.qualified} WHERE day = $day"
+    (count,) = con.execute(
+        f"SELECT count(*) FROM (({staged} EXCEPT ALL {current}) UNION ALL ({current} EXCEPT ALL {staged}))",
+        {"run": run_id, "day": day},
+    ).fetchone()
+    return count > 0
 
 
 def discard_staging(con: duckdb.DuckDBPyConnection, day: date, keep_run: str | None = None) -> None:

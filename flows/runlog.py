@@ -7,6 +7,8 @@ from datetime import date
 
 import duckdb
 
+from openbooks.config import Config
+
 
 @dataclass
 class RunRecord:
@@ -38,4 +40,14 @@ def finish_run(con: duckdb.DuckDBPyConnection, record: RunRecord, status: str, e
             status, record.node_rows, record.token_rows, record.quarantined_rows,
             record.validation_success, "; ".join(record.validation_summary) or None, error, record.run_id,
         ],
+    )
+
+
+def record_config(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    """Keep the effective config of ``config.hash`` in ``configs`` (once per
+    hash), so the config any run or published day was computed with can be read back."""
+    con.execute(
+        "INSERT INTO configs (config_hash, config_json, first_path, first_seen_at) "
+        "SELECT $hash, $json, $path, now() WHERE NOT EXISTS (SELECT 1 FROM configs WHERE config_hash = $hash)",
+        {"hash": config.hash, "json": config.canonical_json(), "path": str(config.file)},
     )

@@ -225,7 +225,7 @@ RUN_LOG = Table(
         _c("day", "DATE", "business day", True),
         _c("started_at", "TIMESTAMPTZ", "when the run started", True),
         _c("finished_at", "TIMESTAMPTZ", "when it ended"),
-        _c("status", "VARCHAR", "running, published or failed", True),
+        _c("status", "VARCHAR", "running, published, unchanged (same figures as published: rows kept) or failed", True),
         _c("config_path", "VARCHAR", "config file"),
         _c("config_hash", "VARCHAR", "hash of the effective config"),
         _c("node_rows", "BIGINT", "node-log rows staged for the day"),
@@ -276,6 +276,19 @@ RAW_FILES = Table(
     key=("source", "path"),
 )
 
+CONFIGS = Table(
+    "configs",
+    "Every effective config a run used, by hash (run_log.config_hash, daily_economics.config_hash).",
+    (
+        _c("config_hash", "VARCHAR", "short sha256 of config_json", True),
+        _c("config_json", "VARCHAR", "the effective config (file plus environment overrides), canonical JSON", True),
+        _c("first_path", "VARCHAR", "config file of the first run that used it"),
+        _c("first_seen_at", "TIMESTAMPTZ", "when a run first used it", True),
+    ),
+    partition=None,
+    key=("config_hash",),
+)
+
 PUBLISHED = (DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS,
              REVENUE_WATERFALL, REVENUE_SCENARIOS, COST_BREAKDOWN, CLAIMS_AUDIT)
-ALL_TABLES = (*PUBLISHED, RUN_LOG, QUARANTINE, RAW_FILES)
+ALL_TABLES = (*PUBLISHED, RUN_LOG, QUARANTINE, RAW_FILES, CONFIGS)

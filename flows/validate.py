@@ -12,6 +12,7 @@ Great Expectations is imported here only, when a run validates.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,9 @@ import polars as pl
 from openbooks.errors import ConfigError
 
 MAX_LINES_PER_EXPECTATION = 20
+# GX keeps its current data context in a module global: validations of days
+# running on parallel threads take turns.
+_GX_LOCK = threading.Lock()
 
 
 @dataclass
@@ -112,6 +116,13 @@ def validate_frame(
     """Run one suite on ``frame`` through GX's pandas route. With
     ``docs_dir``, the result is also rendered as a GX Data Docs page there,
     under ``validations/<suite>/<run_name>/``."""
+    with _GX_LOCK:
+        return _validate_frame(frame, suite_path, parameters, docs_dir=docs_dir, run_name=run_name)
+
+
+def _validate_frame(
+    frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any], *, docs_dir: Path | None, run_name: str | None
+) -> SuiteOutcome:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -131,7 +142,7 @@ def validate_frame(
     except Exception as exc:
         raise ConfigError(f"{suite_path}: expectation suite could not run ({str(exc).splitlines()[0]})")
     page = build_data_docs(context, docs_dir) if docs_dir is not None else None
-    return SuiteOutcome(name, len(result.results), _failures(name, result), result, page)
+    return SuiteOutcome(name, len(result.results), _failures(name, result, frame), result, page)
 
 
 DOCS_SITE = "openbooks"
@@ -157,7 +168,7 @@ def build_data_docs(context, docs_dir: Path) -> Path:
     return Path(unquote(urlparse(site["site_url"]).path))
 
 
-def _failures(suite: str, result) -> list[Failure]:
+def _failures(suite: str, result, frame: pl.DataFrame) -> list[Failure]:
     failures = []
     for item in result.results:
         if item.success:
@@ -175,6 +186,10 @@ def _failures(suite: str, result) -> list[Failure]:
         indexes = res.get("unexpected_index_list")
         if indexes:
             values = res.get("unexpected_list") or [None] * len(indexes)
+            # A check on a derived flag (within_day, no_overlap, …) names the input column it is about.
+            if (config.meta or {}).get("column") in frame.columns:
+                column = config.meta["column"]
+                values = [frame[column][int(i)] for i in indexes]
             failures.extend(
                 Failure(suite, config.type, column, expected, int(i), v) for i, v in zip(indexes, values)
             )
@@ -183,9 +198,10 @@ def _failures(suite: str, result) -> list[Failure]:
     return failures
 
 
-def describe_failures(outcome: SuiteOutcome, label: Callable[[int], str]) -> list[str]:
+def describe_failures(outcome: SuiteOutcome, label: Callable[[int], str], timezone: str | None = None) -> list[str]:
     """One line per failed row: ``<where> column <c>: expected <…>, got <v>``.
-    ``label`` turns a row index into where the row came from."""
+    ``label`` turns a row index into where the row came from; timestamps are
+    shown in ``timezone`` (the business day's) when given."""
     lines, per_expectation = [], {}
     for f in outcome.failures:
         key = (f.expectation, f.column)
@@ -194,7 +210,7 @@ def describe_failures(outcome: SuiteOutcome, label: Callable[[int], str]) -> lis
             continue
         where = label(f.row) if f.row is not None else outcome.suite
         column = f" column {f.column}" if f.column else ""
-        got = "" if f.value is None and f.row is None else f", got {_show(f.value)}"
+        got = "" if f.value is None and f.row is None else f", got {_show(f.value, timezone)}"
         lines.append(f"{where}{column}: expected {f.expected}{got}")
     for key, count in per_expectation.items():
         if count > MAX_LINES_PER_EXPECTATION:
@@ -202,12 +218,22 @@ def describe_failures(outcome: SuiteOutcome, label: Callable[[int], str]) -> lis
     return lines
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, timezone: str | None = None) -> str:
     """A value as a user would write it (no numpy or pandas reprs)."""
+    if value is None:
+        return "empty"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_show(v, timezone)}" for k, v in value.items())
+    if hasattr(value, "astimezone") and getattr(value, "tzinfo", None) is not None and timezone:
+        from zoneinfo import ZoneInfo
+
+        value = value.astimezone(ZoneInfo(timezone))
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and value != value:
         return "empty"
+    if isinstance(value, float) and value.is_integer():
+        return repr(int(value))
     return repr(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,15 @@ from openbooks.config import CANONICAL_COLUMNS, Config
 from openbooks.errors import DayLocked, WarehouseBusy, WarehouseError
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+# One writer at a time within a process (days of a backfill run on threads):
+# their reading, checking and computing overlap, their writes take turns.
+_WRITERS: dict[Path, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(path.resolve(), threading.RLock())
 
 
 def raw_table(source: str) -> Table:
@@ -95,17 +105,25 @@ def _first_line(message: str) -> str:
 
 @contextmanager
 def session(config: Config, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the configured warehouse, closed on exit."""
-    con = connect(
-        config.warehouse_path,
-        read_only=read_only,
-        timeout=config.warehouse.lock_timeout_seconds,
-        config=config,
-    )
+    """A connection to the configured warehouse, closed on exit. A writing
+    session waits for any other writing session of this process."""
+    writer = None if read_only else _writer_lock(config.warehouse_path)
+    if writer is not None:
+        writer.acquire()
     try:
-        yield con
+        con = connect(
+            config.warehouse_path,
+            read_only=read_only,
+            timeout=config.warehouse.lock_timeout_seconds,
+            config=config,
+        )
+        try:
+            yield con
+        finally:
+            con.close()
     finally:
-        con.close()
+        if writer is not None:
+            writer.release()
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

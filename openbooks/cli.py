@@ -43,11 +43,11 @@ DayOption = Annotated[
 ]
 
 
-def parse_day(value: str) -> date:
+def parse_day(value: str, option: str = "--date") -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise OpenbooksError(f"--date {value!r}: expected a date as YYYY-MM-DD")
+        raise OpenbooksError(f"{option} {value!r}: expected a date as YYYY-MM-DD")
 
 
 @app.callback()
@@ -85,9 +85,38 @@ def run(
 
     with console.status(f"running {the_day}…"):
         row = daily_books(the_day, str(cfg.file))
-    print_figures(row, f"openbooks {the_day} (published, run {row['run_id']})")
+    outcome = row.get("status", "published")  # unchanged: the figures were published already
+    print_figures(row, f"openbooks {the_day} ({outcome}, run {row['run_id']})")
     md, html = report_paths(cfg.report_dir, the_day.isoformat())
     console.print(f"report: {md}  {html}")
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--start", help="First business day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--end", help="Last business day, YYYY-MM-DD (included).")],
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Days computed at once (writes take turns).")] = 1,
+    only_failed: Annotated[bool, typer.Option("--only-failed", help="Only the days whose last run failed.")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Run every business day from --start to --end, each its own flow run; exit 1 if any day failed."""
+    cfg = load_config(config)
+    from flows.backfill import days_between, failed_days
+    from openbooks.backfill_view import run_with_progress, summary_table
+
+    days = days_between(parse_day(start, "--start"), parse_day(end, "--end"))
+    if only_failed:
+        days = failed_days(cfg, days)
+        if not days:
+            console.print(f"no failed day between {start} and {end}: nothing to re-run")
+            return
+    outcomes = run_with_progress(console, cfg, days, workers)
+    console.print(summary_table(outcomes))
+    failed = [o for o in outcomes if o.failed]
+    if failed:
+        err.print(f"[red]error:[/red] {len(failed)} of {len(outcomes)} day(s) failed; after fixing, re-run them "
+                  f"with: openbooks backfill --start {start} --end {end} --only-failed", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 @app.command()

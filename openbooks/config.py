@@ -329,6 +329,10 @@ class Config(Strict):
         """Short content hash of the effective config, recorded with each run."""
         return self._hash
 
+    def canonical_json(self) -> str:
+        """The effective config as canonical JSON: what ``hash`` is the hash of."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
     def resolve(self, path: str) -> Path:
         """A config path made absolute against the config file's directory."""
         p = Path(os.path.expanduser(path))
@@ -482,6 +486,5 @@ def load_config(path: str | Path = DEFAULT_CONFIG, environ: dict[str, str] | Non
         problems = [_describe(e, Config) for e in exc.errors()]
         raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
     config._file = path
-    canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True)
-    config._hash = hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    config._hash = hashlib.sha256(config.canonical_json().encode()).hexdigest()[:12]
     return config

@@ -38,3 +38,17 @@ def flag_token_rows(tokens: pl.DataFrame, day_start: datetime, day_end: datetime
         within_day=(pl.col("hour_start") >= day_start) & (pl.col("hour_start") < day_end),
         on_hour_grid=(offset_us % 3_600_000_000) == 0,
     )
+
+
+def coverage_gaps(steps: pl.DataFrame, day_start: datetime, day_end: datetime) -> pl.DataFrame:
+    """The stretches of the day no node-log row covers (``gap_start``,
+    ``gap_end``), from the node-count steps (``rows`` 0 is a gap; a day whose
+    log starts late or ends early has a gap at that end too)."""
+    dtype = steps.schema["segment_start"]
+    covered = steps.filter(pl.col("rows") > 0).select("segment_start", "segment_end").sort("segment_start")
+    edge = {"segment_start": pl.Series([day_start], dtype=dtype), "segment_end": pl.Series([day_start], dtype=dtype)}
+    end = {"segment_start": pl.Series([day_end], dtype=dtype), "segment_end": pl.Series([day_end], dtype=dtype)}
+    bounds = pl.concat([pl.DataFrame(edge), covered, pl.DataFrame(end)])
+    return bounds.select(
+        gap_start=pl.col("segment_end").cum_max().shift(1), gap_end=pl.col("segment_start")
+    ).filter(pl.col("gap_end") > pl.col("gap_start"))
