@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from openbooks.config import Config
-from transforms import calendar, capacity, checks, cost, economics, pricing
+from transforms import calendar, capacity, checks, cost, customers, economics, pricing
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Books:
     hourly: pl.DataFrame
     daily: pl.DataFrame
     steps: pl.DataFrame
+    customers: pl.DataFrame | None = None  # customer_economics, from request-level logs
 
 
 def day_window(config: Config, day: date) -> DayWindow:
@@ -111,3 +112,25 @@ def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, tok
         reference_model=config.price_book.reference_model,
     )
     return Books(window, node_log, token_counts, hourly.with_columns(day=pl.lit(window.day)), daily, steps)
+
+
+def price_change_hours(config: Config, window: DayWindow) -> list[int]:
+    """Hours of the day (from its first) at which a list price changes."""
+    hours = calendar.hour_grid(window.start, window.end)
+    return customers.price_change_hours(pricing.prices_by_hour(price_frame(config), hours), hours)
+
+
+def customer_books(config: Config, books: Books, usage: pl.DataFrame) -> pl.DataFrame:
+    """``customer_economics`` of the day: request-level usage priced and costed."""
+    hours = calendar.hour_grid(books.window.start, books.window.end)
+    priced = customers.billed_revenue(
+        usage, pricing.prices_by_hour(price_frame(config), hours), card=config.price_book.card,
+        billable_channels=config.price_book.billable_channels,
+    )
+    day = books.daily.row(0, named=True)
+    prefill, decode = customers.role_cost_shares(
+        day["gpu_cost_usd"], day["prefill_node_hours"], day["decode_node_hours"]
+    )
+    return customers.customer_economics(priced, prefill_cost_usd=prefill, decode_cost_usd=decode).with_columns(
+        day=pl.lit(books.window.day)
+    )

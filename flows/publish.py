@@ -12,16 +12,19 @@ import duckdb
 import polars as pl
 
 from flows.compute import Books
-from flows.schema import DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS, PUBLISHED, Table
+from flows.schema import CUSTOMER_ECONOMICS, DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS, PUBLISHED, Table
 
 
 def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl.DataFrame]:
     day = pl.lit(books.window.day)
-    return {
+    frames = {
         DAILY_ECONOMICS: books.daily.with_columns(run_id=pl.lit(run_id), config_hash=pl.lit(config_hash)),
         HOURLY_ECONOMICS: books.hourly.with_columns(day=day, run_id=pl.lit(run_id)),
         NODE_STEPS: books.steps.with_columns(day=day, run_id=pl.lit(run_id)),
     }
+    if books.customers is not None:
+        frames[CUSTOMER_ECONOMICS] = books.customers.with_columns(day=day, run_id=pl.lit(run_id))
+    return frames
 
 
 def write_staging(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.DataFrame], run_id: str) -> None:
