@@ -34,7 +34,7 @@ from flows.ingest import _file_columns, _mapped_columns, content_hash, display_p
 from flows.stage import _CAST
 from flows.warehouse import frame, scratch
 from openbooks.config import Config
-from openbooks.errors import InputError, SourceNotFound
+from openbooks.errors import InputError, SourceNotFound, WarehouseError
 
 SOURCE = "requests"
 SAMPLES_PER_CHECK = 20
@@ -209,6 +209,11 @@ def aggregate_requests(
                 "sum(cached_tokens)::BIGINT AS cache_hit_tokens, "
                 "sum(input_tokens - cached_tokens)::BIGINT AS cache_miss_tokens, "
                 f"sum(output_tokens)::BIGINT AS output_tokens, {row_counts} FROM ({typed}) WHERE {in_day} GROUP BY ALL"
+            )
+        except duckdb.OutOfMemoryException as exc:
+            raise WarehouseError(
+                f"sources.{SOURCE}: out of memory aggregating the day ({str(exc).strip().splitlines()[0]}); "
+                "raise warehouse.memory_limit (at least ~16MB per thread) or set warehouse.temp_directory"
             )
         except duckdb.Error as exc:
             raise InputError(f"sources.{SOURCE}: the day's files cannot be read: {str(exc).strip().splitlines()[0]}")
