@@ -14,6 +14,7 @@ from openbooks.config import load_config
 from openbooks.errors import ConfigError, ValidationFailed
 from openbooks.generate import write_day
 from tests.conftest import base_config_data
+from tests.test_daily_flow import published
 
 DAY = date(2025, 2, 27)
 DAY_START = "2025-02-27 04:00:00+00"  # 12:00 in Shanghai
@@ -33,14 +34,6 @@ def request_config(project, n: int, *, files: int = 2, fmt: str = "parquet", war
         data["warehouse"] = warehouse
     project.write_config(replace=data)
     return inputs / "requests" / DAY.isoformat()
-
-
-def published(config, sql: str):
-    con = duckdb.connect(str(config.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def from_files(folder, sql: str):
