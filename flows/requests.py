@@ -2,16 +2,15 @@
 
 Unlike the small hourly sources, request files are never copied into the
 warehouse as text. DuckDB reads them typed, straight from Parquet (or CSV),
-in two set-based passes over the day's files:
+and aggregates them set-based:
+token counts per hour, model and channel (the rows the rest of the pipeline
+reads as ``token_counts``) and per customer, model and channel (and price
+period, when a list price changes within the day), in one scan of the
+files with ``GROUPING SETS``. Every row is checked in the same scan: checks on
+a grouping key (hour, model, channel, customer) are counted from the groups,
+and the row-by-row checks on token counts set bits of one more grouping key.
 
-1. the hourly pass: token counts per hour, model and channel (the rows the
-   rest of the pipeline reads as ``token_counts``), and the number of rows
-   failing each row-level check, in the same scan;
-2. the customer pass (only when every check holds): token counts per
-   customer, model and channel (and price period, when a list price changes
-   within the day).
-
-Both passes run in a scratch in-memory DuckDB with the warehouse's
+The scan runs in a scratch in-memory DuckDB with the warehouse's
 ``memory_limit`` and ``temp_directory``, so memory stays bounded whatever
 the day's size and the warehouse is not locked while they run. Each file is
 recorded in ``raw.files`` with its sha256 (hashed in a background thread
@@ -57,13 +56,15 @@ _FLOOR_SHIFT = 100_000  # hours added before integer division, so times before t
 class Check:
     """A row-level check: ``name`` is its column in the summary and the suite;
     ``row`` the SQL that is true for a failing row; ``group`` the same test on
-    the hourly groups (hour ``h``, ``model``, ``channel``) when the check can be
-    counted from them rather than row by row."""
+    the groups of the ``hourly`` pass (hour ``h``, ``model``, ``channel``) or
+    the ``customers`` pass, when the check can be counted from them rather
+    than row by row."""
 
     name: str
     column: str
     row: str
     group: str | None = None
+    table: str = "hourly"
 
 
 def checks(priced_models: list[str]) -> list[Check]:
@@ -78,7 +79,7 @@ def checks(priced_models: list[str]) -> list[Check]:
               f"model IS NULL OR model NOT IN ({models})"),
         Check("unknown_channel", "channel", f"channel IS NULL OR channel NOT IN ({channels})",
               f"channel IS NULL OR channel NOT IN ({channels})"),
-        Check("missing_customer", "customer_id", "customer_id IS NULL"),
+        Check("missing_customer", "customer_id", "customer_id IS NULL", "customer_id IS NULL", "customers"),
         Check("bad_input_tokens", "input_tokens", "input_tokens IS NULL OR input_tokens < 0"),
         Check("bad_cached_tokens", "cached_tokens",
               "cached_tokens IS NULL OR cached_tokens < 0 OR cached_tokens > input_tokens"),
@@ -200,48 +201,42 @@ def aggregate_requests(
         file_columns, mapping, types = _schema(con, config, paths, fmt)
         typed = f"SELECT {_typed_columns(mapping, types)} FROM {_reader(config, paths, fmt, file_columns, numbered=False)}"
         in_day = "TRUE" if scoped_to_day else bind("(ts IS NULL OR (ts >= $start AND ts < $end))")
-        start_us = int(day_start.timestamp() * 1_000_000)
-        hour = f"(epoch_us(ts) - {start_us} + {_FLOOR_SHIFT * _HOUR_US}) // {_HOUR_US} - {_FLOOR_SHIFT}"
-        row_counts = ", ".join(f"count_if({bind(c.row)}) AS {c.name}" for c in checklist if c.group is None)
-        try:
-            con.execute(
-                f"CREATE TEMP TABLE hourly AS SELECT {hour} AS h, model, channel, count(*) AS requests, "
-                "sum(cached_tokens)::BIGINT AS cache_hit_tokens, "
-                "sum(input_tokens - cached_tokens)::BIGINT AS cache_miss_tokens, "
-                f"sum(output_tokens)::BIGINT AS output_tokens, {row_counts} FROM ({typed}) WHERE {in_day} GROUP BY ALL"
-            )
-        except duckdb.OutOfMemoryException as exc:
-            raise WarehouseError(
-                f"sources.{SOURCE}: out of memory aggregating the day ({str(exc).strip().splitlines()[0]}); "
-                "raise warehouse.memory_limit (at least ~16MB per thread) or set warehouse.temp_directory"
-            )
-        except duckdb.Error as exc:
-            raise InputError(f"sources.{SOURCE}: the day's files cannot be read: {str(exc).strip().splitlines()[0]}")
+        _aggregate(con, typed, in_day, checklist, bind, day_start, price_change_hours)
         counted = ", ".join(
-            f"coalesce(sum(requests) FILTER (WHERE {bind(c.group)}), 0)::BIGINT AS {c.name}" if c.group
-            else f"coalesce(sum({c.name}), 0)::BIGINT AS {c.name}"
+            f"coalesce(sum(requests) FILTER (WHERE by_hour = {int(c.table == 'hourly')} AND ({bind(c.group)})), 0)"
+            f"::BIGINT AS {c.name}" if c.group
+            else f"coalesce(sum(requests) FILTER (WHERE by_hour = 1 AND flags & {_bit(checklist, c)} != 0), 0)"
+            f"::BIGINT AS {c.name}"
             for c in checklist
         )
-        summary = frame(con, f"SELECT coalesce(sum(requests), 0)::BIGINT AS rows, {counted} FROM hourly")
+        summary = frame(
+            con, f"SELECT coalesce(sum(requests) FILTER (WHERE by_hour = 1), 0)::BIGINT AS rows, {counted} FROM grouped"
+        )
         failing = [c for c in checklist if summary[c.name][0] > 0]
         samples = {c.name: _sample(con, config, paths, fmt, file_columns, mapping, types, c, bind, in_day)
                    for c in failing}
-        good = " AND ".join(f"NOT ({bind(c.group)})" for c in checklist if c.group) or "TRUE"
+        good = " AND ".join(f"NOT ({bind(c.group)})" for c in checklist if c.group and c.table == "hourly")
         hourly = frame(
             con,
-            f"SELECT ?::TIMESTAMPTZ + to_hours(h) AS hour_start, model, channel, cache_hit_tokens, "
-            f"cache_miss_tokens, output_tokens, requests FROM hourly WHERE {good} ORDER BY h, model, channel",
+            "SELECT ?::TIMESTAMPTZ + to_hours(h) AS hour_start, model, channel, "
+            "sum(cache_hit_tokens)::BIGINT AS cache_hit_tokens, sum(cache_miss_tokens)::BIGINT AS cache_miss_tokens, "
+            "sum(output_tokens)::BIGINT AS output_tokens, sum(requests)::BIGINT AS requests "
+            f"FROM grouped WHERE by_hour = 1 AND {good} GROUP BY h, model, channel ORDER BY h, model, channel",
             [day_start],
         )
-        customers = _customers(con, typed, in_day, hour, price_change_hours, day_start) if not failing else None
+        customers = frame(
+            con,
+            "SELECT customer_id, model, channel, ?::TIMESTAMPTZ + to_hours(period) AS hour_start, requests, "
+            "cache_hit_tokens, cache_miss_tokens, output_tokens FROM grouped WHERE by_hour = 0 AND customer_id IS NOT NULL",
+            [day_start],
+        )
         hashes = {path: future.result() for path, future in hashing.items()}
     hourly = hourly.with_columns(
         pl.col("hour_start").dt.cast_time_unit("us"),
         source_file=pl.lit(f"{SOURCE} ({len(paths)} file{'s' if len(paths) != 1 else ''})"),
         line=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
     )
-    if customers is None:
-        customers = pl.DataFrame(schema=CUSTOMER_SCHEMA)
+    customers = customers.with_columns(pl.col("hour_start").dt.cast_time_unit("us")).cast(CUSTOMER_SCHEMA)
     return RequestUsage(paths, hourly, customers, summary, samples, hashes)
 
 
@@ -251,21 +246,41 @@ CUSTOMER_SCHEMA = {
 }
 
 
-def _customers(con: duckdb.DuckDBPyConnection, typed: str, in_day: str, hour: str, price_change_hours: list[int],
-               day_start: datetime) -> pl.DataFrame:
-    """Token counts per customer, model, channel and price period."""
+def _bit(checklist: list[Check], check: Check) -> int:
+    """The bit of a row-by-row check in the ``flags`` grouping key."""
+    return 1 << [c.name for c in checklist if c.group is None].index(check.name)
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection, typed: str, in_day: str, checklist: list[Check], bind,
+               day_start: datetime, price_change_hours: list[int]) -> None:
+    """Temp table ``grouped``, in one scan of the files (GROUPING SETS): token
+    sums by hour, model, channel and ``flags`` (``by_hour = 1``), and by
+    customer, model, channel and price ``period`` (its first hour; ``by_hour =
+    0``). ``flags`` has one bit per row-by-row check the row fails, so those
+    checks are counted from the groups too."""
+    start_us = int(day_start.timestamp() * 1_000_000)
+    hour = f"(epoch_us(ts) - {start_us} + {_FLOOR_SHIFT * _HOUR_US}) // {_HOUR_US} - {_FLOOR_SHIFT}"
+    flags = " + ".join(
+        f"{_bit(checklist, c)} * coalesce(({bind(c.row)})::INT, 0)" for c in checklist if c.group is None
+    )
     period = "0"
     for h in sorted(price_change_hours):
-        period = f"CASE WHEN {hour} >= {h} THEN {h} ELSE {period} END"
-    result = frame(
-        con,
-        f"SELECT customer_id, model, channel, ?::TIMESTAMPTZ + to_hours({period}) AS hour_start, "
-        "count(*) AS requests, sum(cached_tokens)::BIGINT AS cache_hit_tokens, "
-        "sum(input_tokens - cached_tokens)::BIGINT AS cache_miss_tokens, sum(output_tokens)::BIGINT AS output_tokens "
-        f"FROM ({typed}) WHERE {in_day} GROUP BY ALL",
-        [day_start],
-    )
-    return result.with_columns(pl.col("hour_start").dt.cast_time_unit("us")).cast(CUSTOMER_SCHEMA)
+        period = f"CASE WHEN h >= {h} THEN {h} ELSE {period} END"
+    try:
+        con.execute(
+            "CREATE TEMP TABLE grouped AS SELECT GROUPING(customer_id) AS by_hour, h, flags, customer_id, model, "
+            "channel, period, count(*) AS requests, sum(cached_tokens)::BIGINT AS cache_hit_tokens, "
+            "sum(input_tokens - cached_tokens)::BIGINT AS cache_miss_tokens, sum(output_tokens)::BIGINT AS output_tokens "
+            f"FROM (SELECT *, {period} AS period FROM (SELECT *, {hour} AS h, {flags} AS flags FROM ({typed}) "
+            f"WHERE {in_day})) GROUP BY GROUPING SETS ((h, model, channel, flags), (customer_id, model, channel, period))"
+        )
+    except duckdb.OutOfMemoryException as exc:
+        raise WarehouseError(
+            f"sources.{SOURCE}: out of memory aggregating the day ({str(exc).strip().splitlines()[0]}); "
+            "raise warehouse.memory_limit (32MB at the very least) or set warehouse.temp_directory"
+        )
+    except duckdb.Error as exc:
+        raise InputError(f"sources.{SOURCE}: the day's files cannot be read: {str(exc).strip().splitlines()[0]}")
 
 
 def _sample(con, config, paths, fmt, file_columns, mapping, types, check: Check, bind, in_day: str) -> list[tuple]:

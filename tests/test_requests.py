@@ -92,16 +92,16 @@ def test_customer_costs_add_up_to_the_day_and_revenue_to_billed_revenue(project)
 
 
 def test_a_day_bigger_than_the_memory_limit_completes(project):
-    # 600,000 requests (~45 MB as DuckDB vectors) through a DuckDB limited to 16 MB.
-    folder = request_config(project, 600_000, files=1,
-                            warehouse={"memory_limit": "16MB", "temp_directory": "../spill"})
+    # A million requests (~75 MB as DuckDB vectors) through a DuckDB limited to 32 MB.
+    folder = request_config(project, 1_000_000, files=1,
+                            warehouse={"memory_limit": "32MB", "temp_directory": "../spill"})
     config = project.config
     with scratch(config) as con:
-        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "15.2 MiB"
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "30.5 MiB"
     (uncompressed,), = from_files(
         folder, f"SELECT sum(total_uncompressed_size) FROM parquet_metadata('{folder}/*.parquet')"
     )
-    assert uncompressed > 16_000_000
+    assert uncompressed > 32_000_000
     row = daily_books(DAY, str(project.config_path))
     (requests, output), = from_files(folder, "SELECT count(*), sum(output_tokens) FROM r")
     assert (row["requests"], row["output_tokens"]) == (requests, output)
