@@ -5,7 +5,7 @@ day's node log ``node_log/{day}.csv`` (the sample fleet, ``openbooks.sample``),
 so ``configs``-style sources can run the day straight away. DuckDB generates
 the rows with SQL over ``range()`` and a hash of the row number as its
 pseudo-random source, and writes them straight to Parquet: no Python loop, no
-frame in memory, about a minute per 10⁸ rows on two cores. The same day, size
+frame in memory (10⁸ rows in a few minutes on two cores). The same day, size
 and seed always give the same files.
 
 Distributions (assumed, shaped after DeepSeek's published day):
