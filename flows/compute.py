@@ -6,12 +6,13 @@ into ``transforms/``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from flows.economics import in_depth
 from openbooks.config import Config
 from transforms import calendar, capacity, checks, cost, customers, economics, pricing
 
@@ -37,6 +38,11 @@ class Books:
     hourly: pl.DataFrame
     daily: pl.DataFrame
     steps: pl.DataFrame
+    # the economics in depth (flows/economics.py)
+    waterfall: pl.DataFrame = field(default_factory=pl.DataFrame)
+    scenarios: pl.DataFrame = field(default_factory=pl.DataFrame)
+    cost_breakdown: pl.DataFrame = field(default_factory=pl.DataFrame)
+    claims_audit: pl.DataFrame = field(default_factory=pl.DataFrame)
     customers: pl.DataFrame | None = None  # customer_economics, from request-level logs
 
 
@@ -111,7 +117,12 @@ def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, tok
         hourly, steps, day=window.day, day_start=window.start, day_end=window.end,
         reference_model=config.price_book.reference_model,
     )
-    return Books(window, node_log, token_counts, hourly.with_columns(day=pl.lit(window.day)), daily, steps)
+    deep = in_depth(
+        config, day_start=window.start, day_end=window.end, hours=hours, serving_node_log=serving, costed=costed,
+        hardware=hardware_frame(config), hourly_prices=hourly_prices, priced_tokens=priced, hourly=hourly, daily=daily,
+    )
+    return Books(window, node_log, token_counts, deep.hourly.with_columns(day=pl.lit(window.day)), deep.daily, steps,
+                 deep.waterfall, deep.scenarios, deep.cost_breakdown, deep.claims_audit)
 
 
 def price_change_hours(config: Config, window: DayWindow) -> list[int]:

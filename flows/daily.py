@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from flows import compute as compute_mod
-from flows import ingest, publish, report, stage, validate
-from flows import requests as request_logs
+from flows import ingest, publish, report, schedule, stage, validate
+from flows import request_logs
+from flows.artifacts import publish_artifacts
 from flows.compute import Books, DayWindow
+from flows.economics import checked_frames
 from flows.ingest import SourceFile
 from flows.runlog import RunRecord, finish_run, start_run
 from flows.warehouse import day_lock, ensure_schema, session
@@ -127,9 +130,10 @@ def validate_inputs(config: Config, window: DayWindow, node_log: pl.DataFrame, t
             ]
     for source, frame in (("node_log", node_log), ("token_counts", token_counts)):
         outcome = validate.validate_frame(
-            frame, config.expectations_dir / f"{source}.json", _input_parameters(config)
+            frame, config.expectations_dir / f"{source}.json", _input_parameters(config), **_docs(config, record)
         )
         record.validation_summary.append(outcome.summary())
+        _record_docs(config, record, outcome)
         if outcome.success:
             continue
 
@@ -141,6 +145,16 @@ def validate_inputs(config: Config, window: DayWindow, node_log: pl.DataFrame, t
     if problems:
         record.validation_success = False
         raise ValidationFailed("\n".join(problems))
+
+
+def _docs(config: Config, record: RunRecord) -> dict:
+    """Where validation results are rendered as GX Data Docs, and under which run."""
+    return {"docs_dir": config.report_dir / "data_docs", "run_name": record.run_id}
+
+
+def _record_docs(config: Config, record: RunRecord, outcome: validate.SuiteOutcome) -> None:
+    if outcome.docs_page is not None:
+        record.data_docs[outcome.suite] = outcome.docs_page.relative_to(config.report_dir).as_posix()
 
 
 def _quarantine_failures(config: Config, source: str, frame: pl.DataFrame, outcome: validate.SuiteOutcome,
@@ -174,16 +188,17 @@ def validate_results(config: Config, books: Books, record: RunRecord) -> None:
     """The result suites on the hourly and daily statements."""
     problems = []
     zone = config.business_day.timezone
-    for name, frame in (("hourly_economics", books.hourly), ("daily_economics", books.daily)):
+    for name, frame in (("hourly_economics", books.hourly), ("daily_economics", books.daily),
+                        *checked_frames(books.waterfall, books.cost_breakdown)):
         outcome = validate.validate_frame(
-            frame, config.expectations_dir / f"{name}.json", {"hours_in_day": books.window.hours}
+            frame, config.expectations_dir / f"{name}.json", {"hours_in_day": books.window.hours},
+            **_docs(config, record),
         )
         record.validation_summary.append(outcome.summary())
+        _record_docs(config, record, outcome)
 
         def label(i: int, frame: pl.DataFrame = frame, name: str = name) -> str:
             if "hour_start" in frame.columns:
-                from zoneinfo import ZoneInfo
-
                 return f"{name} hour {frame['hour_start'][i].astimezone(ZoneInfo(zone)).isoformat()}"
             return f"{name} {books.window.day}"
 
@@ -206,6 +221,8 @@ def render_report(config: Config, books: Books, record: RunRecord) -> report.Rep
         daily=books.daily, hourly=books.hourly, steps=books.steps, timezone=config.business_day.timezone,
         validation=record.validation_summary, run_id=record.run_id, config_hash=config.hash,
         generated_at=datetime.now(UTC), customers=books.customers,
+        waterfall=books.waterfall, scenarios=books.scenarios, cost_breakdown=books.cost_breakdown,
+        claims=books.claims_audit, data_docs=record.data_docs,
     )
 
 
@@ -251,6 +268,7 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
             _record_failure(config, record, exc)
             raise
         write_report(config, rendered)
+        publish_artifacts(rendered, books.hourly, config.business_day.timezone)
     return books.daily.with_columns(run_id=pl.lit(run_id)).row(0, named=True)
 
 
@@ -263,7 +281,29 @@ def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> No
         pass  # the warehouse itself is the problem; the original error says more
 
 
-@flow(name="daily-books", flow_run_name="books-{day}", log_prints=True)
-def daily_books(day: date, config_path: str = str(DEFAULT_CONFIG)) -> dict:
-    """Compute, validate and publish the books of one business day."""
-    return run_day(load_config(config_path), day)
+def _flow_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters
+    if parameters.get("day"):
+        return f"books-{parameters['day']}"
+    try:  # a scheduled run: named after the day it books
+        return f"books-{schedule.scheduled_day(load_config(parameters.get('config_path', DEFAULT_CONFIG)))}"
+    except OpenbooksError:
+        return f"books-scheduled-{schedule.scheduled_time():%Y%m%dT%H%M}"
+
+
+@flow(name="daily-books", flow_run_name=_flow_run_name, log_prints=True, on_failure=[schedule.report_failure])
+def daily_books(day: date | None = None, config_path: str = str(DEFAULT_CONFIG)) -> dict:
+    """Compute, validate and publish the books of one business day; without
+    a day, the one that ended most recently before the run's scheduled time.
+    A deployment run first waits for its inputs (retrying transient errors)."""
+    config = load_config(config_path)
+    day = day or schedule.scheduled_day(config)
+    if schedule.is_deployment_run():
+        try:
+            schedule.wait_for_sources(config, day)
+        except OpenbooksError as exc:
+            schedule.record_not_started(config, day, _run_id(), exc)
+            raise
+    return run_day(config, day)

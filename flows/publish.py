@@ -12,7 +12,18 @@ import duckdb
 import polars as pl
 
 from flows.compute import Books
-from flows.schema import CUSTOMER_ECONOMICS, DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS, PUBLISHED, Table
+from flows.schema import (
+    CLAIMS_AUDIT,
+    COST_BREAKDOWN,
+    CUSTOMER_ECONOMICS,
+    DAILY_ECONOMICS,
+    HOURLY_ECONOMICS,
+    NODE_STEPS,
+    PUBLISHED,
+    REVENUE_SCENARIOS,
+    REVENUE_WATERFALL,
+    Table,
+)
 
 
 def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl.DataFrame]:
@@ -21,6 +32,13 @@ def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl
         DAILY_ECONOMICS: books.daily.with_columns(run_id=pl.lit(run_id), config_hash=pl.lit(config_hash)),
         HOURLY_ECONOMICS: books.hourly.with_columns(day=day, run_id=pl.lit(run_id)),
         NODE_STEPS: books.steps.with_columns(day=day, run_id=pl.lit(run_id)),
+        **{
+            table: frame.with_columns(day=day, run_id=pl.lit(run_id))
+            for table, frame in (
+                (REVENUE_WATERFALL, books.waterfall), (REVENUE_SCENARIOS, books.scenarios),
+                (COST_BREAKDOWN, books.cost_breakdown), (CLAIMS_AUDIT, books.claims_audit),
+            )
+        },
     }
     if books.customers is not None:
         frames[CUSTOMER_ECONOMICS] = books.customers.with_columns(day=day, run_id=pl.lit(run_id))

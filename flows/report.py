@@ -161,9 +161,17 @@ def render(
     run_id: str,
     config_hash: str,
     generated_at: datetime,
+    waterfall: pl.DataFrame | None = None,
+    scenarios: pl.DataFrame | None = None,
+    cost_breakdown: pl.DataFrame | None = None,
+    claims: pl.DataFrame | None = None,
+    data_docs: dict[str, str] | None = None,
     customers: pl.DataFrame | None = None,
 ) -> Report:
-    """The report of one day, as Markdown and as HTML."""
+    """The report of one day, as Markdown and as HTML (with the economics in
+    depth when the waterfall, scenarios, cost breakdown and claims are given).
+    ``data_docs`` maps a suite to its GX Data Docs page, relative to the
+    report directory."""
     row = daily.row(0, named=True)
     day = row["day"].isoformat()
     zone = ZoneInfo(timezone)
@@ -173,26 +181,36 @@ def render(
     )
     figures = figure_rows(row)
     provenance = f"run {run_id}, config {config_hash}, generated {generated_at:%Y-%m-%d %H:%M:%S} UTC"
+    deep_md, deep_html, deep_charts = "", "", ""
+    if waterfall is not None:
+        from flows.report_economics import sections
+
+        deep_md, deep_html, deep_charts = sections(
+            daily=row, hourly=hourly, timezone=timezone, waterfall=waterfall, scenarios=scenarios,
+            cost_breakdown=cost_breakdown, claims=claims if claims is not None else pl.DataFrame(),
+        )
     markdown = "\n\n".join(
         [
             f"# openbooks: {day}",
             f"Business day {window}. Theoretical revenue prices every token at the list price of "
             f"`{row['reference_model']}`.",
             "## Figures\n\n" + _markdown_table(["figure", "value"], [list(r) for r in figures]),
-            "## Validation\n\n" + "\n".join(f"- {line}" for line in validation),
+            *([deep_md] if deep_md else []),
+            "## Validation\n\n" + "\n".join(f"- {line}" for line in validation) + _docs_markdown(data_docs),
             "## Hourly\n\n" + _markdown_table(HOURLY_HEADER, _hourly_rows(hourly, timezone)),
             *[f"## {title}\n\n" + _markdown_table(CUSTOMER_HEADER, rows) for title, rows in customer_tables(customers)],
             f"Charts: [{day}.html]({day}.html)\n\n_{provenance}_\n",
         ]
     )
-    charts = svg(node_chart(steps, timezone)) + svg(cost_income_chart(hourly, timezone))
+    charts = svg(node_chart(steps, timezone)) + svg(cost_income_chart(hourly, timezone)) + deep_charts
     page = _HTML.format(
         day=day,
         window=html.escape(window),
         model=html.escape(row["reference_model"]),
         figures="".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in figures),
         charts=charts,
-        validation="".join(f"<li>{html.escape(v)}</li>" for v in validation),
+        in_depth=deep_html,
+        validation="".join(f"<li>{html.escape(v)}</li>" for v in validation) + _docs_html(data_docs),
         hourly_head="".join(f"<th>{h}</th>" for h in HOURLY_HEADER),
         hourly="".join(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
@@ -210,6 +228,19 @@ def render(
     return Report(day, markdown, page)
 
 
+def _docs_markdown(data_docs: dict[str, str] | None) -> str:
+    if not data_docs:
+        return ""
+    return "\n\nGX Data Docs: " + ", ".join(f"[{suite}]({path})" for suite, path in data_docs.items())
+
+
+def _docs_html(data_docs: dict[str, str] | None) -> str:
+    if not data_docs:
+        return ""
+    links = ", ".join(f'<a href="{html.escape(p)}">{html.escape(s)}</a>' for s, p in data_docs.items())
+    return f"<li>GX Data Docs: {links}</li>"
+
+
 _HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>openbooks {day}</title>
 <style>
@@ -224,6 +255,7 @@ td:first-child, th:first-child {{ text-align: left; }}
 <p>Business day {window}. Theoretical revenue prices every token at the list price of <code>{model}</code>.</p>
 <h2>Figures</h2><table>{figures}</table>
 <h2>Charts</h2>{charts}
+{in_depth}
 <h2>Validation</h2><ul>{validation}</ul>
 <h2>Hourly</h2><table><thead><tr>{hourly_head}</tr></thead><tbody>{hourly}</tbody></table>
 {customers}

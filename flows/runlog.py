@@ -19,6 +19,7 @@ class RunRecord:
     quarantined_rows: int = 0
     validation_success: bool | None = None
     validation_summary: list[str] = field(default_factory=list)
+    data_docs: dict[str, str] = field(default_factory=dict)  # suite → Data Docs page, relative to the reports
 
 
 def start_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:

@@ -62,6 +62,29 @@ _MARGINS = (
     _c("gross_margin", "DOUBLE", "(theoretical revenue - GPU cost) / theoretical revenue"),
 )
 
+_IN_DEPTH = (
+    _c("billed_revenue_usd", "DOUBLE", "billable channels, each model at its own price, time-of-day rules applied"),
+    _c("billed_gross_margin", "DOUBLE", "(billed revenue - GPU cost) / billed revenue"),
+    _c("loaded_cost_usd", "DOUBLE", "fully loaded cost: the sum of cost_breakdown's lines"),
+    _c("loaded_cost_profit_margin", "DOUBLE", "theoretical revenue / fully loaded cost - 1"),
+    _c("loaded_gross_margin", "DOUBLE", "(theoretical revenue - fully loaded cost) / theoretical revenue"),
+    _c("billed_loaded_gross_margin", "DOUBLE", "(billed revenue - fully loaded cost) / billed revenue"),
+    _c("idle_capacity_node_hours", "DOUBLE", "peak nodes x hours - serving node-hours"),
+    _c("idle_capacity_share", "DOUBLE", "idle capacity / (peak nodes x hours)"),
+    _c("idle_capacity_usd", "DOUBLE", "idle capacity at rental (GPU cost per serving node-hour)"),
+    _c("training_node_hours_credit_usd", "DOUBLE", "node-hours lent to training, at rental (internal transfer)"),
+    _c("prefill_input_tokens_per_node_second", "DOUBLE", "input tokens / (prefill node-hours x 3,600)"),
+    _c("decode_output_tokens_per_node_second", "DOUBLE", "output tokens / (decode node-hours x 3,600)"),
+    _c("cost_per_million_input_usd", "DOUBLE", "GPU cost x prefill share of node-hours / input tokens x 10^6"),
+    _c("cost_per_million_output_usd", "DOUBLE", "GPU cost x decode share of node-hours / output tokens x 10^6"),
+    _c("break_even_output_price_usd", "DOUBLE", "output price per million that alone covers GPU cost"),
+    _c("loaded_break_even_output_price_usd", "DOUBLE", "output price per million that alone covers loaded cost"),
+    _c("cache_discount_usd", "DOUBLE", "revenue given up by the cache discount: hits x (miss - hit price), reference price"),
+    _c("cache_saved_node_hours", "DOUBLE", "prefill node-hours cache hits saved (hits / declared prefill throughput)"),
+    _c("cache_saved_gpu_hours", "DOUBLE", "cache_saved_node_hours x GPUs per node"),
+    _c("cache_saved_usd", "DOUBLE", "cache_saved_gpu_hours at rental"),
+)
+
 DAILY_ECONOMICS = Table(
     "daily_economics",
     "One row per business day: GPU cost, tokens, theoretical revenue and margins.",
@@ -79,6 +102,7 @@ DAILY_ECONOMICS = Table(
         _c("reference_model", "VARCHAR", "model whose list price prices theoretical revenue"),
         *_MARGINS,
         *_ROLE_HOURS,
+        *_IN_DEPTH,
         _RUN,
         _c("config_hash", "VARCHAR", "hash of the config the day was computed with"),
     ),
@@ -102,6 +126,7 @@ HOURLY_ECONOMICS = Table(
         *_ROLE_HOURS,
         _c("node_log_coverage", "DOUBLE", "share of the hour the node log covers (1 = complete)"),
         _c("unpriced_token_rows", "BIGINT", "token rows with no reference price in force"),
+        _c("billed_revenue_usd", "DOUBLE", "billable channels, own prices, time-of-day rules applied"),
         _RUN,
     ),
     key=("day", "hour_start"),
@@ -119,6 +144,77 @@ NODE_STEPS = Table(
         _RUN,
     ),
     key=("day", "segment_start"),
+)
+
+REVENUE_WATERFALL = Table(
+    "revenue_waterfall",
+    "Theoretical revenue to billed revenue, step by step, per day and model ('all' = every model). "
+    "Levels are rounded to the cent, so the steps sum exactly to billed revenue.",
+    (
+        _DAY,
+        _c("model", "VARCHAR", "a model, or 'all'", True),
+        _c("step_order", "BIGINT", "1 to 5", True),
+        _c("step", "VARCHAR", "theoretical revenue, model mix, free channels, time-of-day pricing, billed revenue",
+           True),
+        _c("kind", "VARCHAR", "total (a level) or change (a step between levels)", True),
+        _c("amount_usd", "DOUBLE", "the level, or the change", True),
+        _c("start_usd", "DOUBLE", "where the bar starts", True),
+        _c("end_usd", "DOUBLE", "where the bar ends", True),
+        _RUN,
+    ),
+    key=("day", "model", "step_order"),
+)
+
+REVENUE_SCENARIOS = Table(
+    "revenue_scenarios",
+    "The day's tokens at each price card, against GPU cost and fully loaded cost.",
+    (
+        _DAY,
+        _c("card", "VARCHAR", "price card", True),
+        _c("revenue_usd", "DOUBLE", "every token at the card's list price for its model"),
+        _c("billed_revenue_usd", "DOUBLE", "billable channels only, the card's time-of-day rules applied"),
+        _c("gpu_cost_usd", "DOUBLE", "the day's GPU cost"),
+        _c("loaded_cost_usd", "DOUBLE", "the day's fully loaded cost"),
+        _c("cost_profit_margin", "DOUBLE", "revenue / GPU cost - 1"),
+        _c("gross_margin", "DOUBLE", "(revenue - GPU cost) / revenue"),
+        _c("loaded_gross_margin", "DOUBLE", "(revenue - fully loaded cost) / revenue"),
+        _c("billed_gross_margin", "DOUBLE", "(billed revenue - GPU cost) / billed revenue"),
+        _RUN,
+    ),
+    key=("day", "card"),
+)
+
+COST_BREAKDOWN = Table(
+    "cost_breakdown",
+    "The fully loaded cost of each day, line by line (GPU rental or hardware amortization, power, declared lines).",
+    (
+        _DAY,
+        _c("line_order", "BIGINT", "order of the line", True),
+        _c("line", "VARCHAR", "cost line", True),
+        _c("usd", "DOUBLE", "cost in USD (a training transfer is negative)", True),
+        _c("share", "DOUBLE", "usd / fully loaded cost"),
+        _RUN,
+    ),
+    key=("day", "line"),
+)
+
+CLAIMS_AUDIT = Table(
+    "claims_audit",
+    "Each published claim (configs/claims.yaml) against the computed day.",
+    (
+        _DAY,
+        _c("claim_order", "BIGINT", "order in the claims file", True),
+        _c("claim", "VARCHAR", "the claim, in words", True),
+        _c("figure", "VARCHAR", "the figure checked (a daily_economics column or scenario.<card>.<column>)", True),
+        _c("stated", "DOUBLE", "the value claimed", True),
+        _c("tolerance", "DOUBLE", "how far computed may be from stated and still confirm", True),
+        _c("computed", "DOUBLE", "the value computed from the day's logs"),
+        _c("difference", "DOUBLE", "computed - stated"),
+        _c("verdict", "VARCHAR", "confirmed, rejected or no such figure", True),
+        _c("source", "VARCHAR", "where the claim was made"),
+        _RUN,
+    ),
+    key=("day", "claim_order"),
 )
 
 RUN_LOG = Table(
@@ -198,5 +294,7 @@ CUSTOMER_ECONOMICS = Table(
     key=("day", "customer_id"),
 )
 
-PUBLISHED = (DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS, CUSTOMER_ECONOMICS)
+PUBLISHED = (DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS,
+             REVENUE_WATERFALL, REVENUE_SCENARIOS, COST_BREAKDOWN, CLAIMS_AUDIT,
+             CUSTOMER_ECONOMICS)
 ALL_TABLES = (*PUBLISHED, RUN_LOG, QUARANTINE, RAW_FILES)

@@ -42,6 +42,7 @@ class SuiteOutcome:
     evaluated: int
     failures: list[Failure] = field(default_factory=list)
     result: Any = None  # the GX ExpectationSuiteValidationResult
+    docs_page: Path | None = None  # its GX Data Docs page, when built
 
     @property
     def success(self) -> bool:
@@ -68,9 +69,15 @@ def load_suite_file(path: Path) -> dict:
 def _context():
     """A fresh in-memory GX context (a few milliseconds): runs share nothing."""
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
-    context = gx.get_context(mode="ephemeral")
+    # No default docs site: the only one is the run's own (build_data_docs).
+    stores = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(store_backend_defaults=stores))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
 
@@ -94,9 +101,19 @@ def build_suite(path: Path):
     return gx.ExpectationSuite(name=data.get("name", path.stem), expectations=expectations, meta=data.get("meta"))
 
 
-def validate_frame(frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any]) -> SuiteOutcome:
-    """Run one suite on ``frame`` through GX's pandas route."""
+def validate_frame(
+    frame: pl.DataFrame,
+    suite_path: Path,
+    parameters: dict[str, Any],
+    *,
+    docs_dir: Path | None = None,
+    run_name: str | None = None,
+) -> SuiteOutcome:
+    """Run one suite on ``frame`` through GX's pandas route. With
+    ``docs_dir``, the result is also rendered as a GX Data Docs page there,
+    under ``validations/<suite>/<run_name>/``."""
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
 
     context = _context()
     suite = context.suites.add(build_suite(suite_path))
@@ -109,10 +126,35 @@ def validate_frame(frame: pl.DataFrame, suite_path: Path, parameters: dict[str, 
             batch_parameters={"dataframe": frame.to_pandas()},
             expectation_parameters=parameters,
             result_format={"result_format": "COMPLETE"},
+            run_id=RunIdentifier(run_name=run_name) if run_name else None,
         )
     except Exception as exc:
         raise ConfigError(f"{suite_path}: expectation suite could not run ({str(exc).splitlines()[0]})")
-    return SuiteOutcome(name, len(result.results), _failures(name, result), result)
+    page = build_data_docs(context, docs_dir) if docs_dir is not None else None
+    return SuiteOutcome(name, len(result.results), _failures(name, result), result, page)
+
+
+DOCS_SITE = "openbooks"
+
+
+def build_data_docs(context, docs_dir: Path) -> Path:
+    """Render the context's validation result as a Data Docs page under
+    ``docs_dir`` (a local site: static files, no server) and return its path.
+    Each context holds one result, so only its page is built, not the index."""
+    from urllib.parse import unquote, urlparse
+
+    context.add_data_docs_site(
+        DOCS_SITE,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    (key,) = context.validation_results_store.list_keys()
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[key], build_index=False)
+    (site,) = context.get_docs_sites_urls(resource_identifier=key, site_name=DOCS_SITE)
+    return Path(unquote(urlparse(site["site_url"]).path))
 
 
 def _failures(suite: str, result) -> list[Failure]:

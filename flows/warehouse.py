@@ -129,13 +129,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS staging")
     tables = [*ALL_TABLES, *(raw_table(s) for s in CANONICAL_COLUMNS)]
     for table in tables:
-        con.execute(table.ddl())
-        for column in table.columns:
-            con.execute(
-                f"ALTER TABLE {table.qualified} ADD COLUMN IF NOT EXISTS {column.name} {column.type}"
-            )
-        if table.partition:
-            con.execute(table.ddl(schema="staging"))
+        schemas = [table.schema, "staging"] if table.partition else [table.schema]
+        for schema in schemas:
+            con.execute(table.ddl(schema=schema))
+            for column in table.columns:
+                con.execute(
+                    f"ALTER TABLE {schema}.{table.name} ADD COLUMN IF NOT EXISTS {column.name} {column.type}"
+                )
 
 
 @contextmanager

@@ -92,20 +92,62 @@ def run(
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL to run against the warehouse (read-only).")],
+    sql: Annotated[str | None, typer.Argument(help="SQL to run (read-only); '-' or none reads stdin.")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the SQL from this file.")] = None,
+    saved: Annotated[str | None, typer.Option("--saved", "-s", help="Run configs/queries/NAME.sql.")] = None,
+    format: Annotated[str, typer.Option("--format", "-F", help="table, csv, json or parquet.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
-    """Answer a SQL query from the warehouse through a read-only connection."""
-    if format not in ("table", "csv", "json"):
-        raise OpenbooksError(f"--format {format!r}: expected table, csv or json")
-    cfg = load_config(config)
-    from flows.queries import run_query
+    """Answer a SQL query from the warehouse through a read-only connection.
 
-    columns, rows = run_query(cfg, sql)
-    sys.stdout.write(render_rows(columns, rows, format)) if format != "table" else console.print(
-        rich_table(columns, rows)
-    )
+    The SQL comes from the argument, --file, --saved NAME or stdin."""
+    if format not in ("table", "csv", "json", "parquet"):
+        raise OpenbooksError(f"--format {format!r}: expected table, csv, json or parquet")
+    if format == "parquet" and output is None:
+        raise OpenbooksError("--format parquet needs --output PATH")
+    cfg = load_config(config)
+    from flows.queries import run_query, saved_query, write_parquet
+
+    given = [name for name, value in (("SQL", sql not in (None, "-")), ("--file", file), ("--saved", saved)) if value]
+    if len(given) > 1:
+        raise OpenbooksError(f"give the SQL one way, not {' and '.join(given)}")
+    if saved:
+        text = saved_query(cfg, saved)
+    elif file:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise OpenbooksError(f"--file {file}: cannot read ({exc.strerror})")
+    elif sql not in (None, "-"):
+        text = sql
+    elif not sys.stdin.isatty():
+        text = sys.stdin.read()
+    else:
+        raise OpenbooksError("no SQL: give it as an argument, with --file, --saved NAME or on stdin")
+    if not text.strip():
+        raise OpenbooksError("no SQL: the query is empty")
+    if format == "parquet":
+        rows = write_parquet(cfg, text, output)
+        console.print(f"wrote {rows} row(s) to {output}")
+        return
+    columns, rows = run_query(cfg, text)
+    if format == "table" and output is None:
+        console.print(rich_table(columns, rows))
+        return
+    rendered = render_rows(columns, rows, format) if format != "table" else _plain_table(columns, rows)
+    if output is None:
+        sys.stdout.write(rendered)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(rendered, encoding="utf-8")
+        console.print(f"wrote {len(rows)} row(s) to {output}")
+
+
+def _plain_table(columns: list[str], rows: list[tuple]) -> str:
+    buffer = io.StringIO()
+    Console(file=buffer, width=200, color_system=None).print(rich_table(columns, rows))
+    return buffer.getvalue()
 
 
 def rich_table(columns: list[str], rows: list[tuple]) -> Table:
@@ -155,6 +197,96 @@ def gen(
     with console.status(f"writing {int(requests):,} requests…"):
         written = write_day(parse_day(day), int(requests), out, files=files, fmt=format, seed=seed)
     console.print(f"wrote {len(written) - 1} request file(s) and a node log under {out}")
+
+
+@app.command()
+def status(
+    config: ConfigOption = DEFAULT_CONFIG,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 20,
+) -> None:
+    """The latest runs from run_log: day, status, when, duration, config hash and reason."""
+    cfg = load_config(config)
+    from flows.operator import STATUS_COLUMNS, recent_runs
+
+    rows = recent_runs(cfg, limit)
+    if not rows:
+        console.print("no runs yet: openbooks run --date YYYY-MM-DD")
+        return
+    table = rich_table(list(STATUS_COLUMNS), rows)
+    table.title, table.title_justify = f"last {len(rows)} run(s), newest first", "left"
+    console.print(table)
+
+
+@app.command()
+def report(
+    day: DayOption,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Rebuild a day's report from the published tables, without recomputing it."""
+    cfg = load_config(config)
+    the_day = parse_day(day)
+    from flows.operator import rebuild_report
+
+    md, html = rebuild_report(cfg, the_day)
+    console.print(f"report: {md}  {html}")
+
+
+@app.command()
+def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Check the config, the sources it points at and the expectation suites; runs nothing."""
+    from flows.operator import check_project
+
+    result = check_project(config)
+    for line in result.checked:
+        console.print(f"[green]ok[/green] {line}", highlight=False, soft_wrap=True)
+    if result.problems:
+        raise OpenbooksError("\n".join([f"{len(result.problems)} problem(s):", *result.problems]))
+    console.print("no problems found")
+
+
+@app.command()
+def tables() -> None:
+    """The warehouse tables: columns, types and what each one holds."""
+    from flows.operator import table_rows
+
+    table = None
+    for name, column, type_, description in table_rows():
+        if name:  # a new table: its own grid, titled with its name and what it holds
+            if table is not None:
+                console.print(table)
+            table = Table("column", "type", "description", title=f"[bold]{name}[/bold]: {description}",
+                          title_justify="left")
+            table.columns[0].no_wrap = table.columns[1].no_wrap = True
+        else:
+            table.add_row(column, type_, description)
+    console.print(table)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = DEFAULT_CONFIG,
+    cron: Annotated[str | None, typer.Option(help="Cron expression instead of schedule.cron.")] = None,
+    interval: Annotated[float | None, typer.Option(help="Run every N seconds instead (for trying it out).")] = None,
+) -> None:
+    """Run the day that just ended on the config's schedule, until stopped (Ctrl-C or SIGTERM).
+
+    Uses the Prefect server at PREFECT_API_URL, or starts a local one (127.0.0.1) for as long as it runs."""
+    cfg = load_config(config)
+    from flows.serve import run_serve
+
+    run_serve(cfg, cron=cron, interval=interval, echo=console.print)
+
+
+@app.command()
+def deploy(
+    config: ConfigOption = DEFAULT_CONFIG,
+    pool: Annotated[str, typer.Option(help="Process work pool the worker polls.")] = "openbooks",
+) -> None:
+    """Register the daily and backfill flows with the Prefect server at PREFECT_API_URL, for a worker."""
+    cfg = load_config(config)
+    from flows.serve import run_deploy
+
+    run_deploy(cfg, pool=pool, echo=console.print)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     PrivateAttr,
@@ -127,10 +128,64 @@ class ModelPrice(Strict):
     output: NonNegativeFloat
 
 
+ANY_MODEL = "*"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _per_model(value: Any) -> Any:
+    """A bare number stands for every model: ``2.0`` is ``{"*": 2.0}``."""
+    return {ANY_MODEL: value} if isinstance(value, (int, float)) else value
+
+
+class TimeOfDayRule(Strict):
+    """A daily window in which prices change: a ``discount`` (fraction off
+    list, per model) or a ``multiplier`` (of list, per model). The window is
+    read in ``timezone`` (default: the price book's); ``end`` at or before
+    ``start`` crosses midnight. ``days`` are the days a window starts on;
+    effective dates are read the same way."""
+
+    name: str
+    start: time
+    end: time
+    timezone: str | None = None
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(WEEKDAYS)
+    discount: dict[str, float] | None = None
+    multiplier: dict[str, PositiveFloat] | None = None
+    effective_from: date = date(1970, 1, 1)
+    effective_to: date | None = None
+
+    _check_zone = field_validator("timezone")(lambda cls, v: v if v is None else _zone(v))
+    _bare_numbers = field_validator("discount", "multiplier", mode="before")(lambda cls, v: _per_model(v))
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TimeOfDayRule:
+        if (self.discount is None) == (self.multiplier is None):
+            raise ValueError("give exactly one of discount (fraction off list) or multiplier (of list)")
+        bad = {m: d for m, d in (self.discount or {}).items() if not 0 <= d <= 1}
+        if bad:
+            raise ValueError(f"discount is a fraction off list between 0 and 1, got {bad}")
+        if self.effective_to is not None and self.effective_to <= self.effective_from:
+            raise ValueError("effective_to must be after effective_from")
+        return self
+
+    def factors(self) -> dict[str, float]:
+        """Price factor in the window, per model: 1 - discount, or the multiplier."""
+        if self.discount is not None:
+            return {model: 1.0 - off for model, off in self.discount.items()}
+        return dict(self.multiplier or {})
+
+
 class PriceCard(Strict):
-    """A named set of list prices, e.g. DeepSeek's own or a competitor's."""
+    """A named set of list prices, e.g. DeepSeek's own or a competitor's.
+    The model ``"*"`` prices every model the card does not name; ``rules``
+    change prices by time of day."""
 
     models: dict[str, list[ModelPrice]]
+    rules: list[TimeOfDayRule] = []
+
+    def prices(self, model: str) -> list[ModelPrice]:
+        """The model's own price periods, else the card's ``"*"`` ones."""
+        return self.models.get(model) or self.models.get(ANY_MODEL, [])
 
     @field_validator("models", mode="before")
     @classmethod
@@ -146,6 +201,7 @@ class PriceBook(Strict):
     reference_model: str
     billable_channels: list[Literal["web", "app", "api"]] = ["api"]
     cards: dict[str, PriceCard]
+    scenarios: list[str] | None = None  # cards compared in revenue_scenarios (default: every card)
 
     _check_zone = field_validator("timezone")(lambda cls, v: _zone(v))
 
@@ -153,11 +209,74 @@ class PriceBook(Strict):
     def _references_exist(self) -> PriceBook:
         if self.card not in self.cards:
             raise ValueError(f"card {self.card!r} is not among cards {list(self.cards)}")
-        if self.reference_model not in self.cards[self.card].models:
+        if not self.cards[self.card].prices(self.reference_model):
             raise ValueError(
                 f"reference_model {self.reference_model!r} has no price in card {self.card!r}"
             )
+        unknown = [c for c in self.scenarios or [] if c not in self.cards]
+        if unknown:
+            raise ValueError(f"scenarios {unknown} are not among cards {list(self.cards)}")
         return self
+
+    @property
+    def scenario_cards(self) -> list[str]:
+        return list(self.cards) if self.scenarios is None else list(self.scenarios)
+
+
+class OwnedHardware(Strict):
+    """Owned nodes, amortized straight-line: capex / (years x 365) per node-day."""
+
+    capex_usd_per_node: NonNegativeFloat
+    amortization_years: PositiveFloat
+    nodes: PositiveFloat | None = None  # default: the day's peak serving nodes
+
+
+class Power(Strict):
+    """Electricity: node-hours by role x kW per node x PUE x price per kWh."""
+
+    usd_per_kwh: NonNegativeFloat
+    pue: float = Field(default=1.0, ge=1.0)
+    kw_per_node: dict[Literal["prefill", "decode", "idle"], NonNegativeFloat]
+
+
+class CostLine(Strict):
+    """A further cost: a fixed amount per day and/or an amount per serving node-hour."""
+
+    usd_per_day: NonNegativeFloat = 0.0
+    usd_per_node_hour: NonNegativeFloat = 0.0
+
+
+BUILT_IN_COST_LINES = ("GPU rental", "hardware amortization", "training transfer", "power")
+
+
+class Costs(Strict):
+    """The fully loaded cost of serving, beside the GPU rental."""
+
+    compute: Literal["rental", "owned"] = "rental"
+    owned: dict[str, OwnedHardware] = Field(default_factory=dict)  # by GPU type
+    power: Power | None = None
+    lines: dict[str, CostLine] = Field(default_factory=dict)  # e.g. network, colocation, staff
+
+    @model_validator(mode="after")
+    def _owned_declared(self) -> Costs:
+        if self.compute == "owned" and not self.owned:
+            raise ValueError("compute is 'owned' but no owned hardware is declared under costs.owned")
+        reserved = sorted(set(self.lines) & set(BUILT_IN_COST_LINES))
+        if reserved:
+            raise ValueError(f"lines {reserved} clash with the built-in lines {list(BUILT_IN_COST_LINES)}")
+        return self
+
+
+class Cache(Strict):
+    """What a cache hit saves: a prefill node computes this many cache-miss
+    input tokens per second."""
+
+    prefill_tokens_per_node_second: PositiveFloat = 73_700.0
+    gpu_type: str | None = None  # default: the only GPU type under hardware
+
+
+class Claims(Strict):
+    path: str | None = None  # a claims file (see configs/claims.yaml); none: no audit
 
 
 class Warehouse(Strict):
@@ -176,10 +295,22 @@ class Validation(Strict):
 
 
 class Schedule(Strict):
+    """When ``openbooks serve`` runs the day that just ended; a scheduled run
+    retries transient errors (a file not yet arrived, a busy warehouse)."""
+
     cron: str = "30 12 * * *"
     timezone: str = "UTC"
+    retries: NonNegativeInt = 3
+    retry_delay_seconds: NonNegativeFloat = 600.0
 
     _check_zone = field_validator("timezone")(lambda cls, v: _zone(v))
+
+
+class Notifications(Strict):
+    """Where a failed run is reported besides its log: a webhook gets a JSON POST."""
+
+    webhook_url: str | None = None
+    timeout_seconds: PositiveFloat = 10.0
 
 
 class Config(Strict):
@@ -191,6 +322,10 @@ class Config(Strict):
     reports: Reports = Reports()
     validation: Validation = Validation()
     schedule: Schedule = Schedule()
+    costs: Costs = Costs()
+    cache: Cache = Cache()
+    claims: Claims = Claims()
+    notifications: Notifications = Notifications()
 
     _file: Path = PrivateAttr(default=Path("openbooks.yaml"))
     _hash: str = PrivateAttr(default="")
@@ -223,6 +358,27 @@ class Config(Strict):
 
     def gpu(self, gpu_type: str) -> Gpu:
         return self.hardware[gpu_type]
+
+    @model_validator(mode="after")
+    def _economics_refer_to_hardware(self) -> Config:
+        unknown = sorted(set(self.costs.owned) - set(self.hardware))
+        if unknown:
+            raise ValueError(f"costs.owned names GPU type(s) {unknown} not under hardware {list(self.hardware)}")
+        if self.costs.compute == "owned" and set(self.costs.owned) != set(self.hardware):
+            raise ValueError(f"costs.owned must declare every GPU type under hardware {list(self.hardware)}")
+        if self.cache.gpu_type is not None and self.cache.gpu_type not in self.hardware:
+            raise ValueError(f"cache.gpu_type {self.cache.gpu_type!r} is not under hardware {list(self.hardware)}")
+        if self.cache.gpu_type is None and len(self.hardware) != 1:
+            raise ValueError("cache.gpu_type is required when hardware declares more than one GPU type")
+        return self
+
+    @property
+    def cache_gpu(self) -> Gpu:
+        return self.hardware[self.cache.gpu_type or next(iter(self.hardware))]
+
+    @property
+    def claims_path(self) -> Path | None:
+        return None if self.claims.path is None else self.resolve(self.claims.path)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

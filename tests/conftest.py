@@ -52,6 +52,8 @@ def base_config_data() -> dict[str, Any]:
     for source in data["sources"].values():
         source["path"] = str((REPO / "configs" / source["path"]).resolve())
     data["validation"]["expectations_dir"] = str(REPO / "expectations")
+    if data.get("claims", {}).get("path"):
+        data["claims"]["path"] = str((REPO / "configs" / data["claims"]["path"]).resolve())
     return data
 
 

@@ -17,6 +17,19 @@ def day_window(day: date, timezone: str, start: time) -> tuple[datetime, datetim
     return begin, end
 
 
+def last_ended_day(moment: datetime, timezone: str, start: time) -> date:
+    """The business day that ended most recently at or before ``moment`` (an
+    aware instant, e.g. a scheduled run's time): the day a scheduled run books."""
+    if moment.tzinfo is None:
+        raise ValueError(f"expected a timezone-aware instant, got {moment.isoformat()}")
+    # The day starting on moment's local date ends tomorrow: the day before is
+    # the latest candidate, and the one before that ends a day earlier still.
+    day = moment.astimezone(ZoneInfo(timezone)).date() - timedelta(days=1)
+    while day_window(day, timezone, start)[1] > moment:
+        day -= timedelta(days=1)
+    return day
+
+
 def hour_grid(day_start: datetime, day_end: datetime) -> pl.DataFrame:
     """One row per hour of the day from its start: ``hour_start``, ``hour_end``,
     ``hours`` (1.0, or less for a last partial hour)."""

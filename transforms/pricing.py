@@ -40,17 +40,24 @@ def token_revenue_usd() -> pl.Expr:
     ) / 1_000_000
 
 
+def reference_prices(hourly_prices: pl.DataFrame, *, card: str, reference_model: str) -> pl.DataFrame:
+    """The reference model's price on ``card`` at each ``hour_start`` (its own
+    price, else the card's ``"*"`` price)."""
+    on_card = hourly_prices.filter(pl.col("card") == card)
+    own = on_card.filter(pl.col("model") == reference_model)
+    chosen = own if own.height else on_card.filter(pl.col("model") == "*")
+    return chosen.drop("card", "model")
+
+
 def theoretical_revenue(
     tokens: pl.DataFrame, hourly_prices: pl.DataFrame, *, card: str, reference_model: str
 ) -> pl.DataFrame:
     """Add ``theoretical_revenue_usd``: every token, whatever its model or
     channel, at the reference model's list price (DeepSeek's 'theoretical
     income'). Null where that price is not in force."""
-    reference = hourly_prices.filter(
-        (pl.col("card") == card) & (pl.col("model") == reference_model)
-    ).drop("card", "model")
     return (
-        tokens.join(reference, on="hour_start", how="left")
+        tokens.join(reference_prices(hourly_prices, card=card, reference_model=reference_model),
+                    on="hour_start", how="left")
         .with_columns(theoretical_revenue_usd=token_revenue_usd())
         .drop(*PRICE_COLUMNS)
     )

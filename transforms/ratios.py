@@ -23,3 +23,6 @@ def gross_margin(revenue: pl.Expr, cost: pl.Expr) -> pl.Expr:
 def cache_hit_rate(cache_hit_tokens: pl.Expr, cache_miss_tokens: pl.Expr) -> pl.Expr:
     """Share of input tokens served from the KV cache."""
     return _ratio(cache_hit_tokens, cache_hit_tokens + cache_miss_tokens)
+
+
+ratio = _ratio  # the null-safe ratio, for transforms that build their own rates

@@ -1,0 +1,152 @@
+"""Scheduled runs: which day a run books, waiting for late inputs, and what a
+failed run tells the operator.
+
+A scheduled run is given no day: it books the business day that ended most
+recently before its *scheduled* time (never the wall clock, so a run that
+starts late or is retried books the same day). Before touching the warehouse
+it waits for its inputs: ``sources_ready`` is retried with a delay while the
+error is transient (a file not yet arrived, a busy warehouse, the day being
+run elsewhere) and never otherwise. Runs started at the terminal
+(``openbooks run``) are not deployment runs and fail at once instead.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import UTC, date, datetime
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NONE
+from prefect.logging import get_logger
+
+from flows import ingest, request_logs
+from flows.runlog import RunRecord, finish_run, start_run
+from flows.warehouse import day_lock, ensure_schema, session
+from openbooks.config import Config, load_config
+from openbooks.errors import OpenbooksError
+from transforms.calendar import last_ended_day
+
+SOURCES = ("node_log", "token_counts")
+
+
+def scheduled_time() -> datetime:
+    """When the current flow run was scheduled to start (now outside a run)."""
+    from prefect.runtime import flow_run
+
+    moment = flow_run.scheduled_start_time
+    return datetime.fromtimestamp(moment.timestamp(), UTC)
+
+
+def scheduled_day(config: Config, moment: datetime | None = None) -> date:
+    """The business day a run scheduled at ``moment`` books."""
+    moment = moment or scheduled_time()
+    return last_ended_day(moment, config.business_day.timezone, config.business_day.start)
+
+
+def is_deployment_run() -> bool:
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    return bool(context and context.flow_run and context.flow_run.deployment_id)
+
+
+def retry_transient(task, task_run, state) -> bool:
+    """``retry_condition_fn``: retry only errors marked transient."""
+    try:
+        state.result()
+    except OpenbooksError as exc:
+        return exc.transient
+    except Exception:  # noqa: BLE001 - anything else is not ours to retry
+        return False
+    return False
+
+
+@task(cache_policy=NONE)
+def sources_ready(config: Config, day: date) -> dict[str, int]:
+    """Every source has a file for the day, the day is not being run
+    elsewhere and the warehouse opens. Returns the files found per source."""
+    found = {source: len(ingest.list_source_files(config, source, day)) for source in SOURCES
+             if getattr(config.sources, source) is not None}
+    if config.sources.requests is not None:
+        found["requests"] = len(request_logs.list_request_files(config, day))
+    with day_lock(config, day):
+        with session(config):
+            pass
+    return found
+
+
+def wait_for_sources(config: Config, day: date) -> dict[str, int]:
+    """``sources_ready`` with the schedule's retries on transient errors."""
+    policy = config.schedule
+    return sources_ready.with_options(
+        retries=policy.retries,
+        retry_delay_seconds=policy.retry_delay_seconds,
+        retry_condition_fn=retry_transient,
+    )(config, day)
+
+
+def record_not_started(config: Config, day: date, run_id: str, error: OpenbooksError) -> None:
+    """A scheduled run that gave up waiting still shows in ``run_log`` (and
+    ``openbooks status``), failed, with the reason."""
+    record = RunRecord(run_id, day, str(config.file), config.hash)
+    try:
+        with session(config) as con:
+            ensure_schema(con)
+            start_run(con, record)
+            finish_run(con, record, "failed", f"not started: {error}")
+    except OpenbooksError:
+        pass  # the warehouse itself is the problem; the run's own error says more
+
+
+def failure_reason(state) -> str:
+    """The one-paragraph reason a run failed, as the CLI would print it."""
+    try:
+        state.result()
+    except OpenbooksError as exc:
+        return str(exc)
+    except BaseException as exc:  # noqa: BLE001 - describing, not handling
+        return f"{type(exc).__name__}: {exc}"
+    return state.message or "failed"
+
+
+def post_webhook(url: str, payload: dict[str, Any], timeout: float) -> int:
+    """POST ``payload`` as JSON; returns the HTTP status."""
+    request = urllib.request.Request(
+        url, data=json.dumps(payload, default=str).encode(), method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "openbooks"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the operator's URL
+        return response.status
+
+
+def report_failure(flow, flow_run, state) -> None:
+    """``on_failure`` hook: log why the run failed and, when
+    ``notifications.webhook_url`` is set, post it there."""
+    logger = get_logger("openbooks.schedule")
+    reason = failure_reason(state)
+    parameters = dict(flow_run.parameters or {})
+    logger.error("%s failed: %s", flow_run.name, reason)
+    try:
+        config = load_config(parameters.get("config_path") or "configs/openbooks.yaml")
+    except OpenbooksError as exc:
+        logger.error("no notification sent: %s", exc)
+        return
+    url = config.notifications.webhook_url
+    if not url:
+        return
+    payload = {
+        "text": f"openbooks: {flow_run.name} failed: {reason}",
+        "flow": flow.name,
+        "flow_run": flow_run.name,
+        "flow_run_id": str(flow_run.id),
+        "parameters": parameters,
+        "reason": reason,
+        "config_hash": config.hash,
+    }
+    try:
+        post_webhook(url, payload, config.notifications.timeout_seconds)
+    except (urllib.error.URLError, OSError) as exc:
+        logger.error("notification to %s failed: %s", url, exc)

@@ -1,0 +1,282 @@
+"""Scheduled daily runs on Prefect: ``openbooks serve`` and ``openbooks deploy``.
+
+``serve`` is one long-running process: it serves the ``daily-books`` flow on
+the config's schedule (cron and timezone), each run booking the business day
+that just ended. Prefect only schedules on a real server, so when
+``PREFECT_API_URL`` is not set, ``serve`` starts one of its own as a child
+process (``prefect server start``: SQLite under ``PREFECT_HOME``, loopback
+only, a free port), waits until it is healthy, and stops it on SIGTERM or
+Ctrl-C. With ``PREFECT_API_URL`` set it uses that server.
+
+``deploy`` registers the daily flow (on the schedule) and the backfill flow
+(run on demand) with a server and a process work pool, for a Prefect worker
+to run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from openbooks.config import Config
+from openbooks.errors import OpenbooksError
+
+PROJECT = Path(__file__).resolve().parents[1]
+DAILY_DEPLOYMENT = "daily"
+BACKFILL_DEPLOYMENT = "backfill"
+DAILY_ENTRYPOINT = "flows/daily.py:daily_books"
+BACKFILL_ENTRYPOINT = "flows/backfill.py:backfill_books"
+LOOPBACK = "127.0.0.1"
+SERVER_STARTUP_SECONDS = 120.0
+SERVER_STOP_SECONDS = 20.0
+SERVE_STOP_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    url: str  # the API URL, http://127.0.0.1:<port>/api
+    pid: int
+    log: Path
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:  # noqa: S310 - loopback
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def prefect_home() -> Path:
+    from prefect.settings import get_current_settings
+
+    return Path(get_current_settings().home)
+
+
+@contextmanager
+def local_server(home: Path, *, startup_seconds: float = SERVER_STARTUP_SECONDS) -> Iterator[LocalServer]:
+    """A Prefect server as a child process on 127.0.0.1, stopped on exit.
+
+    It runs in its own process group, so stopping it stops everything it
+    started; its output goes to ``<PREFECT_HOME>/openbooks-server.log``."""
+    port = free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / "openbooks-server.log"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_API_HOST": LOOPBACK,
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    env.pop("PREFECT_API_URL", None)
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", LOOPBACK, "--port", str(port)]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    server = LocalServer(f"http://{LOOPBACK}:{port}/api", process.pid, log_path)
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while not healthy(server.url):
+            if process.poll() is not None:
+                raise OpenbooksError(
+                    f"the local Prefect server exited with code {process.returncode} before it was ready "
+                    f"(see {log_path})"
+                )
+            if time.monotonic() > deadline:
+                raise OpenbooksError(
+                    f"the local Prefect server was not ready after {startup_seconds:g} s (see {log_path})"
+                )
+            time.sleep(0.5)
+        yield server
+    finally:
+        stop_process_group(process)
+
+
+def stop_process_group(process: subprocess.Popen, grace: float = SERVER_STOP_SECONDS) -> None:
+    """SIGTERM the child's process group, SIGKILL it after ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def schedule_for(config: Config, *, cron: str | None = None, interval: float | None = None):
+    """The config's cron schedule in its timezone, or an override."""
+    from prefect.schedules import Cron, Interval
+
+    if interval is not None:
+        if interval <= 0:
+            raise OpenbooksError(f"--interval {interval:g}: expected a number of seconds > 0")
+        return Interval(timedelta(seconds=interval), timezone=config.schedule.timezone)
+    return Cron(cron or config.schedule.cron, timezone=config.schedule.timezone)
+
+
+def daily_deployment(config: Config, *, cron: str | None = None, interval: float | None = None, **options):
+    """The ``daily-books`` deployment: the config's schedule, its config path."""
+    from flows.daily import daily_books
+
+    return daily_books.to_deployment(
+        name=DAILY_DEPLOYMENT,
+        schedule=schedule_for(config, cron=cron, interval=interval),
+        parameters={"config_path": str(config.file)},
+        description="The books of the business day that just ended, on the openbooks schedule.",
+        tags=["openbooks"],
+        **options,
+    )
+
+
+def serve_daily(config: Config, *, cron: str | None = None, interval: float | None = None) -> None:
+    """Serve the daily deployment until SIGTERM or Ctrl-C (blocks).
+
+    What ``prefect.serve`` does, with a bounded stop: SIGTERM asks the runner
+    to cancel its runs and stop; if it has not stopped ``SERVE_STOP_SECONDS``
+    later, a second SIGTERM makes it exit at once."""
+    import asyncio
+
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
+
+    runner = Runner(pause_on_shutdown=True)
+    runner.add_deployment(daily_deployment(config, cron=cron, interval=interval))
+    graceful = runner.handle_sigterm
+
+    def handle_sigterm(*args) -> None:
+        graceful(*args)
+        timer = threading.Timer(SERVE_STOP_SECONDS, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.daemon = True
+        timer.start()
+
+    runner.handle_sigterm = handle_sigterm  # installed by runner.start()
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        pass
+
+
+@contextmanager
+def api(url: str) -> Iterator[None]:
+    """Point this process (and the runs it starts) at ``url``."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    previous = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield
+    finally:
+        if previous is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = previous
+
+
+def run_serve(config: Config, *, cron: str | None = None, interval: float | None = None, echo=print) -> None:
+    """``openbooks serve``: on ``PREFECT_API_URL``, or on a local server of its own."""
+    from prefect.settings import PREFECT_API_URL
+
+    # SIGTERM before the runner takes over still stops the local server cleanly.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    described = _describe_schedule(config, cron, interval)
+    url = PREFECT_API_URL.value()
+    if url:
+        echo(f"serving daily-books/{DAILY_DEPLOYMENT} ({described}) on {url}")
+        serve_daily(config, cron=cron, interval=interval)
+        return
+    with local_server(prefect_home()) as server:
+        echo(f"started a local Prefect server: {server.url.removesuffix('/api')} (pid {server.pid}, log {server.log})")
+        echo(f"serving daily-books/{DAILY_DEPLOYMENT} ({described}); stop with Ctrl-C or SIGTERM")
+        with api(server.url):
+            serve_daily(config, cron=cron, interval=interval)
+        echo("stopping the local Prefect server")
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _describe_schedule(config: Config, cron: str | None, interval: float | None) -> str:
+    if interval is not None:
+        return f"every {interval:g} s"
+    return f"cron {cron or config.schedule.cron!r}, {config.schedule.timezone}"
+
+
+def run_deploy(config: Config, *, pool: str, echo=print) -> list[str]:
+    """``openbooks deploy``: register the daily and the backfill flow with the
+    server at ``PREFECT_API_URL`` for a worker of the process pool ``pool``."""
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise OpenbooksError(
+            "PREFECT_API_URL is not set: start a server (prefect server start) and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api first"
+        )
+    parameters = {"config_path": str(config.file)}
+    registered = []
+    with _working_directory(PROJECT):  # entrypoints are relative to the project, where the worker runs
+        daily = RunnerDeployment.from_entrypoint(
+            DAILY_ENTRYPOINT, name=DAILY_DEPLOYMENT, schedule=schedule_for(config), parameters=parameters,
+            tags=["openbooks"], work_pool_name=pool,
+        )
+        registered.append((daily, f"daily-books/{DAILY_DEPLOYMENT} ({_describe_schedule(config, None, None)})"))
+        if (PROJECT / BACKFILL_ENTRYPOINT.split(":")[0]).exists():
+            backfill = RunnerDeployment.from_entrypoint(
+                BACKFILL_ENTRYPOINT, name=BACKFILL_DEPLOYMENT, parameters=parameters,
+                tags=["openbooks"], work_pool_name=pool,
+            )
+            registered.append((backfill, f"{backfill.flow_name}/{BACKFILL_DEPLOYMENT} (on demand)"))
+        else:
+            echo(f"skipped the backfill deployment: {BACKFILL_ENTRYPOINT} not found")
+        for deployment, label in registered:
+            deployment_id = deployment.apply(work_pool_name=pool)
+            _run_in(deployment_id, PROJECT)
+            echo(f"deployed {label} to work pool {pool!r}")
+    return [label for _, label in registered]
+
+
+def _run_in(deployment_id, directory: Path) -> None:
+    """Workers run the deployment in ``directory`` (an update of an existing
+    deployment keeps its old directory otherwise)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+
+    with get_client(sync_client=True) as client:
+        client.update_deployment(deployment_id, DeploymentUpdate(path=str(directory)))
+
+
+@contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)

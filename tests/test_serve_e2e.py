@@ -1,0 +1,107 @@
+"""`openbooks serve` for real: a background process with its own Prefect
+server, an interval schedule that fires, a run that lands in run_log, and a
+clean stop on SIGTERM that takes the server with it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from flows.serve import healthy
+from flows.warehouse import connect
+from openbooks import sample
+from openbooks.errors import OpenbooksError
+
+STARTUP_AND_FIRST_RUN_SECONDS = 150
+STOP_SECONDS = 60
+
+
+def _write_inputs(directory: Path) -> None:
+    """Sample logs for the days around today, so whichever business day the
+    scheduled run books has its files."""
+    today = datetime.now(UTC).date()
+    for offset in range(-3, 2):
+        day = today + timedelta(days=offset)
+        for name, frame in (("node_log", sample.node_log(day)), ("token_counts", sample.token_counts(day))):
+            (directory / name).mkdir(parents=True, exist_ok=True)
+            frame.write_csv(directory / name / f"{day.isoformat()}.csv")
+
+
+def _published_runs(warehouse: Path) -> list[tuple]:
+    try:
+        con = connect(warehouse, read_only=True, timeout=5)
+    except OpenbooksError:
+        return []  # not created yet, or being written
+    try:
+        return con.execute("SELECT day, status, run_id FROM run_log WHERE status = 'published'").fetchall()
+    except Exception:  # noqa: BLE001 - the schema may not exist yet
+        return []
+    finally:
+        con.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in state  # a zombie has exited
+
+
+def test_serve_runs_the_day_on_schedule_and_stops_cleanly(project, tmp_path):
+    inputs = tmp_path / "input"
+    _write_inputs(inputs)
+    project.write_config(
+        {
+            "sources": {s: {"path": str(inputs / s / "{date}.csv")} for s in ("node_log", "token_counts")},
+            "schedule": {"retries": 0},
+        }
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "openbooks.cli", "serve", "--config", str(project.config_path), "--interval", "10"],
+            cwd=project.root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_AND_FIRST_RUN_SECONDS
+        published = []
+        while not published and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(2)
+            published = _published_runs(project.config.warehouse_path)
+        output = log.read_text()
+        assert published, f"no published run within {STARTUP_AND_FIRST_RUN_SECONDS} s:\n{output[-3000:]}"
+        match = re.search(r"Prefect server: (http://127\.0\.0\.1:\d+) \(pid (\d+)", output.replace("\n", " "))
+        assert match, output
+        url, server_pid = match.group(1), int(match.group(2))
+        assert healthy(f"{url}/api")
+        day, status, _ = published[0]
+        assert status == "published" and day <= datetime.now(UTC).date()
+
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=STOP_SECONDS)
+        assert not _alive(server_pid), "the local Prefect server outlived openbooks serve"
+        assert not healthy(f"{url}/api", timeout=1)
+        assert "stopping the local Prefect server" in log.read_text()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.mark.parametrize("interval", ["0", "-5"])
+def test_serve_refuses_a_non_positive_interval(project, interval):
+    from flows.serve import schedule_for
+
+    with pytest.raises(OpenbooksError, match="--interval"):
+        schedule_for(project.config, interval=float(interval))

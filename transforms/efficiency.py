@@ -1,0 +1,60 @@
+"""Capacity and efficiency figures of a day, as expressions over its
+``daily_economics`` row (and the idle-capacity basis it names)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.ratios import ratio as _ratio
+
+SECONDS_PER_HOUR = 3600
+
+
+def idle_capacity_node_hours() -> pl.Expr:
+    """Node-hours a fleet held at the day's peak would have had spare: peak nodes × hours − serving node-hours."""
+    return pl.col("peak_nodes") * pl.col("hours") - pl.col("node_hours")
+
+
+def idle_capacity_share() -> pl.Expr:
+    """Idle node-hours / (peak nodes × hours)."""
+    return _ratio(idle_capacity_node_hours(), pl.col("peak_nodes") * pl.col("hours"))
+
+
+def idle_capacity_usd() -> pl.Expr:
+    """Idle node-hours at the day's rental per serving node-hour (GPU cost / serving node-hours)."""
+    return idle_capacity_node_hours() * _ratio(pl.col("gpu_cost_usd"), pl.col("node_hours"))
+
+
+def tokens_per_node_second(tokens: str, node_hours: str) -> pl.Expr:
+    """Throughput per node: tokens / (node-hours × 3,600)."""
+    return _ratio(pl.col(tokens), pl.col(node_hours) * SECONDS_PER_HOUR)
+
+
+def prefill_share() -> pl.Expr:
+    """Prefill's share of cost: prefill node-hours / (prefill + decode node-hours)."""
+    return _ratio(pl.col("prefill_node_hours"), pl.col("prefill_node_hours") + pl.col("decode_node_hours"))
+
+
+def usd_per_million(usd: pl.Expr, tokens: str) -> pl.Expr:
+    """USD per million tokens."""
+    return _ratio(usd * 1_000_000, pl.col(tokens))
+
+
+def efficiency_columns(cost: str = "gpu_cost_usd") -> list[pl.Expr]:
+    """The capacity and efficiency columns of ``daily_economics``."""
+    return [
+        idle_capacity_node_hours().alias("idle_capacity_node_hours"),
+        idle_capacity_share().alias("idle_capacity_share"),
+        idle_capacity_usd().alias("idle_capacity_usd"),
+        tokens_per_node_second("input_tokens", "prefill_node_hours").alias("prefill_input_tokens_per_node_second"),
+        tokens_per_node_second("output_tokens", "decode_node_hours").alias("decode_output_tokens_per_node_second"),
+        usd_per_million(pl.col(cost) * prefill_share(), "input_tokens").alias("cost_per_million_input_usd"),
+        usd_per_million(pl.col(cost) * (1 - prefill_share()), "output_tokens").alias("cost_per_million_output_usd"),
+        usd_per_million(pl.col(cost), "output_tokens").alias("break_even_output_price_usd"),
+        usd_per_million(pl.col("loaded_cost_usd"), "output_tokens").alias("loaded_break_even_output_price_usd"),
+    ]
+
+
+def training_credit_usd(costed_node_hours: pl.DataFrame) -> float:
+    """Node-hours lent to training, at rental: Σ GPU cost of the ``training`` rows."""
+    return float(costed_node_hours.filter(pl.col("role") == "training")["gpu_cost_usd"].sum())

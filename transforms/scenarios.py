@@ -1,0 +1,33 @@
+"""Revenue scenarios: the same tokens at each price card, against the day's cost."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.ratios import cost_profit_margin, gross_margin
+
+
+def card_revenue(billed: pl.DataFrame, card: str) -> pl.DataFrame:
+    """One row for ``card``: ``revenue_usd`` (every token at the card's list
+    price for its model; null if a model has no price on the card) and
+    ``billed_revenue_usd`` (billable channels, time-of-day rules applied)."""
+    unpriced = pl.col("list_revenue_usd").is_null().any()
+    return billed.select(
+        card=pl.lit(card),
+        revenue_usd=pl.when(unpriced).then(None).otherwise(pl.col("list_revenue_usd").sum()),
+        billed_revenue_usd=pl.when(unpriced).then(None).otherwise(pl.col("billed_revenue_usd").sum()),
+    )
+
+
+def revenue_scenarios(revenues: pl.DataFrame, *, gpu_cost_usd: float, loaded_cost_usd: float) -> pl.DataFrame:
+    """Per card: revenue, billed revenue, and margins against GPU cost and
+    against the fully loaded cost."""
+    revenue, gpu, loaded = pl.col("revenue_usd"), pl.lit(gpu_cost_usd), pl.lit(loaded_cost_usd)
+    return revenues.with_columns(
+        gpu_cost_usd=gpu,
+        loaded_cost_usd=loaded,
+        cost_profit_margin=cost_profit_margin(revenue, gpu),
+        gross_margin=gross_margin(revenue, gpu),
+        loaded_gross_margin=gross_margin(revenue, loaded),
+        billed_gross_margin=gross_margin(pl.col("billed_revenue_usd"), gpu),
+    )
