@@ -14,7 +14,7 @@ import polars as pl
 
 from flows.economics import in_depth
 from openbooks.config import Config
-from transforms import calendar, capacity, checks, cost, economics, pricing
+from transforms import calendar, capacity, checks, cost, customers, economics, pricing
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Books:
     scenarios: pl.DataFrame = field(default_factory=pl.DataFrame)
     cost_breakdown: pl.DataFrame = field(default_factory=pl.DataFrame)
     claims_audit: pl.DataFrame = field(default_factory=pl.DataFrame)
+    customers: pl.DataFrame | None = None  # customer_economics, from request-level logs
 
 
 def day_window(config: Config, day: date) -> DayWindow:
@@ -122,3 +123,25 @@ def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, tok
     )
     return Books(window, node_log, token_counts, deep.hourly.with_columns(day=pl.lit(window.day)), deep.daily, steps,
                  deep.waterfall, deep.scenarios, deep.cost_breakdown, deep.claims_audit)
+
+
+def price_change_hours(config: Config, window: DayWindow) -> list[int]:
+    """Hours of the day (from its first) at which a list price changes."""
+    hours = calendar.hour_grid(window.start, window.end)
+    return customers.price_change_hours(pricing.prices_by_hour(price_frame(config), hours), hours)
+
+
+def customer_books(config: Config, books: Books, usage: pl.DataFrame) -> pl.DataFrame:
+    """``customer_economics`` of the day: request-level usage priced and costed."""
+    hours = calendar.hour_grid(books.window.start, books.window.end)
+    priced = customers.billed_revenue(
+        usage, pricing.prices_by_hour(price_frame(config), hours), card=config.price_book.card,
+        billable_channels=config.price_book.billable_channels,
+    )
+    day = books.daily.row(0, named=True)
+    prefill, decode = customers.role_cost_shares(
+        day["gpu_cost_usd"], day["prefill_node_hours"], day["decode_node_hours"]
+    )
+    return customers.customer_economics(priced, prefill_cost_usd=prefill, decode_cost_usd=decode).with_columns(
+        day=pl.lit(books.window.day)
+    )

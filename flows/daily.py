@@ -19,7 +19,7 @@ from prefect.cache_policies import NONE
 
 from flows import compute as compute_mod
 from flows import coverage
-from flows import ingest, publish, report, schedule, stage, validate
+from flows import ingest, publish, report, request_logs, schedule, stage, validate
 from flows.artifacts import publish_artifacts
 from flows.compute import Books, DayWindow
 from flows.economics import checked_frames
@@ -41,7 +41,7 @@ def _run_id() -> str:
 @task(cache_policy=NONE)
 def ingest_sources(config: Config, day: date, run_id: str) -> dict[str, list[SourceFile]]:
     """Load new or changed source files into the raw tables."""
-    listed = {source: ingest.list_source_files(config, source, day) for source in SOURCES}
+    listed = {source: ingest.list_source_files(config, source, day) for source in configured_sources(config)}
     problems, read = [], 0
     with session(config) as con:
         for files in listed.values():
@@ -55,19 +55,55 @@ def ingest_sources(config: Config, day: date, run_id: str) -> dict[str, list[Sou
     return listed
 
 
+def configured_sources(config: Config) -> list[str]:
+    return [source for source in SOURCES if getattr(config.sources, source) is not None]
+
+
+@task(cache_policy=NONE)
+def stage_requests(config: Config, window: DayWindow, record: RunRecord) -> request_logs.RequestUsage:
+    """The day's request-level logs, aggregated by hour and by customer in
+    DuckDB; files recorded in raw.files, sampled bad rows in quarantine."""
+    paths = request_logs.list_request_files(config, window.day)
+    prices_change = compute_mod.price_change_hours(config, window)
+    usage = request_logs.aggregate_requests(
+        config, paths, day_start=window.start, day_end=window.end, hours=window.hours,
+        priced_models=_input_parameters(config)["priced_models"], price_change_hours=prices_change,
+        scoped_to_day=stage.is_scoped_to_day(config, request_logs.SOURCE),
+    )
+    quarantined = request_logs.quarantine_rows(usage, _requests_expected(config), record.run_id, window.day)
+    with session(config) as con:
+        request_logs.record_files(con, usage, config.sources.requests.file_format(paths[0]))
+        if quarantined:
+            con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())", quarantined)
+    record.quarantined_rows += len(quarantined)
+    get_run_logger().info("requests: %d file(s), %d rows", len(paths), usage.rows)
+    return usage
+
+
+def _requests_expected(config: Config) -> dict[str, str]:
+    suite = validate.load_suite_file(config.expectations_dir / "requests.json")
+    return {e["kwargs"]["column"]: (e.get("meta") or {}).get("expected", e["type"]) for e in suite["expectations"]}
+
+
 @task(cache_policy=NONE)
 def stage_inputs(
-    config: Config, window: DayWindow, files: dict[str, list[SourceFile]], record: RunRecord
+    config: Config, window: DayWindow, files: dict[str, list[SourceFile]], record: RunRecord,
+    usage: request_logs.RequestUsage | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The day's typed node log and token counts."""
+    """The day's typed node log and token counts (with the request logs' hourly totals)."""
     frames, problems = {}, []
     with session(config) as con:
-        for source in SOURCES:
+        for source in configured_sources(config):
             frames[source], source_problems = stage.stage_source(
                 con, source, files[source], day=window.day, day_start=window.start, day_end=window.end,
                 run_id=record.run_id, scoped_to_day=stage.is_scoped_to_day(config, source),
             )
             problems += source_problems
+    if usage is not None:
+        staged = frames.get("token_counts")
+        frames["token_counts"] = usage.hourly if staged is None else pl.concat(
+            [staged, usage.hourly.select(staged.columns)], how="vertical_relaxed"
+        )
     record.node_rows, record.token_rows = frames["node_log"].height, frames["token_counts"].height
     record.quarantined_rows += len(problems)
     if problems:
@@ -82,9 +118,16 @@ def _input_parameters(config: Config) -> dict:
 
 @task(cache_policy=NONE)
 def validate_inputs(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
-                    record: RunRecord) -> None:
+                    record: RunRecord, usage: request_logs.RequestUsage | None = None) -> None:
     """The input suites; rows that fail go to quarantine with the reason."""
     problems = []
+    if usage is not None:  # the request logs' per-check counts, computed in SQL over every row
+        outcome = validate.validate_frame(usage.summary, config.expectations_dir / "requests.json", {})
+        record.validation_summary.append(outcome.summary())
+        for failure in outcome.failures:
+            problems += request_logs.failure_lines(usage, failure.column, failure.expected) or [
+                f"{request_logs.SOURCE} column {failure.column}: expected {failure.expected}, got {failure.value}"
+            ]
     for source, frame in (("node_log", node_log), ("token_counts", token_counts)):
         outcome = validate.validate_frame(
             frame, config.expectations_dir / f"{source}.json", _input_parameters(config), **_docs(config, record)
@@ -132,8 +175,12 @@ def _quarantine_failures(config: Config, source: str, frame: pl.DataFrame, outco
 
 
 @task(cache_policy=NONE)
-def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame) -> Books:
-    return compute_mod.compute_books(config, window, node_log, token_counts)
+def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
+                  usage: request_logs.RequestUsage | None = None) -> Books:
+    books = compute_mod.compute_books(config, window, node_log, token_counts)
+    if usage is not None:
+        books.customers = compute_mod.customer_books(config, books, usage.customers)
+    return books
 
 
 @task(cache_policy=NONE)
@@ -185,7 +232,7 @@ def render_report(config: Config, books: Books, record: RunRecord) -> report.Rep
     return report.render(
         daily=books.daily, hourly=books.hourly, steps=books.steps, timezone=config.business_day.timezone,
         validation=record.validation_summary, run_id=record.run_id, config_hash=config.hash,
-        generated_at=datetime.now(UTC),
+        generated_at=datetime.now(UTC), customers=books.customers,
         waterfall=books.waterfall, scenarios=books.scenarios, cost_breakdown=books.cost_breakdown,
         claims=books.claims_audit, data_docs=record.data_docs,
     )
@@ -224,9 +271,10 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
         try:
             window = compute_mod.day_window(config, day)
             files = ingest_sources(config, day, run_id)
-            node_log, token_counts = stage_inputs(config, window, files, record)
-            validate_inputs(config, window, node_log, token_counts, record)
-            books = compute_books(config, window, node_log, token_counts)
+            usage = stage_requests(config, window, record) if config.sources.requests is not None else None
+            node_log, token_counts = stage_inputs(config, window, files, record, usage)
+            validate_inputs(config, window, node_log, token_counts, record, usage)
+            books = compute_books(config, window, node_log, token_counts, usage)
             check_coverage(config, books, record)
             validate_results(config, books, record)
             stage_results(config, books, record)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from openbooks.config import CANONICAL_COLUMNS, Config, Source
+from openbooks.config import SOURCE_COLUMNS, Config, Source
 from openbooks.errors import InputError, SourceNotFound
 
 
@@ -96,7 +96,7 @@ def _rejected(message: str, *, line: int | None = None, column: str | None = Non
 def _mapped_columns(path: Path, columns: list[str], source_name: str, source: Source) -> dict[str, str]:
     """canonical name → the file's column, checking none is missing or unexpected."""
     where = display_path(path)
-    wanted = {name: source.columns.get(name, name) for name in CANONICAL_COLUMNS[source_name]}
+    wanted = {name: source.columns.get(name, name) for name in SOURCE_COLUMNS[source_name]}
     missing = [f"{file_col!r}" + (f" (for {name})" if file_col != name else "")
                for name, file_col in wanted.items() if file_col not in columns]
     extra = [c for c in columns if c not in wanted.values()]

@@ -106,6 +106,8 @@ def check_project(config_path: Path) -> CheckResult:
         return CheckResult(None, str(exc).splitlines(), [])
     problems, checked = [], [f"config {config.file} (hash {config.hash})"]
     for source in CANONICAL_COLUMNS:
+        if getattr(config.sources, source) is None:
+            continue  # token_counts is optional when request-level logs are configured
         source_problems, files = _check_source(config, source)
         problems += source_problems
         if not source_problems:

@@ -15,6 +15,7 @@ from flows.compute import Books
 from flows.schema import (
     CLAIMS_AUDIT,
     COST_BREAKDOWN,
+    CUSTOMER_ECONOMICS,
     DAILY_ECONOMICS,
     HOURLY_ECONOMICS,
     NODE_STEPS,
@@ -27,7 +28,7 @@ from flows.schema import (
 
 def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl.DataFrame]:
     day = pl.lit(books.window.day)
-    return {
+    frames = {
         DAILY_ECONOMICS: books.daily.with_columns(run_id=pl.lit(run_id), config_hash=pl.lit(config_hash)),
         HOURLY_ECONOMICS: books.hourly.with_columns(day=day, run_id=pl.lit(run_id)),
         NODE_STEPS: books.steps.with_columns(day=day, run_id=pl.lit(run_id)),
@@ -39,6 +40,9 @@ def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl
             )
         },
     }
+    if books.customers is not None:
+        frames[CUSTOMER_ECONOMICS] = books.customers.with_columns(day=day, run_id=pl.lit(run_id))
+    return frames
 
 
 def write_staging(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.DataFrame], run_id: str) -> None:

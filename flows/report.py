@@ -126,6 +126,29 @@ def _hourly_rows(hourly: pl.DataFrame, timezone: str) -> list[list[str]]:
 
 
 HOURLY_HEADER = ["hour", "avg nodes", "GPU cost", "input tokens", "output tokens", "theoretical income"]
+CUSTOMER_HEADER = ["customer", "requests", "input tokens", "output tokens", "billed revenue", "allocated cost", "margin"]
+TOP_CUSTOMERS = 10
+
+
+def customer_tables(customers: pl.DataFrame | None) -> list[tuple[str, list[list[str]]]]:
+    """(title, rows) of the top customers by billed revenue and by loss."""
+    if customers is None or customers.height == 0:
+        return []
+
+    def rows(frame: pl.DataFrame) -> list[list[str]]:
+        return [
+            [str(r["customer_id"]), f"{r['requests']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens']:,}",
+             f"${r['billed_revenue_usd'] or 0:,.2f}", f"${r['allocated_cost_usd'] or 0:,.2f}",
+             f"${r['margin_usd'] or 0:,.2f}"]
+            for r in frame.iter_rows(named=True)
+        ]
+
+    by_revenue = customers.sort("billed_revenue_usd", "customer_id", descending=[True, False], nulls_last=True)
+    by_loss = customers.filter(pl.col("margin_usd") < 0).sort("margin_usd", "customer_id", nulls_last=True)
+    return [
+        (f"Top {TOP_CUSTOMERS} customers by billed revenue", rows(by_revenue.head(TOP_CUSTOMERS))),
+        (f"Top {TOP_CUSTOMERS} customers by loss", rows(by_loss.head(TOP_CUSTOMERS))),
+    ]
 
 
 def render(
@@ -143,6 +166,7 @@ def render(
     cost_breakdown: pl.DataFrame | None = None,
     claims: pl.DataFrame | None = None,
     data_docs: dict[str, str] | None = None,
+    customers: pl.DataFrame | None = None,
 ) -> Report:
     """The report of one day, as Markdown and as HTML (with the economics in
     depth when the waterfall, scenarios, cost breakdown and claims are given).
@@ -174,6 +198,7 @@ def render(
             *([deep_md] if deep_md else []),
             "## Validation\n\n" + "\n".join(f"- {line}" for line in validation) + _docs_markdown(data_docs),
             "## Hourly\n\n" + _markdown_table(HOURLY_HEADER, _hourly_rows(hourly, timezone)),
+            *[f"## {title}\n\n" + _markdown_table(CUSTOMER_HEADER, rows) for title, rows in customer_tables(customers)],
             f"Charts: [{day}.html]({day}.html)\n\n_{provenance}_\n",
         ]
     )
@@ -192,6 +217,13 @@ def render(
             for r in _hourly_rows(hourly, timezone)
         ),
         provenance=html.escape(provenance),
+        customers="".join(
+            f"<h2>{html.escape(title)}</h2><table><thead><tr>{''.join(f'<th>{h}</th>' for h in CUSTOMER_HEADER)}"
+            "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+            + "</tbody></table>"
+            for title, rows in customer_tables(customers)
+        ),
     )
     return Report(day, markdown, page)
 
@@ -226,6 +258,7 @@ td:first-child, th:first-child {{ text-align: left; }}
 {in_depth}
 <h2>Validation</h2><ul>{validation}</ul>
 <h2>Hourly</h2><table><thead><tr>{hourly_head}</tr></thead><tbody>{hourly}</tbody></table>
+{customers}
 <p class="muted">{provenance}</p>
 </body></html>
 """

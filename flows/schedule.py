@@ -22,7 +22,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
-from flows import ingest
+from flows import ingest, request_logs
 from flows.runlog import RunRecord, finish_run, start_run
 from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import Config, load_config
@@ -68,7 +68,10 @@ def retry_transient(task, task_run, state) -> bool:
 def sources_ready(config: Config, day: date) -> dict[str, int]:
     """Every source has a file for the day, the day is not being run
     elsewhere and the warehouse opens. Returns the files found per source."""
-    found = {source: len(ingest.list_source_files(config, source, day)) for source in SOURCES}
+    found = {source: len(ingest.list_source_files(config, source, day)) for source in SOURCES
+             if getattr(config.sources, source) is not None}
+    if config.sources.requests is not None:
+        found["requests"] = len(request_logs.list_request_files(config, day))
     with day_lock(config, day):
         with session(config):
             pass

@@ -245,7 +245,7 @@ QUARANTINE = Table(
     (
         _c("run_id", "VARCHAR", "run that found the problem", True),
         _c("day", "DATE", "business day being run (null when found at ingest)"),
-        _c("source", "VARCHAR", "node_log or token_counts", True),
+        _c("source", "VARCHAR", "node_log, token_counts or requests", True),
         _c("source_file", "VARCHAR", "file the row came from", True),
         _c("content_hash", "VARCHAR", "sha256 of that file's content"),
         _c("line", "BIGINT", "line in a CSV file (header = 1) or row in a Parquet file"),
@@ -262,7 +262,7 @@ RAW_FILES = Table(
     "files",
     "Every source file ingested, by content hash.",
     (
-        _c("source", "VARCHAR", "node_log or token_counts", True),
+        _c("source", "VARCHAR", "node_log, token_counts or requests", True),
         _c("path", "VARCHAR", "absolute path of the file", True),
         _c("content_hash", "VARCHAR", "sha256 of the content", True),
         _c("size_bytes", "BIGINT", "file size"),
@@ -289,6 +289,25 @@ CONFIGS = Table(
     key=("config_hash",),
 )
 
+CUSTOMER_ECONOMICS = Table(
+    "customer_economics",
+    "One row per customer and business day, from request-level logs: tokens, billed revenue, allocated GPU cost.",
+    (
+        _DAY,
+        _c("customer_id", "VARCHAR", "customer, as in the request log", True),
+        *_TOKENS[:5],  # input, cache hit, cache miss, output tokens; requests
+        _c("billed_revenue_usd", "DOUBLE", "tokens of billable channels at their model's list price"),
+        _c("prefill_cost_usd", "DOUBLE", "prefill share of GPU cost (by node-hours) × the customer's share of input tokens"),
+        _c("decode_cost_usd", "DOUBLE", "decode share of GPU cost (by node-hours) × the customer's share of output tokens"),
+        _c("allocated_cost_usd", "DOUBLE", "prefill + decode cost; the day's customers add up to its GPU cost"),
+        _c("margin_usd", "DOUBLE", "billed revenue - allocated cost"),
+        _c("gross_margin", "DOUBLE", "margin / billed revenue"),
+        _RUN,
+    ),
+    key=("day", "customer_id"),
+)
+
 PUBLISHED = (DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS,
-             REVENUE_WATERFALL, REVENUE_SCENARIOS, COST_BREAKDOWN, CLAIMS_AUDIT)
+             REVENUE_WATERFALL, REVENUE_SCENARIOS, COST_BREAKDOWN, CLAIMS_AUDIT,
+             CUSTOMER_ECONOMICS)
 ALL_TABLES = (*PUBLISHED, RUN_LOG, QUARANTINE, RAW_FILES, CONFIGS)

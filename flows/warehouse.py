@@ -50,7 +50,7 @@ def raw_table(source: str) -> Table:
     return Table(source, f"Raw {source} rows as read.", (*columns, *meta), partition=None, schema="raw")
 
 
-def _open(path: Path, read_only: bool, config: Config | None) -> duckdb.DuckDBPyConnection:
+def _settings(config: Config | None) -> dict[str, str]:
     # No TimeZone setting: it needs DuckDB's ICU extension, which may not be
     # installed and must not be downloaded. Without ICU, TIMESTAMPTZ is UTC.
     settings: dict[str, str] = {}
@@ -58,7 +58,23 @@ def _open(path: Path, read_only: bool, config: Config | None) -> duckdb.DuckDBPy
         settings["memory_limit"] = config.warehouse.memory_limit
     if config is not None and config.warehouse.temp_directory:
         settings["temp_directory"] = str(config.resolve(config.warehouse.temp_directory))
-    return duckdb.connect(str(path), read_only=read_only, config=settings)
+    return settings
+
+
+def _open(path: Path, read_only: bool, config: Config | None) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=read_only, config=_settings(config))
+
+
+@contextmanager
+def scratch(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB with the warehouse's memory limit and temp directory,
+    for heavy reads of source files: it spills to disk past the limit and holds
+    no lock on the warehouse meanwhile."""
+    con = duckdb.connect(":memory:", config=_settings(config))
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def connect(

@@ -208,6 +208,27 @@ def sample(
 
 
 @app.command()
+def gen(
+    requests: Annotated[float, typer.Option("--requests", "-n", help="Requests in the day, e.g. 1e8.")],
+    day: DayOption,
+    out: Annotated[Path, typer.Option(help="Directory to write requests/{day}/ and node_log/{day}.csv under.")],
+    files: Annotated[int, typer.Option("--files", "-k", help="Parquet files to split the day into.")] = 1,
+    format: Annotated[str, typer.Option("--format", "-f", help="parquet or csv.")] = "parquet",
+    seed: Annotated[int, typer.Option(help="Another seed gives other requests.")] = 0,
+) -> None:
+    """Write N request-level log rows for a day (and its node log), for trials and benchmarks."""
+    if format not in ("parquet", "csv"):
+        raise OpenbooksError(f"--format {format!r}: expected parquet or csv")
+    if requests < 1 or requests != int(requests):
+        raise OpenbooksError(f"--requests {requests:g}: expected a whole number >= 1")
+    from openbooks.generate import write_day
+
+    with console.status(f"writing {int(requests):,} requests…"):
+        written = write_day(parse_day(day), int(requests), out, files=files, fmt=format, seed=seed)
+    console.print(f"wrote {len(written) - 1} request file(s) and a node log under {out}")
+
+
+@app.command()
 def status(
     config: ConfigOption = DEFAULT_CONFIG,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 20,

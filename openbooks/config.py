@@ -48,6 +48,11 @@ TOKEN_COLUMNS = (
     "requests",
 )
 CANONICAL_COLUMNS = {"node_log": NODE_LOG_COLUMNS, "token_counts": TOKEN_COLUMNS}
+# Request-level logs are read typed, straight from their files (no raw text copy).
+REQUEST_COLUMNS = (
+    "ts", "request_id", "model", "channel", "customer_id", "input_tokens", "cached_tokens", "output_tokens",
+)
+SOURCE_COLUMNS = {**CANONICAL_COLUMNS, "requests": REQUEST_COLUMNS}
 
 
 class Strict(BaseModel):
@@ -89,11 +94,16 @@ class Source(Strict):
 
 class Sources(Strict):
     node_log: Source
-    token_counts: Source
+    token_counts: Source | None = None
+    requests: Source | None = None  # request-level logs, aggregated to hourly token counts
 
     @model_validator(mode="after")
     def _known_columns(self) -> Sources:
-        for name, columns in CANONICAL_COLUMNS.items():
+        if self.token_counts is None and self.requests is None:
+            raise ValueError("expected token_counts or requests (or both): where the day's tokens come from")
+        for name, columns in SOURCE_COLUMNS.items():
+            if getattr(self, name) is None:
+                continue
             unknown = set(getattr(self, name).columns) - set(columns)
             if unknown:
                 raise ValueError(

@@ -1,0 +1,344 @@
+"""Request-level logs: one row per request, hundreds of millions a day.
+
+Unlike the small hourly sources, request files are never copied into the
+warehouse as text. DuckDB reads them typed, straight from Parquet (or CSV),
+and aggregates them set-based:
+token counts per hour, model and channel (the rows the rest of the pipeline
+reads as ``token_counts``) and per customer, model and channel (and price
+period, when a list price changes within the day), in one scan of the
+files with ``GROUPING SETS``. Every row is checked in the same scan: checks on
+a grouping key (hour, model, channel, customer) are counted from the groups,
+and the row-by-row checks on token counts set bits of one more grouping key.
+
+The scan runs in a scratch in-memory DuckDB with the warehouse's
+``memory_limit`` and ``temp_directory``, so memory stays bounded whatever
+the day's size and the warehouse is not locked while they run. Each file is
+recorded in ``raw.files`` with its sha256 (hashed in a background thread
+while DuckDB reads). Rows failing a check are counted; the first few of each
+are read again with their file and row number and kept in ``quarantine``.
+The counts are then validated by the GX suite ``expectations/requests.json``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from flows.ingest import _file_columns, _mapped_columns, content_hash, display_path, source_config, source_paths
+from flows.stage import _CAST
+from flows.warehouse import frame, scratch
+from openbooks.config import Config
+from openbooks.errors import InputError, SourceNotFound, WarehouseError
+
+SOURCE = "requests"
+SAMPLES_PER_CHECK = 20
+CHANNELS = ("web", "app", "api")
+# Column → (DuckDB type, kind for text values). request_id is carried by the files but not read.
+TYPES = {
+    "ts": ("TIMESTAMP WITH TIME ZONE", "timestamp"),
+    "model": ("VARCHAR", "text"),
+    "channel": ("VARCHAR", "text"),
+    "customer_id": ("VARCHAR", "text"),
+    "input_tokens": ("BIGINT", "integer"),
+    "cached_tokens": ("BIGINT", "integer"),
+    "output_tokens": ("BIGINT", "integer"),
+}
+_HOUR_US = 3_600_000_000
+_FLOOR_SHIFT = 100_000  # hours added before integer division, so times before the day floor to negative hours
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row-level check: ``name`` is its column in the summary and the suite;
+    ``row`` the SQL that is true for a failing row; ``group`` the same test on
+    the groups of the ``hourly`` pass (hour ``h``, ``model``, ``channel``) or
+    the ``customers`` pass, when the check can be counted from them rather
+    than row by row."""
+
+    name: str
+    column: str
+    row: str
+    group: str | None = None
+    table: str = "hourly"
+
+
+def checks(priced_models: list[str]) -> list[Check]:
+    """Every check, in the order of the suite. (With a plain-glob source, rows
+    outside the day are left out before counting, so ``outside_day`` is 0.)"""
+    models = ", ".join(_literal(m) for m in priced_models)
+    channels = ", ".join(_literal(c) for c in CHANNELS)
+    return [
+        Check("unreadable_ts", "ts", "ts IS NULL", "h IS NULL"),
+        Check("outside_day", "ts", "ts < $start OR ts >= $end", "h < 0 OR h >= $hours"),
+        Check("unpriced_model", "model", f"model IS NULL OR model NOT IN ({models})",
+              f"model IS NULL OR model NOT IN ({models})"),
+        Check("unknown_channel", "channel", f"channel IS NULL OR channel NOT IN ({channels})",
+              f"channel IS NULL OR channel NOT IN ({channels})"),
+        Check("missing_customer", "customer_id", "customer_id IS NULL", "customer_id IS NULL", "customers"),
+        Check("bad_input_tokens", "input_tokens", "input_tokens IS NULL OR input_tokens < 0"),
+        Check("bad_cached_tokens", "cached_tokens",
+              "cached_tokens IS NULL OR cached_tokens < 0 OR cached_tokens > input_tokens"),
+        Check("bad_output_tokens", "output_tokens", "output_tokens IS NULL OR output_tokens < 0"),
+    ]
+
+
+@dataclass
+class RequestUsage:
+    """A day of request logs, aggregated. ``hourly`` has the staged
+    ``token_counts`` columns; ``customers`` one row per customer, model,
+    channel and price period (``hour_start`` = the period's first hour);
+    ``summary`` one row: ``rows`` and the failing rows of each check."""
+
+    files: list[Path]
+    hourly: pl.DataFrame
+    customers: pl.DataFrame
+    summary: pl.DataFrame
+    samples: dict[str, list[tuple]] = field(default_factory=dict)  # check → (file, row, column, value, record)
+    hashes: dict[Path, str] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return int(self.summary["rows"][0])
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def list_request_files(config: Config, day: date) -> list[Path]:
+    paths = source_paths(config, SOURCE, day)
+    if not paths:
+        pattern = source_config(config, SOURCE).path.replace("{date}", day.isoformat())
+        raise SourceNotFound(
+            f"no {SOURCE} file for {day}: nothing matches sources.{SOURCE}.path = {display_path(config.resolve(pattern))}"
+        )
+    return paths
+
+
+def _reader(config: Config, paths: list[Path], fmt: str, file_columns: list[str], *, numbered: bool) -> str:
+    """The day's files as one DuckDB table function (``filename`` and
+    ``file_row_number`` only when ``numbered``: the failure path)."""
+    files = "[" + ", ".join(_literal(str(p)) for p in paths) + "]"
+    if fmt == "parquet":
+        extra = ", filename = true, file_row_number = true" if numbered else ""
+        return f"read_parquet({files}{extra})"
+    source = source_config(config, SOURCE)
+    columns = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in file_columns) + "}"
+    extra = ", filename = true" if numbered else ""
+    return (
+        f"read_csv({files}, header = true, auto_detect = false, delim = {_literal(source.delimiter)}, "
+        f"quote = '\"', escape = '\"', columns = {columns}{extra})"
+    )
+
+
+def _typed_columns(mapping: dict[str, str], file_types: dict[str, str]) -> str:
+    """Each canonical column typed: as is when the file has the type already,
+    parsed strictly from text (timestamps need a UTC offset), else TRY_CAST."""
+    parts = []
+    for name, (target, kind) in TYPES.items():
+        column = _ident(mapping[name])
+        have = file_types[mapping[name]]
+        if have == target:
+            expr = column
+        elif have == "VARCHAR" and kind != "text":
+            expr = _CAST[kind].format(v=f"nullif(trim({column}), '')")
+        else:
+            expr = f"TRY_CAST({column} AS {target})"
+        parts.append(f"{expr} AS {name}")
+    return ", ".join(parts)
+
+
+def _schema(con: duckdb.DuckDBPyConnection, config: Config, paths: list[Path], fmt: str) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """File columns, canonical → file column, file column → DuckDB type. Every
+    file must carry the mapped columns; the first file's types are used."""
+    source = source_config(config, SOURCE)
+    mapping, file_columns = {}, []
+    for path in paths:
+        file_columns = _file_columns(path, fmt, source, con)
+        mapping = _mapped_columns(path, file_columns, SOURCE, source)
+    if fmt == "parquet":
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_literal(str(paths[0]))})").fetchall()
+        types = {row[0]: row[1] for row in described}
+    else:
+        types = {c: "VARCHAR" for c in file_columns}
+    return file_columns, mapping, types
+
+
+def aggregate_requests(
+    config: Config,
+    paths: list[Path],
+    *,
+    day_start: datetime,
+    day_end: datetime,
+    hours: int,
+    priced_models: list[str],
+    price_change_hours: list[int],
+    scoped_to_day: bool,
+) -> RequestUsage:
+    """Read the day's request files and aggregate them (see the module doc)."""
+    source = source_config(config, SOURCE)
+    fmt = source.file_format(paths[0])
+    checklist = checks(priced_models)
+    values = {"$start": f"'{day_start.isoformat()}'::TIMESTAMPTZ", "$end": f"'{day_end.isoformat()}'::TIMESTAMPTZ",
+              "$hours": str(hours)}
+
+    def bind(sql: str) -> str:
+        for key, value in values.items():
+            sql = sql.replace(key, value)
+        return sql
+
+    with ThreadPoolExecutor(max_workers=1) as pool, scratch(config) as con:
+        hashing = {path: pool.submit(content_hash, path) for path in paths}
+        file_columns, mapping, types = _schema(con, config, paths, fmt)
+        typed = f"SELECT {_typed_columns(mapping, types)} FROM {_reader(config, paths, fmt, file_columns, numbered=False)}"
+        in_day = "TRUE" if scoped_to_day else bind("(ts IS NULL OR (ts >= $start AND ts < $end))")
+        _aggregate(con, typed, in_day, checklist, bind, day_start, price_change_hours)
+        counted = ", ".join(
+            f"coalesce(sum(requests) FILTER (WHERE by_hour = {int(c.table == 'hourly')} AND ({bind(c.group)})), 0)"
+            f"::BIGINT AS {c.name}" if c.group
+            else f"coalesce(sum(requests) FILTER (WHERE by_hour = 1 AND flags & {_bit(checklist, c)} != 0), 0)"
+            f"::BIGINT AS {c.name}"
+            for c in checklist
+        )
+        summary = frame(
+            con, f"SELECT coalesce(sum(requests) FILTER (WHERE by_hour = 1), 0)::BIGINT AS rows, {counted} FROM grouped"
+        )
+        failing = [c for c in checklist if summary[c.name][0] > 0]
+        samples = {c.name: _sample(con, config, paths, fmt, file_columns, mapping, types, c, bind, in_day)
+                   for c in failing}
+        good = " AND ".join(f"NOT ({bind(c.group)})" for c in checklist if c.group and c.table == "hourly")
+        hourly = frame(
+            con,
+            "SELECT ?::TIMESTAMPTZ + to_hours(h) AS hour_start, model, channel, "
+            "sum(cache_hit_tokens)::BIGINT AS cache_hit_tokens, sum(cache_miss_tokens)::BIGINT AS cache_miss_tokens, "
+            "sum(output_tokens)::BIGINT AS output_tokens, sum(requests)::BIGINT AS requests "
+            f"FROM grouped WHERE by_hour = 1 AND {good} GROUP BY h, model, channel ORDER BY h, model, channel",
+            [day_start],
+        )
+        customers = frame(
+            con,
+            "SELECT customer_id, model, channel, ?::TIMESTAMPTZ + to_hours(period) AS hour_start, requests, "
+            "cache_hit_tokens, cache_miss_tokens, output_tokens FROM grouped WHERE by_hour = 0 AND customer_id IS NOT NULL",
+            [day_start],
+        )
+        hashes = {path: future.result() for path, future in hashing.items()}
+    hourly = hourly.with_columns(
+        pl.col("hour_start").dt.cast_time_unit("us"),
+        source_file=pl.lit(f"{SOURCE} ({len(paths)} file{'s' if len(paths) != 1 else ''})"),
+        line=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+    )
+    customers = customers.with_columns(pl.col("hour_start").dt.cast_time_unit("us")).cast(CUSTOMER_SCHEMA)
+    return RequestUsage(paths, hourly, customers, summary, samples, hashes)
+
+
+CUSTOMER_SCHEMA = {
+    "customer_id": pl.String, "model": pl.String, "channel": pl.String, "hour_start": pl.Datetime("us", "UTC"),
+    "requests": pl.Int64, "cache_hit_tokens": pl.Int64, "cache_miss_tokens": pl.Int64, "output_tokens": pl.Int64,
+}
+
+
+def _bit(checklist: list[Check], check: Check) -> int:
+    """The bit of a row-by-row check in the ``flags`` grouping key."""
+    return 1 << [c.name for c in checklist if c.group is None].index(check.name)
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection, typed: str, in_day: str, checklist: list[Check], bind,
+               day_start: datetime, price_change_hours: list[int]) -> None:
+    """Temp table ``grouped``, in one scan of the files (GROUPING SETS): token
+    sums by hour, model, channel and ``flags`` (``by_hour = 1``), and by
+    customer, model, channel and price ``period`` (its first hour; ``by_hour =
+    0``). ``flags`` has one bit per row-by-row check the row fails, so those
+    checks are counted from the groups too."""
+    start_us = int(day_start.timestamp() * 1_000_000)
+    hour = f"(epoch_us(ts) - {start_us} + {_FLOOR_SHIFT * _HOUR_US}) // {_HOUR_US} - {_FLOOR_SHIFT}"
+    flags = " + ".join(
+        f"{_bit(checklist, c)} * coalesce(({bind(c.row)})::INT, 0)" for c in checklist if c.group is None
+    )
+    period = "0"
+    for h in sorted(price_change_hours):
+        period = f"CASE WHEN h >= {h} THEN {h} ELSE {period} END"
+    try:
+        con.execute(
+            "CREATE TEMP TABLE grouped AS SELECT GROUPING(customer_id) AS by_hour, h, flags, customer_id, model, "
+            "channel, period, count(*) AS requests, sum(cached_tokens)::BIGINT AS cache_hit_tokens, "
+            "sum(input_tokens - cached_tokens)::BIGINT AS cache_miss_tokens, sum(output_tokens)::BIGINT AS output_tokens "
+            f"FROM (SELECT *, {period} AS period FROM (SELECT *, {hour} AS h, {flags} AS flags FROM ({typed}) "
+            f"WHERE {in_day})) GROUP BY GROUPING SETS ((h, model, channel, flags), (customer_id, model, channel, period))"
+        )
+    except duckdb.OutOfMemoryException as exc:
+        raise WarehouseError(
+            f"sources.{SOURCE}: out of memory aggregating the day ({str(exc).strip().splitlines()[0]}); "
+            "raise warehouse.memory_limit (32MB at the very least) or set warehouse.temp_directory"
+        )
+    except duckdb.Error as exc:
+        raise InputError(f"sources.{SOURCE}: the day's files cannot be read: {str(exc).strip().splitlines()[0]}")
+
+
+def _sample(con, config, paths, fmt, file_columns, mapping, types, check: Check, bind, in_day: str) -> list[tuple]:
+    """The first failing rows of ``check``, read again with file and row number:
+    (file, row or line, column, value as text, the row as JSON)."""
+    reader = _reader(config, paths, fmt, file_columns, numbered=True)
+    if fmt == "parquet":
+        numbered = f"SELECT *, filename AS __file, file_row_number + 1 AS __line FROM {reader}"
+    else:  # CSV: line in the file, the header being line 1
+        numbered = f"SELECT *, filename AS __file, row_number() OVER (PARTITION BY filename) + 1 AS __line FROM {reader}"
+    raw = "json_object(" + ", ".join(f"{_literal(n)}, {_ident(mapping[n])}" for n in TYPES) + ")::VARCHAR"
+    sql = (
+        f"SELECT __file, __line, {_literal(check.column)}, CAST({_ident(mapping[check.column])} AS VARCHAR), {raw} "
+        f"FROM (SELECT *, {_typed_columns(mapping, types)} FROM ({numbered})) "
+        f"WHERE ({bind(check.row)}) AND {in_day} ORDER BY __file, __line LIMIT {SAMPLES_PER_CHECK}"
+    )
+    return con.execute(sql).fetchall()
+
+
+def quarantine_rows(usage: RequestUsage, expected: dict[str, str], run_id: str, day: date) -> list[list]:
+    """``quarantine`` rows for the sampled bad rows (``expected``: check → what a row should hold)."""
+    return [
+        [run_id, day, SOURCE, source_file, usage.hashes.get(Path(source_file)), line, column, value,
+         f"expected {expected.get(name, name)}", record]
+        for name, samples in usage.samples.items()
+        for source_file, line, column, value, record in samples
+    ]
+
+
+def failure_lines(usage: RequestUsage, name: str, expected: str) -> list[str]:
+    """One line per sampled bad row of check ``name``, then how many rows fail it in all."""
+    lines = [
+        f"{display_path(source_file)} row {line} column {column}: expected {expected}, got "
+        + ("empty" if value is None else repr(value))
+        for source_file, line, column, value, _ in usage.samples.get(name, [])
+    ]
+    total = int(usage.summary[name][0])
+    if total > len(lines):
+        lines.append(f"{SOURCE}: {total:,} rows in all fail '{name}' ({len(lines)} kept in quarantine)")
+    return lines
+
+
+def record_files(con: duckdb.DuckDBPyConnection, usage: RequestUsage, fmt: str) -> None:
+    """One ``raw.files`` row per request file: path, sha256, size, rows."""
+    rows = {}
+    if fmt == "parquet":
+        listed = "[" + ", ".join(_literal(str(p)) for p in usage.files) + "]"
+        rows = dict(con.execute(f"SELECT file_name, num_rows FROM parquet_file_metadata({listed})").fetchall())
+    con.execute("BEGIN")
+    try:
+        for path in usage.files:
+            con.execute("DELETE FROM raw.files WHERE source = ? AND path = ?", [SOURCE, str(path)])
+            con.execute(
+                "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, NULL, now())",
+                [SOURCE, str(path), usage.hashes[path], path.stat().st_size, rows.get(str(path)),
+                 sum(1 for s in usage.samples.values() for row in s if row[0] == str(path))],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -1,0 +1,95 @@
+"""Per-customer unit economics: billed revenue, allocated GPU cost, margin.
+
+Usage rows come from request-level logs: one row per customer, model, channel
+and price period (``hour_start``: the first hour of the period, so each row
+is priced at the list price in force then).
+
+Cost allocation: the day's serving GPU cost is split between prefill and
+decode in proportion to their node-hours (idle node-hours are shared the same
+way), then each customer carries the prefill share by its share of the day's
+input tokens and the decode share by its share of output tokens. Models are
+pooled: both roles' cost is shared across models. The customers' costs
+therefore add up to the day's GPU cost.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.pricing import PRICE_COLUMNS, token_revenue_usd
+from transforms.ratios import gross_margin
+
+TOKEN_COLUMNS = ("requests", "cache_hit_tokens", "cache_miss_tokens", "output_tokens")
+
+
+def price_change_hours(hourly_prices: pl.DataFrame, hours: pl.DataFrame) -> list[int]:
+    """Hour indexes (from the day's first hour) at which any list price
+    changes: the starts of the day's price periods after the first."""
+    indexed = hours.select("hour_start").with_row_index("h")
+    changes = (
+        hourly_prices.join(indexed, on="hour_start")
+        .sort("card", "model", "h")
+        .with_columns(
+            changed=pl.any_horizontal(
+                [(pl.col(c) != pl.col(c).shift(1).over("card", "model")) for c in PRICE_COLUMNS]
+            )
+            | (pl.col("h") != pl.col("h").shift(1).over("card", "model") + 1)
+        )
+        .filter(pl.col("changed") & (pl.col("h") > 0))
+    )
+    return sorted(set(changes["h"].to_list()))
+
+
+def billed_revenue(usage: pl.DataFrame, hourly_prices: pl.DataFrame, *, card: str,
+                   billable_channels: list[str]) -> pl.DataFrame:
+    """Add ``billed_revenue_usd``: tokens of billable channels at the list price
+    of their own model in ``card``; 0 for other channels; null where no price
+    is in force."""
+    prices = hourly_prices.filter(pl.col("card") == card).drop("card")
+    return (
+        usage.join(prices, on=["hour_start", "model"], how="left")
+        .with_columns(
+            billed_revenue_usd=pl.when(pl.col("channel").is_in(billable_channels))
+            .then(token_revenue_usd())
+            .otherwise(0.0)
+        )
+        .drop(*PRICE_COLUMNS)
+    )
+
+
+def role_cost_shares(gpu_cost_usd: float, prefill_node_hours: float, decode_node_hours: float) -> tuple[float, float]:
+    """The day's GPU cost split into (prefill, decode) by node-hours."""
+    working = prefill_node_hours + decode_node_hours
+    if working == 0:
+        return 0.0, 0.0
+    return gpu_cost_usd * prefill_node_hours / working, gpu_cost_usd * decode_node_hours / working
+
+
+def customer_economics(priced_usage: pl.DataFrame, *, prefill_cost_usd: float, decode_cost_usd: float) -> pl.DataFrame:
+    """One row per customer: tokens, billed revenue, allocated cost, margin.
+
+    ``priced_usage``: usage rows with ``billed_revenue_usd``."""
+    per_customer = priced_usage.group_by("customer_id").agg(
+        *[pl.col(c).sum() for c in TOKEN_COLUMNS], pl.col("billed_revenue_usd").sum()
+    )
+    input_tokens = pl.col("cache_hit_tokens") + pl.col("cache_miss_tokens")
+
+    def share(column: str) -> pl.Expr:
+        total = pl.col(column).sum()
+        return pl.when(total != 0).then(pl.col(column) / total)
+    return (
+        per_customer.with_columns(input_tokens=input_tokens)
+        .with_columns(
+            prefill_cost_usd=share("input_tokens") * prefill_cost_usd,
+            decode_cost_usd=share("output_tokens") * decode_cost_usd,
+        )
+        .with_columns(allocated_cost_usd=pl.col("prefill_cost_usd") + pl.col("decode_cost_usd"))
+        .with_columns(
+            margin_usd=pl.col("billed_revenue_usd") - pl.col("allocated_cost_usd"),
+            gross_margin=gross_margin(pl.col("billed_revenue_usd"), pl.col("allocated_cost_usd")),
+        )
+        .select("customer_id", "requests", "input_tokens", "cache_hit_tokens", "cache_miss_tokens", "output_tokens",
+                "billed_revenue_usd", "prefill_cost_usd", "decode_cost_usd", "allocated_cost_usd", "margin_usd",
+                "gross_margin")
+        .sort("billed_revenue_usd", "customer_id", descending=[True, False])
+    )
