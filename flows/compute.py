@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from flows.economics import in_depth
+from flows.economics import factors_frame, in_depth, rules_frame
 from openbooks.config import Config
-from transforms import calendar, capacity, checks, cost, customers, economics, pricing
+from transforms import billing, calendar, capacity, checks, cost, customers, economics, pricing
 
 
 @dataclass(frozen=True)
@@ -125,17 +125,27 @@ def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, tok
                  deep.waterfall, deep.scenarios, deep.cost_breakdown, deep.claims_audit)
 
 
-def price_change_hours(config: Config, window: DayWindow) -> list[int]:
-    """Hours of the day (from its first) at which a list price changes."""
+def billed_prices(config: Config, window: DayWindow) -> pl.DataFrame:
+    """The billing card's prices each hour of the day, time-of-day rules applied."""
     hours = calendar.hour_grid(window.start, window.end)
-    return customers.price_change_hours(pricing.prices_by_hour(price_frame(config), hours), hours)
+    shares = billing.window_share_by_hour(billing.rule_windows(rules_frame(config), window.start, window.end), hours)
+    return billing.billed_prices_by_hour(
+        pricing.prices_by_hour(price_frame(config), hours), shares, factors_frame(config), card=config.price_book.card
+    )
+
+
+def price_change_hours(config: Config, window: DayWindow) -> list[int]:
+    """Hours of the day (from its first) at which a billed price changes: a
+    list price, or a time-of-day rule's share of the hour."""
+    hours = calendar.hour_grid(window.start, window.end)
+    return customers.price_change_hours(billed_prices(config, window), hours)
 
 
 def customer_books(config: Config, books: Books, usage: pl.DataFrame) -> pl.DataFrame:
-    """``customer_economics`` of the day: request-level usage priced and costed."""
-    hours = calendar.hour_grid(books.window.start, books.window.end)
+    """``customer_economics`` of the day: request-level usage priced at the
+    billed price of each price period, and costed."""
     priced = customers.billed_revenue(
-        usage, pricing.prices_by_hour(price_frame(config), hours), card=config.price_book.card,
+        usage, billed_prices(config, books.window), card=config.price_book.card,
         billable_channels=config.price_book.billable_channels,
     )
     day = books.daily.row(0, named=True)

@@ -28,6 +28,7 @@ from flows.runlog import RunRecord, finish_run, record_config, start_run
 from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
 from openbooks.errors import InputError, OpenbooksError, ValidationFailed
+from transforms import customers
 
 SOURCES = ("node_log", "token_counts")
 
@@ -200,8 +201,11 @@ def validate_results(config: Config, books: Books, record: RunRecord) -> None:
     """The result suites on the hourly and daily statements."""
     problems = []
     zone = config.business_day.timezone
-    for name, frame in (("hourly_economics", books.hourly), ("daily_economics", books.daily),
-                        *checked_frames(books.waterfall, books.cost_breakdown)):
+    checked = [("hourly_economics", books.hourly), ("daily_economics", books.daily),
+               *checked_frames(books.waterfall, books.cost_breakdown)]
+    if books.customers is not None:
+        checked.append(("customer_economics", customers.reconcile(books.customers, books.daily)))
+    for name, frame in checked:
         outcome = validate.validate_frame(
             frame, config.expectations_dir / f"{name}.json", {"hours_in_day": books.window.hours},
             **_docs(config, record),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
@@ -61,3 +61,23 @@ def test_price_periods_start_where_a_price_changes():
     hours = pl.DataFrame({"hour_start": [H0, H1]}).with_columns(pl.col("hour_start").dt.cast_time_unit("us"))
     assert price_change_hours(hourly_prices(), hours) == []
     assert price_change_hours(hourly_prices(r1_output_at_h1=1.0), hours) == [1]
+
+
+def test_billed_prices_follow_the_rules_and_split_price_periods_where_they_change():
+    from datetime import time
+
+    from tests.test_economics import ALL_DAYS, factors, prices, rules, utc
+    from transforms import billing, calendar, pricing
+
+    # 16:30-00:30 UTC, 50% off: from 15:00, the 16:00 hour pays 75% of list, 17:00 on 50%.
+    start, end = utc(2025, 2, 27, 15), utc(2025, 2, 27, 19)
+    hours = calendar.hour_grid(start, end)
+    night = rules(("night", time(16, 30), time(0, 30), ALL_DAYS, date(2025, 2, 26)))
+    shares = billing.window_share_by_hour(billing.rule_windows(night, start, end), hours)
+    billed = billing.billed_prices_by_hour(
+        pricing.prices_by_hour(prices(("c", "m", 0.2, 0.4, 2.0)), hours), shares, factors(("night", "m", 0.5)), card="c"
+    )
+    assert billed["output"].to_list() == [2.0, 1.5, 1.0, 1.0]
+    assert billed["input_cache_hit"].to_list() == pytest.approx([0.2, 0.15, 0.1, 0.1])
+    # Usage summed over each period of one billed price: from hours 0, 1 and 2 of the day.
+    assert price_change_hours(billed, hours) == [1, 2]

@@ -143,6 +143,18 @@ def bill_tokens(
     )
 
 
+def billed_prices_by_hour(
+    hourly_prices: pl.DataFrame, shares: pl.DataFrame, factors: pl.DataFrame, *, card: str
+) -> pl.DataFrame:
+    """The card's prices in force each hour with its time-of-day rules applied
+    (list price × price factor): the price a billable token actually paid."""
+    return (
+        price_factor(hourly_prices.filter(pl.col("card") == card), shares, factors, card)
+        .with_columns(pl.col(c) * pl.col("price_factor") for c in PRICE_COLUMNS)
+        .drop("price_factor")
+    )
+
+
 def billed_revenue_usd() -> pl.Expr:
     """List revenue × price factor where the channel pays, else 0."""
     return pl.when(pl.col("billable")).then(pl.col("list_revenue_usd") * pl.col("price_factor")).otherwise(0.0)

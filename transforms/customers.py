@@ -1,8 +1,10 @@
 """Per-customer unit economics: billed revenue, allocated GPU cost, margin.
 
 Usage rows come from request-level logs: one row per customer, model, channel
-and price period (``hour_start``: the first hour of the period, so each row
-is priced at the list price in force then).
+and price period (``hour_start``: the first hour of the period). A period
+ends wherever the billed price changes (a list price, or a time-of-day rule's
+share of an hour), so each row is priced at the one billed price in force
+throughout it and the customers' revenue adds up to the day's billed revenue.
 
 Cost allocation: the day's serving GPU cost is split between prefill and
 decode in proportion to their node-hours (idle node-hours are shared the same
@@ -42,9 +44,10 @@ def price_change_hours(hourly_prices: pl.DataFrame, hours: pl.DataFrame) -> list
 
 def billed_revenue(usage: pl.DataFrame, hourly_prices: pl.DataFrame, *, card: str,
                    billable_channels: list[str]) -> pl.DataFrame:
-    """Add ``billed_revenue_usd``: tokens of billable channels at the list price
-    of their own model in ``card``; 0 for other channels; null where no price
-    is in force."""
+    """Add ``billed_revenue_usd``: tokens of billable channels at the price of
+    their own model in ``card`` (``hourly_prices``: list, or billed with the
+    time-of-day rules applied); 0 for other channels; null where no price is
+    in force."""
     prices = hourly_prices.filter(pl.col("card") == card).drop("card")
     return (
         usage.join(prices, on=["hour_start", "model"], how="left")
@@ -92,4 +95,15 @@ def customer_economics(priced_usage: pl.DataFrame, *, prefill_cost_usd: float, d
                 "billed_revenue_usd", "prefill_cost_usd", "decode_cost_usd", "allocated_cost_usd", "margin_usd",
                 "gross_margin")
         .sort("billed_revenue_usd", "customer_id", descending=[True, False])
+    )
+
+
+def reconcile(customer_rows: pl.DataFrame, daily: pl.DataFrame) -> pl.DataFrame:
+    """The customers with two checks added on every row: how far their
+    allocated cost and billed revenue, summed, are from the day's GPU cost and
+    billed revenue (``cost_gap_usd``, ``revenue_gap_usd``; 0 when they add up)."""
+    day = daily.row(0, named=True)
+    return customer_rows.with_columns(
+        cost_gap_usd=pl.col("allocated_cost_usd").sum() - day["gpu_cost_usd"],
+        revenue_gap_usd=pl.col("billed_revenue_usd").sum() - day["billed_revenue_usd"],
     )
