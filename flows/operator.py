@@ -14,10 +14,12 @@ import duckdb
 from flows import ingest, report
 from flows.schema import ALL_TABLES, Table
 from flows.warehouse import frame, raw_table, session
+from openbooks.claims import load_claims
 from openbooks.config import CANONICAL_COLUMNS, Config, load_config
 from openbooks.errors import OpenbooksError
 
-SUITES = ("node_log", "token_counts", "hourly_economics", "daily_economics")
+SUITES = ("node_log", "token_counts", "hourly_economics", "daily_economics", "revenue_waterfall", "cost_breakdown")
+REQUEST_SUITES = ("requests", "customer_economics")  # used when sources.requests is set
 
 
 # -- status -------------------------------------------------------------------
@@ -112,12 +114,18 @@ def check_project(config_path: Path) -> CheckResult:
         problems += source_problems
         if not source_problems:
             checked.append(f"sources.{source}: {files} file(s)")
-    for suite in SUITES:
+    suites = SUITES + (REQUEST_SUITES if config.sources.requests is not None else ())
+    for suite in suites:
         problem = _check_suite(config.expectations_dir / f"{suite}.json")
         if problem:
             problems.append(problem)
         else:
             checked.append(f"suite {suite}")
+    if config.claims_path is not None:
+        try:
+            checked.append(f"claims {config.claims_path} ({len(load_claims(config.claims_path))} claims)")
+        except OpenbooksError as exc:
+            problems += str(exc).splitlines()
     problem = _check_schedule(config)
     if problem:
         problems.append(problem)

@@ -105,6 +105,15 @@ def test_check_catches_a_broken_expectation_suite(project, tmp_path):
     )
 
 
+def test_check_catches_a_broken_claims_file(project, tmp_path):
+    claims = tmp_path / "claims.yaml"
+    claims.write_text((REPO / "configs" / "claims.yaml").read_text().replace("tolerance:", "tolerence:", 1))
+    project.write_config({"claims": {"path": str(claims)}})
+    with pytest.raises(OpenbooksError) as info:
+        cli("check", "--config", str(project.config_path))
+    assert f"{claims}: claims.0.tolerence: unknown key" in str(info.value)
+
+
 def test_tables_lists_every_table_and_column():
     output = cli("tables")
     for table in ALL_TABLES:
