@@ -154,6 +154,8 @@ def write_config(folder: Path, memory_limit: str) -> Path:
     data["warehouse"] = {"path": "run/warehouse.duckdb", "memory_limit": memory_limit, "temp_directory": "run/tmp"}
     data["reports"] = {"dir": "run/reports"}
     data["validation"] = {"expectations_dir": str(ROOT / "expectations")}
+    if data.get("claims", {}).get("path"):
+        data["claims"]["path"] = str((ROOT / "configs" / data["claims"]["path"]).resolve())
     path = folder / "openbooks.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

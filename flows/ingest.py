@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import csv
 import glob
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import xxhash
 
 from openbooks.config import SOURCE_COLUMNS, Config, Source
 from openbooks.errors import InputError, SourceNotFound
@@ -60,7 +60,10 @@ def source_paths(config: Config, source: str, day: date) -> list[Path]:
 
 
 def content_hash(path: Path) -> str:
-    digest = hashlib.sha256()
+    """The file's content fingerprint: XXH3-128 (for change detection, not
+    security; ~8 GB/s against sha256's ~1 GB/s, which matters for days of
+    hundreds of millions of request rows)."""
+    digest = xxhash.xxh3_128()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)

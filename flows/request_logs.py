@@ -13,7 +13,7 @@ and the row-by-row checks on token counts set bits of one more grouping key.
 The scan runs in a scratch in-memory DuckDB with the warehouse's
 ``memory_limit`` and ``temp_directory``, so memory stays bounded whatever
 the day's size and the warehouse is not locked while they run. Each file is
-recorded in ``raw.files`` with its sha256 (hashed in a background thread
+recorded in ``raw.files`` with its content hash (hashed in a background thread
 while DuckDB reads). Rows failing a check are counted; the first few of each
 are read again with their file and row number and kept in ``quarantine``.
 The counts are then validated by the GX suite ``expectations/requests.json``.
@@ -324,7 +324,7 @@ def failure_lines(usage: RequestUsage, name: str, expected: str) -> list[str]:
 
 
 def record_files(con: duckdb.DuckDBPyConnection, usage: RequestUsage, fmt: str) -> None:
-    """One ``raw.files`` row per request file: path, sha256, size, rows."""
+    """One ``raw.files`` row per request file: path, content hash, size, rows."""
     rows = {}
     if fmt == "parquet":
         listed = "[" + ", ".join(_literal(str(p)) for p in usage.files) + "]"

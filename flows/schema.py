@@ -247,7 +247,7 @@ QUARANTINE = Table(
         _c("day", "DATE", "business day being run (null when found at ingest)"),
         _c("source", "VARCHAR", "node_log, token_counts or requests", True),
         _c("source_file", "VARCHAR", "file the row came from", True),
-        _c("content_hash", "VARCHAR", "sha256 of that file's content"),
+        _c("content_hash", "VARCHAR", "XXH3-128 of that file's content"),
         _c("line", "BIGINT", "line in a CSV file (header = 1) or row in a Parquet file"),
         _c("column_name", "VARCHAR", "column at fault"),
         _c("value", "VARCHAR", "the offending value, as text"),
@@ -264,7 +264,7 @@ RAW_FILES = Table(
     (
         _c("source", "VARCHAR", "node_log, token_counts or requests", True),
         _c("path", "VARCHAR", "absolute path of the file", True),
-        _c("content_hash", "VARCHAR", "sha256 of the content", True),
+        _c("content_hash", "VARCHAR", "XXH3-128 of the content", True),
         _c("size_bytes", "BIGINT", "file size"),
         _c("rows", "BIGINT", "rows loaded into raw"),
         _c("rejected_rows", "BIGINT", "rows the reader could not parse (see quarantine)"),

@@ -43,7 +43,7 @@ def raw_table(source: str) -> Table:
     columns = [Column(name, "VARCHAR", "as read from the file") for name in CANONICAL_COLUMNS[source]]
     meta = [
         Column("source_file", "VARCHAR", "file the row came from", True),
-        Column("content_hash", "VARCHAR", "sha256 of the file", True),
+        Column("content_hash", "VARCHAR", "XXH3-128 of the file's content", True),
         Column("line", "BIGINT", "line in a CSV (header = 1) or row in Parquet", True),
         Column("ingested_at", "TIMESTAMPTZ", "when", True),
     ]
