@@ -43,13 +43,14 @@ class Report:
     html: str
 
 
-def figure_rows(daily: dict) -> list[tuple[str, str]]:
-    """(label, formatted value) for the day's headline figures."""
-    rows = []
-    for key, label, fmt in FIGURES:
-        value = daily.get(key)
-        rows.append((label, "n/a" if value is None else fmt.format(value)))
-    return rows
+def format_value(value, fmt: str) -> str:
+    """A figure as shown in reports: ``fmt`` applied, ``n/a`` when missing."""
+    return "n/a" if value is None else fmt.format(value)
+
+
+def figure_rows(daily: dict, figures: tuple[tuple[str, str, str], ...] = FIGURES) -> list[tuple[str, str]]:
+    """(label, formatted value) for each (key, label, format) of ``figures``."""
+    return [(label, format_value(daily.get(key), fmt)) for key, label, fmt in figures]
 
 
 def _local(frame: pl.DataFrame, column: str, timezone: str) -> pl.DataFrame:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from flows.report import figure_rows, format_value
 from transforms.waterfall import ALL_MODELS
 
 IN_DEPTH_FIGURES = (
@@ -43,10 +44,6 @@ class Section:
     html: str
 
 
-def _fmt(value, fmt: str) -> str:
-    return "n/a" if value is None else fmt.format(value)
-
-
 def _money(value) -> str:
     return "n/a" if value is None else f"{'-' if value < 0 else ''}${abs(value):,.2f}"
 
@@ -59,11 +56,11 @@ def _number(value) -> str:
 
 
 def _pct(value) -> str:
-    return _fmt(value, "{:.1%}")
+    return format_value(value, "{:.1%}")
 
 
 def _usd(value) -> str:
-    return _fmt(value, "${:,.0f}")
+    return format_value(value, "${:,.0f}")
 
 
 def _table(title: str, header: list[str], rows: list[list[str]]) -> Section:
@@ -78,7 +75,7 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> Section:
 
 
 def figures_section(daily: dict) -> Section:
-    rows = [[label, _fmt(daily.get(key), fmt)] for key, label, fmt in IN_DEPTH_FIGURES]
+    rows = [list(row) for row in figure_rows(daily, IN_DEPTH_FIGURES)]
     return _table("The economics in depth", ["figure", "value"], rows)
 
 
@@ -144,7 +141,7 @@ def cost_section(breakdown: pl.DataFrame) -> Section:
 
 def scenarios_section(scenarios: pl.DataFrame) -> Section:
     rows = [
-        [r["card"], _usd(r["revenue_usd"]), _usd(r["billed_revenue_usd"]), _fmt(r["cost_profit_margin"], "{:.0%}"),
+        [r["card"], _usd(r["revenue_usd"]), _usd(r["billed_revenue_usd"]), format_value(r["cost_profit_margin"], "{:.0%}"),
          _pct(r["gross_margin"]), _pct(r["loaded_gross_margin"])]
         for r in scenarios.iter_rows(named=True)
     ]

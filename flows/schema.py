@@ -296,7 +296,7 @@ CUSTOMER_ECONOMICS = Table(
         _DAY,
         _c("customer_id", "VARCHAR", "customer, as in the request log", True),
         *_TOKENS[:5],  # input, cache hit, cache miss, output tokens; requests
-        _c("billed_revenue_usd", "DOUBLE", "tokens of billable channels at their model's list price"),
+        _c("billed_revenue_usd", "DOUBLE", "tokens of billable channels at their model's billed price (time-of-day rules applied)"),
         _c("prefill_cost_usd", "DOUBLE", "prefill share of GPU cost (by node-hours) × the customer's share of input tokens"),
         _c("decode_cost_usd", "DOUBLE", "decode share of GPU cost (by node-hours) × the customer's share of output tokens"),
         _c("allocated_cost_usd", "DOUBLE", "prefill + decode cost; the day's customers add up to its GPU cost"),
