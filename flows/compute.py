@@ -93,11 +93,17 @@ def price_frame(config: Config) -> pl.DataFrame:
     )
 
 
-def flag_inputs(window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return (
-        checks.flag_node_rows(node_log, window.start, window.end),
-        checks.flag_token_rows(token_counts, window.start, window.end),
-    )
+def flag_node_log(window: DayWindow, node_log: pl.DataFrame) -> pl.DataFrame:
+    return checks.flag_node_rows(node_log, window.start, window.end)
+
+
+def token_counts(window: DayWindow, staged: pl.DataFrame | None, from_requests: pl.DataFrame | None) -> pl.DataFrame:
+    """The day's token counts, flagged: the staged ``token_counts`` rows and
+    the request logs' hourly totals (either may be absent, not both)."""
+    frames = [f for f in (staged, from_requests) if f is not None]
+    if len(frames) > 1:
+        frames[1] = frames[1].select(frames[0].columns)
+    return checks.flag_token_rows(pl.concat(frames, how="vertical_relaxed"), window.start, window.end)
 
 
 def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame) -> Books:

@@ -1,5 +1,8 @@
 """The daily flow: ingest → stage → validate inputs → compute → validate
-results → publish → report, each step a Prefect task.
+results → publish → report, each step a Prefect task. Request-level logs,
+when configured, are read and aggregated in a task of their own, submitted
+first, so that the heavy scan runs while the node log is ingested, staged and
+validated.
 
 A run holds its day's lock throughout and the warehouse only for the
 statement at hand. Nothing is published unless every expectation holds; a
@@ -61,9 +64,10 @@ def configured_sources(config: Config) -> list[str]:
 
 
 @task(cache_policy=NONE)
-def stage_requests(config: Config, window: DayWindow, record: RunRecord) -> request_logs.RequestUsage:
+def stage_requests(config: Config, window: DayWindow, run_id: str) -> request_logs.RequestUsage:
     """The day's request-level logs, aggregated by hour and by customer in
-    DuckDB; files recorded in raw.files, sampled bad rows in quarantine."""
+    DuckDB; files recorded in raw.files, sampled bad rows in quarantine. Runs
+    beside the node log's staging and validation (it reads only its own files)."""
     paths = request_logs.list_request_files(config, window.day)
     prices_change = compute_mod.price_change_hours(config, window)
     usage = request_logs.aggregate_requests(
@@ -71,13 +75,13 @@ def stage_requests(config: Config, window: DayWindow, record: RunRecord) -> requ
         priced_models=_input_parameters(config)["priced_models"], price_change_hours=prices_change,
         scoped_to_day=stage.is_scoped_to_day(config, request_logs.SOURCE),
     )
-    quarantined = request_logs.quarantine_rows(usage, _requests_expected(config), record.run_id, window.day)
+    quarantined = request_logs.quarantine_rows(usage, _requests_expected(config), run_id, window.day)
     with session(config) as con:
         request_logs.record_files(con, usage, config.sources.requests.file_format(paths[0]))
         if quarantined:
             con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())", quarantined)
-    record.quarantined_rows += len(quarantined)
-    get_run_logger().info("requests: %d file(s), %d rows", len(paths), usage.rows)
+    get_run_logger().info("requests: %d file(s), %d rows, %s", len(paths), usage.rows,
+                          "each price period scanned on its own" if usage.by_period else "in one pass")
     return usage
 
 
@@ -88,10 +92,9 @@ def _requests_expected(config: Config) -> dict[str, str]:
 
 @task(cache_policy=NONE)
 def stage_inputs(
-    config: Config, window: DayWindow, files: dict[str, list[SourceFile]], record: RunRecord,
-    usage: request_logs.RequestUsage | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The day's typed node log and token counts (with the request logs' hourly totals)."""
+    config: Config, window: DayWindow, files: dict[str, list[SourceFile]], record: RunRecord
+) -> dict[str, pl.DataFrame]:
+    """The day's typed node log (and token counts, when that source is configured)."""
     frames, problems = {}, []
     with session(config) as con:
         for source in configured_sources(config):
@@ -100,16 +103,10 @@ def stage_inputs(
                 run_id=record.run_id, scoped_to_day=stage.is_scoped_to_day(config, source),
             )
             problems += source_problems
-    if usage is not None:
-        staged = frames.get("token_counts")
-        frames["token_counts"] = usage.hourly if staged is None else pl.concat(
-            [staged, usage.hourly.select(staged.columns)], how="vertical_relaxed"
-        )
-    record.node_rows, record.token_rows = frames["node_log"].height, frames["token_counts"].height
     record.quarantined_rows += len(problems)
     if problems:
         raise InputError("\n".join(problems))
-    return compute_mod.flag_inputs(window, frames["node_log"], frames["token_counts"])
+    return frames
 
 
 def _input_parameters(config: Config) -> dict:
@@ -118,10 +115,19 @@ def _input_parameters(config: Config) -> dict:
 
 
 @task(cache_policy=NONE)
-def validate_inputs(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
-                    record: RunRecord, usage: request_logs.RequestUsage | None = None) -> None:
-    """The input suites; rows that fail go to quarantine with the reason."""
-    problems = []
+def validate_node_log(config: Config, window: DayWindow, node_log: pl.DataFrame, record: RunRecord) -> list[str]:
+    """The node log's suite (while request logs are still being read); its
+    problems are reported with the token counts' by ``validate_inputs``."""
+    return _validate_input(config, window, "node_log", node_log, record)
+
+
+@task(cache_policy=NONE)
+def validate_inputs(config: Config, window: DayWindow, token_counts: pl.DataFrame, record: RunRecord,
+                    usage: request_logs.RequestUsage | None = None, earlier: list[str] | None = None) -> None:
+    """The token counts' suite and the request logs' checks; fails with every
+    input problem, ``earlier`` ones (the node log's) first. Rows that fail go
+    to quarantine with the reason."""
+    problems = list(earlier or [])
     if usage is not None:  # the request logs' per-check counts, computed in SQL over every row
         outcome = validate.validate_frame(usage.summary, config.expectations_dir / "requests.json", {})
         record.validation_summary.append(outcome.summary())
@@ -129,23 +135,27 @@ def validate_inputs(config: Config, window: DayWindow, node_log: pl.DataFrame, t
             problems += request_logs.failure_lines(usage, failure.column, failure.expected) or [
                 f"{request_logs.SOURCE} column {failure.column}: expected {failure.expected}, got {failure.value}"
             ]
-    for source, frame in (("node_log", node_log), ("token_counts", token_counts)):
-        outcome = validate.validate_frame(
-            frame, config.expectations_dir / f"{source}.json", _input_parameters(config), **_docs(config, record)
-        )
-        record.validation_summary.append(outcome.summary())
-        _record_docs(config, record, outcome)
-        if outcome.success:
-            continue
-
-        def label(i: int, frame: pl.DataFrame = frame) -> str:
-            return f"{ingest.display_path(frame['source_file'][i])} line {frame['line'][i]}"
-
-        problems += validate.describe_failures(outcome, label, config.business_day.timezone)
-        record.quarantined_rows += _quarantine_failures(config, source, frame, outcome, window.day, record.run_id)
+    problems += _validate_input(config, window, "token_counts", token_counts, record)
     if problems:
         record.validation_success = False
         raise ValidationFailed("\n".join(problems))
+
+
+def _validate_input(config: Config, window: DayWindow, source: str, frame: pl.DataFrame, record: RunRecord) -> list[str]:
+    """One input suite over ``frame``: its problems, one line each; failing rows quarantined."""
+    outcome = validate.validate_frame(
+        frame, config.expectations_dir / f"{source}.json", _input_parameters(config), **_docs(config, record)
+    )
+    record.validation_summary.append(outcome.summary())
+    _record_docs(config, record, outcome)
+    if outcome.success:
+        return []
+
+    def label(i: int) -> str:
+        return f"{ingest.display_path(frame['source_file'][i])} line {frame['line'][i]}"
+
+    record.quarantined_rows += _quarantine_failures(config, source, frame, outcome, window.day, record.run_id)
+    return validate.describe_failures(outcome, label, config.business_day.timezone)
 
 
 def _docs(config: Config, record: RunRecord) -> dict:
@@ -274,10 +284,23 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
             record_config(con, config)
         try:
             window = compute_mod.day_window(config, day)
-            files = ingest_sources(config, day, run_id)
-            usage = stage_requests(config, window, record) if config.sources.requests is not None else None
-            node_log, token_counts = stage_inputs(config, window, files, record, usage)
-            validate_inputs(config, window, node_log, token_counts, record, usage)
+            # Request logs are read in the background while the node log is loaded and checked.
+            reading = stage_requests.submit(config, window, run_id) if config.sources.requests is not None else None
+            try:
+                files = ingest_sources(config, day, run_id)
+                staged = stage_inputs(config, window, files, record)
+                node_log = compute_mod.flag_node_log(window, staged["node_log"])
+                node_problems = validate_node_log(config, window, node_log, record)
+            except BaseException:
+                if reading is not None:
+                    reading.wait()
+                raise
+            usage = reading.result() if reading is not None else None
+            token_counts = compute_mod.token_counts(window, staged.get("token_counts"), None if usage is None else usage.hourly)
+            record.node_rows, record.token_rows = node_log.height, token_counts.height
+            if usage is not None:
+                record.quarantined_rows += usage.sampled_rows
+            validate_inputs(config, window, token_counts, record, usage, node_problems)
             books = compute_books(config, window, node_log, token_counts, usage)
             check_coverage(config, books, record)
             validate_results(config, books, record)

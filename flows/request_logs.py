@@ -2,28 +2,39 @@
 
 Unlike the small hourly sources, request files are never copied into the
 warehouse as text. DuckDB reads them typed, straight from Parquet (or CSV),
-and aggregates them set-based:
-token counts per hour, model and channel (the rows the rest of the pipeline
-reads as ``token_counts``) and per customer, model and channel (and price
-period, when a list price changes within the day), in one scan of the
-files with ``GROUPING SETS``. Every row is checked in the same scan: checks on
-a grouping key (hour, model, channel, customer) are counted from the groups,
-and the row-by-row checks on token counts set bits of one more grouping key.
+and aggregates them set-based, with ``GROUPING SETS``: token counts per hour,
+model and channel (the rows the rest of the pipeline reads as
+``token_counts``) and per customer, model, channel and price period (a
+period ends where a billed price changes within the day).
+
+How the price periods are told apart depends on the files. When Parquet
+statistics show the rows lie in time order (as logs are written), each period
+is aggregated on its own, filtered on ``ts``: DuckDB skips the row groups
+outside it, so every row is still read once and the customer groups need no
+period key. Otherwise (CSV, unordered rows) the period is a grouping key
+computed per row, in one scan.
+
+Every row is checked in the same scan: checks on a grouping key (hour,
+model, channel, customer) are counted from the groups; the row-by-row checks
+on token counts make one more key, ``bad``, of the hourly groups. Only when
+some row is bad are the failing rows of each check counted exactly, in a
+second scan, and the first few of each read again with their file and row
+number and kept in ``quarantine``. The counts are validated by the GX suite
+``expectations/requests.json``.
 
 The scan runs in a scratch in-memory DuckDB with the warehouse's
 ``memory_limit`` and ``temp_directory``, so memory stays bounded whatever
-the day's size and the warehouse is not locked while they run. Each file is
-recorded in ``raw.files`` with its content hash (hashed in a background thread
-while DuckDB reads). Rows failing a check are counted; the first few of each
-are read again with their file and row number and kept in ``quarantine``.
-The counts are then validated by the GX suite ``expectations/requests.json``.
+the day's size and the warehouse is not locked meanwhile. Each file is
+recorded in ``raw.files`` with its content hash (hashed in a background
+thread while DuckDB reads).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -100,10 +111,16 @@ class RequestUsage:
     summary: pl.DataFrame
     samples: dict[str, list[tuple]] = field(default_factory=dict)  # check → (file, row, column, value, record)
     hashes: dict[Path, str] = field(default_factory=dict)
+    by_period: bool = False  # each price period scanned on its own (rows in time order)
 
     @property
     def rows(self) -> int:
         return int(self.summary["rows"][0])
+
+    @property
+    def sampled_rows(self) -> int:
+        """The bad rows read again and kept in quarantine."""
+        return sum(len(rows) for rows in self.samples.values())
 
 
 def _literal(value: str) -> str:
@@ -188,8 +205,7 @@ def aggregate_requests(
     source = source_config(config, SOURCE)
     fmt = source.file_format(paths[0])
     checklist = checks(priced_models)
-    values = {"$start": f"'{day_start.isoformat()}'::TIMESTAMPTZ", "$end": f"'{day_end.isoformat()}'::TIMESTAMPTZ",
-              "$hours": str(hours)}
+    values = {"$start": _timestamp(day_start), "$end": _timestamp(day_end), "$hours": str(hours)}
 
     def bind(sql: str) -> str:
         for key, value in values.items():
@@ -201,17 +217,22 @@ def aggregate_requests(
         file_columns, mapping, types = _schema(con, config, paths, fmt)
         typed = f"SELECT {_typed_columns(mapping, types)} FROM {_reader(config, paths, fmt, file_columns, numbered=False)}"
         in_day = "TRUE" if scoped_to_day else bind("(ts IS NULL OR (ts >= $start AND ts < $end))")
-        _aggregate(con, typed, in_day, checklist, bind, day_start, price_change_hours)
-        counted = ", ".join(
-            f"coalesce(sum(requests) FILTER (WHERE by_hour = {int(c.table == 'hourly')} AND ({bind(c.group)})), 0)"
-            f"::BIGINT AS {c.name}" if c.group
-            else f"coalesce(sum(requests) FILTER (WHERE by_hour = 1 AND flags & {_bit(checklist, c)} != 0), 0)"
-            f"::BIGINT AS {c.name}"
-            for c in checklist
-        )
-        summary = frame(
-            con, f"SELECT coalesce(sum(requests) FILTER (WHERE by_hour = 1), 0)::BIGINT AS rows, {counted} FROM grouped"
-        )
+        periods = price_periods(price_change_hours, hours)
+        scan = Scan(typed, in_day, _hour_expr(day_start), _bad_expr(checklist, bind), bind)
+        by_period = len(periods) > 1 and _rows_in_time_order(con, paths, fmt, mapping["ts"], types, periods, day_start)
+        try:
+            if by_period:
+                _aggregate_by_period(con, scan, periods, day_start, scoped_to_day)
+            else:
+                _aggregate_in_one_pass(con, scan, periods)
+        except duckdb.OutOfMemoryException as exc:
+            raise WarehouseError(
+                f"sources.{SOURCE}: out of memory aggregating the day ({str(exc).strip().splitlines()[0]}); "
+                "raise warehouse.memory_limit (32MB at the very least) or set warehouse.temp_directory"
+            )
+        except duckdb.Error as exc:
+            raise InputError(f"sources.{SOURCE}: the day's files cannot be read: {str(exc).strip().splitlines()[0]}")
+        summary = _summary(con, scan, checklist)
         failing = [c for c in checklist if summary[c.name][0] > 0]
         samples = {c.name: _sample(con, config, paths, fmt, file_columns, mapping, types, c, bind, in_day)
                    for c in failing}
@@ -227,7 +248,8 @@ def aggregate_requests(
         customers = frame(
             con,
             "SELECT customer_id, model, channel, ?::TIMESTAMPTZ + to_hours(period) AS hour_start, requests, "
-            "cache_hit_tokens, cache_miss_tokens, output_tokens FROM grouped WHERE by_hour = 0 AND customer_id IS NOT NULL",
+            "cache_hit_tokens, cache_miss_tokens, output_tokens FROM grouped "
+            "WHERE by_hour = 0 AND customer_id IS NOT NULL AND period IS NOT NULL",
             [day_start],
         )
         hashes = {path: future.result() for path, future in hashing.items()}
@@ -237,50 +259,139 @@ def aggregate_requests(
         line=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
     )
     customers = customers.with_columns(pl.col("hour_start").dt.cast_time_unit("us")).cast(CUSTOMER_SCHEMA)
-    return RequestUsage(paths, hourly, customers, summary, samples, hashes)
+    return RequestUsage(paths, hourly, customers, summary, samples, hashes, by_period)
 
 
 CUSTOMER_SCHEMA = {
     "customer_id": pl.String, "model": pl.String, "channel": pl.String, "hour_start": pl.Datetime("us", "UTC"),
     "requests": pl.Int64, "cache_hit_tokens": pl.Int64, "cache_miss_tokens": pl.Int64, "output_tokens": pl.Int64,
 }
+# Split the scan by price period only while that reads at most this many rows per row of the day.
+MAX_READS_PER_ROW = 1.2
+_SUMS = (
+    "count(*) AS requests, sum(cached_tokens)::BIGINT AS cache_hit_tokens, "
+    "sum(input_tokens - cached_tokens)::BIGINT AS cache_miss_tokens, sum(output_tokens)::BIGINT AS output_tokens"
+)
 
 
-def _bit(checklist: list[Check], check: Check) -> int:
-    """The bit of a row-by-row check in the ``flags`` grouping key."""
-    return 1 << [c.name for c in checklist if c.group is None].index(check.name)
+@dataclass(frozen=True)
+class Scan:
+    """The pieces of the aggregating scan: the typed rows (``typed``), the
+    rows that belong to the day (``in_day``), each row's hour from the day's
+    start (``hour``) and whether it fails a row-by-row check (``bad``)."""
+
+    typed: str
+    in_day: str
+    hour: str
+    bad: str
+    bind: Callable[[str], str]
 
 
-def _aggregate(con: duckdb.DuckDBPyConnection, typed: str, in_day: str, checklist: list[Check], bind,
-               day_start: datetime, price_change_hours: list[int]) -> None:
-    """Temp table ``grouped``, in one scan of the files (GROUPING SETS): token
-    sums by hour, model, channel and ``flags`` (``by_hour = 1``), and by
-    customer, model, channel and price ``period`` (its first hour; ``by_hour =
-    0``). ``flags`` has one bit per row-by-row check the row fails, so those
-    checks are counted from the groups too."""
+def price_periods(price_change_hours: list[int], hours: int) -> list[tuple[int, int]]:
+    """The day's price periods as (first hour, end hour), from the hours at which a price changes."""
+    starts = [0, *sorted(h for h in set(price_change_hours) if 0 < h < hours)]
+    return list(zip(starts, [*starts[1:], hours]))
+
+
+def _timestamp(value: datetime) -> str:
+    return f"'{value.isoformat()}'::TIMESTAMPTZ"
+
+
+def _hour_expr(day_start: datetime) -> str:
+    """A row's hour counted from the day's start (negative before it)."""
     start_us = int(day_start.timestamp() * 1_000_000)
-    hour = f"(epoch_us(ts) - {start_us} + {_FLOOR_SHIFT * _HOUR_US}) // {_HOUR_US} - {_FLOOR_SHIFT}"
-    flags = " + ".join(
-        f"{_bit(checklist, c)} * coalesce(({bind(c.row)})::INT, 0)" for c in checklist if c.group is None
+    return f"(epoch_us(ts) - {start_us} + {_FLOOR_SHIFT * _HOUR_US}) // {_HOUR_US} - {_FLOOR_SHIFT}"
+
+
+def _bad_expr(checklist: list[Check], bind: Callable[[str], str]) -> str:
+    """True for a row failing any row-by-row check."""
+    return "coalesce(" + " OR ".join(f"({bind(c.row)})" for c in checklist if c.group is None) + ", TRUE)"
+
+
+def _grouped(scan: Scan, where: str, period: str, *, period_key: bool) -> str:
+    """One aggregating pass over the rows matching ``where``: by hour, model,
+    channel and ``bad`` (``by_hour = 1``), and by customer, model and channel,
+    and ``period`` too when it is a key computed per row (``period_key``)."""
+    rows = f"SELECT *, {scan.hour} AS h, {scan.bad} AS bad FROM ({scan.typed}) WHERE {where}"
+    customer_set = "customer_id, model, channel"
+    if period_key:
+        rows, period, customer_set = f"SELECT *, {period} AS period FROM ({rows})", "period", customer_set + ", period"
+    return (
+        f"SELECT GROUPING(customer_id) AS by_hour, h, bad, customer_id, model, channel, {period} AS period, {_SUMS} "
+        f"FROM ({rows}) GROUP BY GROUPING SETS ((h, model, channel, bad), ({customer_set}))"
     )
+
+
+def _aggregate_in_one_pass(con: duckdb.DuckDBPyConnection, scan: Scan, periods: list[tuple[int, int]]) -> None:
+    """Temp table ``grouped`` in one scan, the price period (its first hour) a key computed per row."""
     period = "0"
-    for h in sorted(price_change_hours):
-        period = f"CASE WHEN h >= {h} THEN {h} ELSE {period} END"
-    try:
-        con.execute(
-            "CREATE TEMP TABLE grouped AS SELECT GROUPING(customer_id) AS by_hour, h, flags, customer_id, model, "
-            "channel, period, count(*) AS requests, sum(cached_tokens)::BIGINT AS cache_hit_tokens, "
-            "sum(input_tokens - cached_tokens)::BIGINT AS cache_miss_tokens, sum(output_tokens)::BIGINT AS output_tokens "
-            f"FROM (SELECT *, {period} AS period FROM (SELECT *, {hour} AS h, {flags} AS flags FROM ({typed}) "
-            f"WHERE {in_day})) GROUP BY GROUPING SETS ((h, model, channel, flags), (customer_id, model, channel, period))"
-        )
-    except duckdb.OutOfMemoryException as exc:
-        raise WarehouseError(
-            f"sources.{SOURCE}: out of memory aggregating the day ({str(exc).strip().splitlines()[0]}); "
-            "raise warehouse.memory_limit (32MB at the very least) or set warehouse.temp_directory"
-        )
-    except duckdb.Error as exc:
-        raise InputError(f"sources.{SOURCE}: the day's files cannot be read: {str(exc).strip().splitlines()[0]}")
+    for first, _ in periods[1:]:
+        period = f"CASE WHEN h >= {first} THEN {first} ELSE {period} END"
+    con.execute(f"CREATE TEMP TABLE grouped AS {_grouped(scan, scan.in_day, period, period_key=True)}")
+
+
+def _aggregate_by_period(con: duckdb.DuckDBPyConnection, scan: Scan, periods: list[tuple[int, int]],
+                         day_start: datetime, scoped_to_day: bool) -> None:
+    """Temp table ``grouped``: each price period aggregated on its own, filtered
+    on ``ts`` so that DuckDB reads only its row groups; then the rows in no
+    period (unreadable times, and times outside the day when the files are the
+    day's), for the checks."""
+    passes = [
+        _grouped(scan, f"ts >= {_timestamp(day_start + timedelta(hours=first))} "
+                       f"AND ts < {_timestamp(day_start + timedelta(hours=end))}", str(first), period_key=False)
+        for first, end in periods
+    ]
+    elsewhere = scan.bind("ts IS NULL OR ts < $start OR ts >= $end") if scoped_to_day else "ts IS NULL"
+    passes.append(_grouped(scan, elsewhere, "NULL::BIGINT", period_key=False))
+    con.execute("CREATE TEMP TABLE grouped AS " + " UNION ALL ".join(passes))
+
+
+def _rows_in_time_order(con: duckdb.DuckDBPyConnection, paths: list[Path], fmt: str, ts_column: str,
+                        types: dict[str, str], periods: list[tuple[int, int]], day_start: datetime) -> bool:
+    """Whether scanning each price period on its own reads at most
+    ``MAX_READS_PER_ROW`` rows per row: Parquet with a ``ts`` column typed
+    with its time zone and row groups whose ``ts`` statistics (min and max)
+    overlap few periods."""
+    if fmt != "parquet" or types.get(ts_column) != TYPES["ts"][0]:
+        return False
+    files = "[" + ", ".join(_literal(str(p)) for p in paths) + "]"
+    groups = con.execute(
+        "SELECT row_group_num_rows, epoch_us(TRY_CAST(stats_min_value AS TIMESTAMPTZ)), "
+        f"epoch_us(TRY_CAST(stats_max_value AS TIMESTAMPTZ)) FROM parquet_metadata({files}) WHERE path_in_schema = ?",
+        [ts_column],
+    ).fetchall()
+    start_us = int(day_start.timestamp() * 1_000_000)
+    bounds = [(start_us + first * _HOUR_US, start_us + end * _HOUR_US) for first, end in periods]
+    rows = reads = 0
+    for count, low, high in groups:
+        rows += count
+        if low is None or high is None:
+            return False
+        reads += count * sum(1 for a, b in bounds if high >= a and low < b)
+    return rows > 0 and reads <= MAX_READS_PER_ROW * rows
+
+
+def _summary(con: duckdb.DuckDBPyConnection, scan: Scan, checklist: list[Check]) -> pl.DataFrame:
+    """One row: the day's rows and the failing rows of each check. Row-by-row
+    checks are counted in a second scan, only when the first found bad rows."""
+    counted = [
+        f"coalesce(sum(requests) FILTER (WHERE by_hour = {int(c.table == 'hourly')} AND ({scan.bind(c.group)})), 0)"
+        f"::BIGINT AS {c.name}"
+        for c in checklist if c.group
+    ]
+    summary = frame(
+        con,
+        "SELECT coalesce(sum(requests) FILTER (WHERE by_hour = 1), 0)::BIGINT AS rows, "
+        f"coalesce(sum(requests) FILTER (WHERE by_hour = 1 AND bad), 0)::BIGINT AS bad, {', '.join(counted)} FROM grouped",
+    )
+    row_checks = [c for c in checklist if c.group is None]
+    if summary["bad"][0] > 0:
+        exact = frame(con, "SELECT " + ", ".join(
+            f"count(*) FILTER (WHERE {scan.bind(c.row)})::BIGINT AS {c.name}" for c in row_checks
+        ) + f" FROM ({scan.typed}) WHERE {scan.in_day}")
+    else:
+        exact = pl.DataFrame({c.name: [0] for c in row_checks}, schema={c.name: pl.Int64 for c in row_checks})
+    return pl.concat([summary.drop("bad"), exact], how="horizontal").select("rows", *[c.name for c in checklist])
 
 
 def _sample(con, config, paths, fmt, file_columns, mapping, types, check: Check, bind, in_day: str) -> list[tuple]:

@@ -101,8 +101,10 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, sample.DAY_START, tzinfo=ZoneInfo(sample.TIMEZONE))
 
 
-def write_day(day: date, n: int, out: Path, *, files: int = 1, fmt: str = "parquet", seed: int = 0) -> list[Path]:
-    """Write ``n`` requests of ``day`` in ``files`` files, and the day's node log."""
+def write_day(day: date, n: int, out: Path, *, files: int = 1, fmt: str = "parquet", seed: int = 0,
+              row_group_size: int | None = None) -> list[Path]:
+    """Write ``n`` requests of ``day`` in ``files`` files (in time order; Parquet
+    row groups of ``row_group_size`` rows if given), and the day's node log."""
     if n < 1 or files < 1:
         raise ValueError("expected at least one request and one file")
     files = min(files, n)
@@ -118,6 +120,8 @@ def write_day(day: date, n: int, out: Path, *, files: int = 1, fmt: str = "parqu
             first, last = n * k // files, n * (k + 1) // files
             path = folder / f"part-{k:04d}.{fmt}"
             options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
+            if fmt == "parquet" and row_group_size:
+                options += f", ROW_GROUP_SIZE {int(row_group_size)}"
             con.execute(f"COPY ({requests_sql(n, first, last, start, seed)}) TO '{path}' ({options})")
             written.append(path)
     finally:

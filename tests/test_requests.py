@@ -8,7 +8,9 @@ import duckdb
 import polars as pl
 import pytest
 
+from flows import compute
 from flows.daily import daily_books
+from flows.request_logs import aggregate_requests
 from flows.warehouse import scratch
 from openbooks.config import load_config
 from openbooks.errors import ConfigError, ValidationFailed
@@ -21,10 +23,11 @@ DAY_START = "2025-02-27 04:00:00+00"  # 12:00 in Shanghai
 PRICES = {"deepseek-r1": (0.14, 0.55, 2.19), "deepseek-v3": (0.07, 0.27, 1.10)}
 
 
-def request_config(project, n: int, *, files: int = 2, fmt: str = "parquet", warehouse: dict | None = None):
+def request_config(project, n: int, *, files: int = 2, fmt: str = "parquet", warehouse: dict | None = None,
+                   row_group_size: int | None = None):
     """A project whose tokens come from ``n`` generated requests (no token_counts source)."""
     inputs = project.root / "input"
-    write_day(DAY, n, inputs, files=files, fmt=fmt)
+    write_day(DAY, n, inputs, files=files, fmt=fmt, row_group_size=row_group_size)
     data = base_config_data()
     data["sources"] = {
         "node_log": {"path": str(inputs / "node_log" / "{date}.csv")},
@@ -112,6 +115,51 @@ def test_a_day_bigger_than_the_memory_limit_completes(project):
     assert customers == from_files(folder, "SELECT count(DISTINCT customer_id) FROM r")[0][0]
 
 
+def test_rows_in_time_order_are_scanned_by_price_period_to_the_same_sums(project):
+    # 60,000 requests in row groups of 2,048 rows, in time order: each price period
+    # (the off-peak window cuts the day at hours 12, 13, 20 and 21) is scanned on its own.
+    folder = request_config(project, 60_000, files=1, row_group_size=2_048)
+    config = project.config
+    window = compute.day_window(config, DAY)
+    options = dict(day_start=window.start, day_end=window.end, hours=window.hours, priced_models=sorted(PRICES),
+                   price_change_hours=compute.price_change_hours(config, window), scoped_to_day=True)
+    ordered_path = folder / "part-0000.parquet"
+    shuffled_path = project.root / "shuffled.parquet"
+
+    def rewrite(source, target, order: str, change: str = "") -> None:
+        con = duckdb.connect()
+        try:
+            con.execute(f"COPY (SELECT * {change} FROM read_parquet('{source}') ORDER BY {order}) "
+                        f"TO '{target}' (FORMAT parquet, ROW_GROUP_SIZE 2048)")
+        finally:
+            con.close()
+
+    def both() -> tuple:
+        rewrite(ordered_path, shuffled_path, "hash(request_id)")
+        return (aggregate_requests(config, [ordered_path], **options),
+                aggregate_requests(config, [shuffled_path], **options))
+
+    ordered, shuffled = both()
+    assert ordered.by_period and not shuffled.by_period
+    key = ["customer_id", "model", "channel", "hour_start"]
+    assert ordered.customers.sort(key).equals(shuffled.customers.sort(key))
+    assert ordered.hourly.equals(shuffled.hourly)
+    assert ordered.summary.equals(shuffled.summary) and ordered.rows == 60_000
+    assert ordered.customers["hour_start"].n_unique() == 5
+    # Bad rows are counted alike: a negative output, a time before the day, a time unreadable.
+    broken = project.root / "broken.parquet"
+    rewrite(ordered_path, broken, "ts NULLS LAST", "REPLACE (CASE WHEN request_id = (SELECT min(request_id) FROM "
+            f"read_parquet('{ordered_path}')) THEN -5 ELSE output_tokens END AS output_tokens, CASE row_number() OVER () "
+            "WHEN 7 THEN ts - INTERVAL 2 HOUR WHEN 9 THEN NULL ELSE ts END AS ts)")
+    broken.replace(ordered_path)
+    ordered, shuffled = both()
+    assert ordered.by_period and not shuffled.by_period
+    assert ordered.summary.equals(shuffled.summary)
+    counts = ordered.summary.row(0, named=True)
+    assert (counts["bad_output_tokens"], counts["outside_day"], counts["unreadable_ts"]) == (1, 1, 1)
+    assert counts["rows"] == 60_000
+
+
 def test_csv_request_logs_give_the_same_books_as_parquet(project, tmp_path):
     request_config(project, 2_000, fmt="csv")
     row = daily_books(DAY, str(project.config_path))
@@ -145,6 +193,29 @@ def test_bad_request_rows_fail_naming_file_row_and_column(project):
         (3, "output_tokens", "-5"), (7, "channel", "fax"), (8, "channel", "fax"),
     ]
     assert path.read_bytes() == before
+
+
+def test_node_log_and_request_problems_are_reported_together(project):
+    # The request scan runs beside the node log's checks; a run with both broken
+    # fails once, naming both, and publishes nothing.
+    folder = request_config(project, 1_000, files=1)
+    path = folder / "part-0000.parquet"
+    pl.read_parquet(path).with_columns(
+        channel=pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("fax")).otherwise(pl.col("channel"))
+    ).write_parquet(path)
+    node_log = project.root / "input" / "node_log" / "2025-02-27.csv"
+    lines = node_log.read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",-4"
+    node_log.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValidationFailed) as info:
+        daily_books(DAY, str(project.config_path))
+    message = str(info.value).splitlines()
+    assert message[0] == f"{node_log} line 6 column nodes: expected a node count >= 0, got -4"
+    assert f"{path} row 5 column channel: expected a channel among web, app, api, got 'fax'" in message
+    config = project.config
+    assert published(config, "SELECT count(*) FROM daily_economics") == [(0,)]
+    assert published(config, "SELECT status FROM run_log") == [("failed",)]
+    assert published(config, "SELECT source, line FROM quarantine ORDER BY source") == [("node_log", 6), ("requests", 5)]
 
 
 def test_config_needs_token_counts_or_requests(project):
