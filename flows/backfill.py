@@ -138,8 +138,8 @@ def backfill_books(days: list[date], config_path: str) -> list[DayOutcome]:
 def task_runner(runner: str | None, workers: int) -> TaskRunner:
     """The task runner for ``workers`` days at a time: ``process`` (the default
     for more than one), ``thread`` (the default for one), or ``module:attribute``
-    naming a ``TaskRunner`` or a function returning one (``workers`` is then
-    the runner's own business)."""
+    naming a ``TaskRunner`` or a ``TaskRunner`` class to make one of with no
+    arguments (``workers`` is then the runner's own business)."""
     runner = runner or ("process" if workers > 1 else "thread")
     if runner == "process":
         return ProcessPoolTaskRunner(max_workers=workers)
@@ -152,10 +152,11 @@ def task_runner(runner: str | None, workers: int) -> TaskRunner:
         found = getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as exc:
         raise OpenbooksError(f"--runner {runner!r}: cannot load it ({type(exc).__name__}: {exc})")
-    made = found if isinstance(found, TaskRunner) else found()
-    if not isinstance(made, TaskRunner):
-        raise OpenbooksError(f"--runner {runner!r}: expected a Prefect TaskRunner, got {type(made).__name__}")
-    return made
+    if isinstance(found, type) and issubclass(found, TaskRunner):
+        found = found()
+    if not isinstance(found, TaskRunner):
+        raise OpenbooksError(f"--runner {runner!r}: expected a Prefect TaskRunner, got {type(found).__name__}")
+    return found
 
 
 @contextmanager
