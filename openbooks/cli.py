@@ -202,7 +202,9 @@ def render_rows(columns: list[str], rows: list[tuple], format: str) -> str:
 @app.command()
 def sample(
     out: Annotated[Path, typer.Option(help="Directory to write the sample logs to.")] = Path("data/sample"),
-    start: Annotated[str | None, typer.Option("--start", help="First day of a range, YYYY-MM-DD (with --days).")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="First day of a range, YYYY-MM-DD (with --days).")] = (
+        None
+    ),
     days: Annotated[int | None, typer.Option("--days", "-n", help="Consecutive days from --start.")] = None,
 ) -> None:
     """Write the bundled sample logs: DeepSeek's published day and the week before it

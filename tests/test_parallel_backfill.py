@@ -14,6 +14,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from flows.backfill import listening, run_backfill, task_runner
 from flows.schema import PUBLISHED
 from flows.warehouse import session
+from openbooks import sample
 from openbooks.errors import OpenbooksError, WarehouseBusy
 from openbooks.sample import consecutive_days, write_sample
 from tests.books import published
@@ -127,3 +128,19 @@ class CountingRunner(ThreadPoolTaskRunner):
     def submit(self, task, *args, **kwargs):
         CountingRunner.submitted.append(task.name)
         return super().submit(task, *args, **kwargs)
+
+
+def test_sample_writes_a_range_of_days_in_the_style_of_the_bundled_week(tmp_path):
+    from openbooks import cli
+    from tests.conftest import SAMPLE
+
+    cli.sample(out=tmp_path, start="2025-02-26", days=3)
+    for source in ("node_log", "token_counts"):
+        assert sorted(p.name for p in (tmp_path / source).iterdir()) == [
+            "2025-02-26.csv", "2025-02-27.csv", "2025-02-28.csv"
+        ]
+        for name in ("2025-02-26.csv", "2025-02-27.csv"):  # days of the bundled week: the same bytes
+            assert (tmp_path / source / name).read_bytes() == (SAMPLE / source / name).read_bytes()
+    assert sample.day_factor(date(2025, 2, 28)) == sample.DAY_FACTOR[date(2025, 2, 21)]  # a Friday, like 02-21
+    with pytest.raises(OpenbooksError, match="^--start and --days go together"):
+        cli.sample(out=tmp_path, start="2025-02-26", days=None)
