@@ -1,17 +1,22 @@
 """Backfill: a range of business days, each its own ``daily-books`` flow run.
 
-The parent flow ``backfill-books`` runs in one process and calls the daily
-flow once per day, as a subflow of a task. With ``workers > 1`` the tasks run
-on Prefect's ``ThreadPoolTaskRunner``: days read, check, compute and render
-side by side while their writes to the warehouse take turns (DuckDB allows one
-writing process; within it ``flows.warehouse.session`` lets one writer in at a
-time). A day that fails is recorded in ``run_log`` and the others go on.
+The parent flow ``backfill-books`` calls the daily flow once per day, as a
+subflow of a task. With ``workers > 1`` the tasks run on Prefect's
+``ProcessPoolTaskRunner`` (each day in a worker process, all reporting to the
+parent's Prefect API) or, with ``runner="thread"``, its
+``ThreadPoolTaskRunner`` in the parent process; ``runner`` may also name a
+task runner of your own as ``module:attribute`` (e.g. a ``DaskTaskRunner``).
+Days read, check, compute and render side by side while their writes to the
+warehouse take turns (``flows.warehouse.session``: one writer at a time across
+threads and processes). A day that fails is recorded in ``run_log`` and the
+others go on.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,7 +25,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from flows.daily import daily_books
 from flows.warehouse import session
@@ -55,6 +60,15 @@ def listening(callback: Callable[[DayOutcome], None]) -> Iterator[None]:
         _listener.reset(token)
 
 
+def _notify(outcome: DayOutcome) -> None:
+    # A function of its own: the flow's context is pickled for worker processes,
+    # the flow's function by value with the globals it names, and a ContextVar
+    # is not picklable.
+    callback = _listener.get()
+    if callback is not None:
+        callback(outcome)
+
+
 def days_between(start: date, end: date) -> list[date]:
     """Every business day from ``start`` to ``end``, both included."""
     if end < start:
@@ -81,14 +95,21 @@ def _reason(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, OpenbooksError) else f"{type(exc).__name__}: {exc}"
 
 
-@task(cache_policy=NONE, task_run_name="day-{day}")
-def run_one_day(day: date, config_path: str) -> DayOutcome:
+def one_day(day: date, config_path: str) -> DayOutcome:
     """One day as a ``daily-books`` subflow run; a failure becomes an outcome."""
     try:
         figures = daily_books(day, config_path)
     except Exception as exc:  # noqa: BLE001 - every failure is the day's outcome, the range goes on
         return DayOutcome(day, "failed", reason=_reason(exc))
     return DayOutcome(day, figures.get("status", "published"), figures=figures)
+
+
+# A worker process gets the task's function by value, with only the globals it
+# names; ``one_day`` (a plain function) is imported there from this module,
+# and with it the real ``daily_books`` (whose parameter types need its module).
+@task(cache_policy=NONE, task_run_name="day-{day}")
+def run_one_day(day: date, config_path: str) -> DayOutcome:
+    return one_day(day, config_path)
 
 
 def _run_name() -> str:
@@ -102,22 +123,66 @@ def _run_name() -> str:
 @flow(name="backfill-books", flow_run_name=_run_name, log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def backfill_books(days: list[date], config_path: str) -> list[DayOutcome]:
     """Run each of ``days``; returns their outcomes in day order."""
-    notify = _listener.get()
-    futures = [run_one_day.submit(day, config_path) for day in days]
+    futures = {run_one_day.submit(day, config_path): day for day in days}
     outcomes = []
     for future in as_completed(futures):
-        outcome = future.result()
+        try:
+            outcome = future.result()
+        except Exception as exc:  # noqa: BLE001 - the worker itself died (e.g. killed): the day failed
+            outcome = DayOutcome(futures[future], "failed", reason=_reason(exc))
         outcomes.append(outcome)
-        if notify is not None:
-            notify(outcome)
+        _notify(outcome)
     return sorted(outcomes, key=lambda o: o.day)
 
 
-def run_backfill(days: list[date], config_path: str, workers: int = 1) -> list[DayOutcome]:
-    """``backfill_books`` with ``workers`` days at a time."""
+def task_runner(runner: str | None, workers: int) -> TaskRunner:
+    """The task runner for ``workers`` days at a time: ``process`` (the default
+    for more than one), ``thread`` (the default for one), or ``module:attribute``
+    naming a ``TaskRunner`` or a ``TaskRunner`` class to make one of with no
+    arguments (``workers`` is then the runner's own business)."""
+    runner = runner or ("process" if workers > 1 else "thread")
+    if runner == "process":
+        return ProcessPoolTaskRunner(max_workers=workers)
+    if runner == "thread":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    module, _, attribute = runner.partition(":")
+    if not module or not attribute:
+        raise OpenbooksError(f"--runner {runner!r}: expected process, thread or module:attribute")
+    try:
+        found = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise OpenbooksError(f"--runner {runner!r}: cannot load it ({type(exc).__name__}: {exc})")
+    if isinstance(found, type) and issubclass(found, TaskRunner):
+        found = found()
+    if not isinstance(found, TaskRunner):
+        raise OpenbooksError(f"--runner {runner!r}: expected a Prefect TaskRunner, got {type(found).__name__}")
+    return found
+
+
+@contextmanager
+def shared_api() -> Iterator[None]:
+    """Worker processes report to the same Prefect API as this process: with
+    no ``PREFECT_API_URL`` set, the ephemeral server this process starts (each
+    worker would otherwise start its own)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, temporary_settings
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the one Prefect's client starts on its own, if not started yet
+    server.start()
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield
+
+
+def run_backfill(days: list[date], config_path: str, workers: int = 1, runner: str | None = None) -> list[DayOutcome]:
+    """``backfill_books`` with ``workers`` days at a time on ``runner`` (see ``task_runner``)."""
     if workers < 1:
         raise OpenbooksError(f"--workers {workers}: expected 1 or more")
     if not days:
         return []
-    runner = ThreadPoolTaskRunner(max_workers=min(workers, len(days)))
-    return backfill_books.with_options(task_runner=runner)(days, config_path)
+    chosen = task_runner(runner, min(workers, len(days)))
+    with nullcontext() if isinstance(chosen, ThreadPoolTaskRunner) else shared_api():
+        return backfill_books.with_options(task_runner=chosen)(days, config_path)

@@ -3,7 +3,10 @@
 DuckDB allows one writing process per file and refuses any other at once.
 openbooks holds a connection only for the statement at hand and waits up to
 ``warehouse.lock_timeout_seconds`` for one that is busy. A day being run holds
-a per-day lock file, so two runs of the same day never interleave.
+a per-day lock file, so two runs of the same day never interleave. Writing
+sessions take turns, across threads and processes (a backfill's workers), on
+``<warehouse>.writer.lock``: they queue there instead of racing for DuckDB's
+own file lock.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
@@ -25,15 +28,64 @@ from openbooks.config import CANONICAL_COLUMNS, Config
 from openbooks.errors import DayLocked, WarehouseBusy, WarehouseError
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
-# One writer at a time within a process (days of a backfill run on threads):
-# their reading, checking and computing overlap, their writes take turns.
-_WRITERS: dict[Path, threading.RLock] = {}
+
+
+class _Writer:
+    """One writer at a time per warehouse: a re-entrant lock among the threads
+    of a process, and while a thread holds it, an OS file lock among processes
+    (days of a backfill run on threads or in worker processes: their reading,
+    checking and computing overlap, their writes take turns)."""
+
+    def __init__(self, warehouse: Path):
+        self.warehouse = warehouse
+        self.path = warehouse.with_name(f"{warehouse.name}.writer.lock")
+        self.threads = threading.RLock()
+        self.depth = 0  # nesting of the thread holding ``threads``
+        self.handle = None
+
+    @contextmanager
+    def held(self, timeout: float) -> Iterator[None]:
+        with self.threads:
+            if self.depth == 0:
+                self.handle = _flock_waiting(self.path, timeout)
+                if self.handle is None:
+                    raise _busy(self.warehouse)
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+                if self.depth == 0:
+                    self.handle.close()  # closing the file releases the lock
+                    self.handle = None
+
+
+_WRITERS: dict[Path, _Writer] = {}
 _WRITERS_GUARD = threading.Lock()
 
 
-def _writer_lock(path: Path) -> threading.RLock:
+def _writer_lock(path: Path) -> _Writer:
     with _WRITERS_GUARD:
-        return _WRITERS.setdefault(path.resolve(), threading.RLock())
+        path = path.resolve()
+        return _WRITERS.setdefault(path, _Writer(path))
+
+
+def _flock_waiting(path: Path, timeout: float):
+    """``path`` opened and exclusively locked, or None after ``timeout`` seconds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                handle.close()
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
 
 def raw_table(source: str) -> Table:
@@ -96,13 +148,15 @@ def connect(
             if not any(marker in message for marker in _LOCK_MARKERS):
                 raise WarehouseError(f"warehouse {path} cannot be opened: {_first_line(message)} (file left untouched)")
             if time.monotonic() >= deadline:
-                raise WarehouseBusy(
-                    f"warehouse {path} is busy: another openbooks process is writing to it; try again shortly"
-                )
+                raise _busy(path)
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
         except duckdb.Error as exc:
             raise WarehouseError(f"warehouse {path} cannot be opened: {_first_line(str(exc))} (file left untouched)")
+
+
+def _busy(path: Path) -> WarehouseBusy:
+    return WarehouseBusy(f"warehouse {path} is busy: another openbooks process is writing to it; try again shortly")
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
@@ -122,24 +176,16 @@ def _first_line(message: str) -> str:
 @contextmanager
 def session(config: Config, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the configured warehouse, closed on exit. A writing
-    session waits for any other writing session of this process."""
-    writer = None if read_only else _writer_lock(config.warehouse_path)
-    if writer is not None:
-        writer.acquire()
-    try:
-        con = connect(
-            config.warehouse_path,
-            read_only=read_only,
-            timeout=config.warehouse.lock_timeout_seconds,
-            config=config,
-        )
+    session waits (up to ``lock_timeout_seconds``) for any other writing
+    session of this or another openbooks process; a read-only one does not."""
+    timeout = config.warehouse.lock_timeout_seconds
+    turn = nullcontext() if read_only else _writer_lock(config.warehouse_path).held(timeout)
+    with turn:
+        con = connect(config.warehouse_path, read_only=read_only, timeout=timeout, config=config)
         try:
             yield con
         finally:
             con.close()
-    finally:
-        if writer is not None:
-            writer.release()
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -12,7 +12,8 @@ from rich.table import Table
 from openbooks.config import Config
 
 
-def run_with_progress(console: Console, config: Config, days: list[date], workers: int) -> list:
+def run_with_progress(console: Console, config: Config, days: list[date], workers: int,
+                      runner: str | None = None) -> list:
     """Run the days with a live progress bar (done, failed, ETA); returns the outcomes."""
     from flows.backfill import DayOutcome, listening, run_backfill
 
@@ -31,7 +32,7 @@ def run_with_progress(console: Console, config: Config, days: list[date], worker
             progress.update(bar, advance=1, failed=failed, last=f"{outcome.day} {outcome.status}")
 
         with listening(advance):
-            return run_backfill(days, str(config.file), workers)
+            return run_backfill(days, str(config.file), workers, runner)
 
 
 def summary_table(outcomes: list) -> Table:

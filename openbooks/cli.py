@@ -98,6 +98,9 @@ def backfill(
     workers: Annotated[int, typer.Option("--workers", "-w", help="Days computed at once (writes take turns).")] = 1,
     only_failed: Annotated[bool, typer.Option("--only-failed", help="Only the days whose last run failed.")] = False,
     config: ConfigOption = DEFAULT_CONFIG,
+    runner: Annotated[str | None, typer.Option(
+        "--runner", help="process (default with --workers > 1), thread, or module:attribute naming a TaskRunner.",
+    )] = None,
 ) -> None:
     """Run every business day from --start to --end, each its own flow run; exit 1 if any day failed."""
     cfg = load_config(config)
@@ -110,7 +113,7 @@ def backfill(
         if not days:
             console.print(f"no failed day between {start} and {end}: nothing to re-run")
             return
-    outcomes = run_with_progress(console, cfg, days, workers)
+    outcomes = run_with_progress(console, cfg, days, workers, runner)
     console.print(summary_table(outcomes))
     failed = [o for o in outcomes if o.failed]
     if failed:
@@ -199,11 +202,20 @@ def render_rows(columns: list[str], rows: list[tuple], format: str) -> str:
 @app.command()
 def sample(
     out: Annotated[Path, typer.Option(help="Directory to write the sample logs to.")] = Path("data/sample"),
+    start: Annotated[str | None, typer.Option("--start", help="First day of a range, YYYY-MM-DD (with --days).")] = (
+        None
+    ),
+    days: Annotated[int | None, typer.Option("--days", "-n", help="Consecutive days from --start.")] = None,
 ) -> None:
-    """Write the bundled sample logs: DeepSeek's published day and the week before it."""
-    from openbooks.sample import write_sample
+    """Write the bundled sample logs: DeepSeek's published day and the week before it
+    (or, with --start and --days, that many consecutive days in the same style)."""
+    from openbooks.sample import consecutive_days, write_sample
 
-    written = write_sample(out)
+    if (start is None) != (days is None):
+        raise OpenbooksError("--start and --days go together: give both, or neither for the bundled week")
+    if days is not None and days < 1:
+        raise OpenbooksError(f"--days {days}: expected 1 or more")
+    written = write_sample(out, None if start is None else consecutive_days(parse_day(start, "--start"), days))
     console.print(f"wrote {len(written)} files under {out}")
 
 

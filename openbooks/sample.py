@@ -15,7 +15,8 @@ Everything here follows ``shared/reference/deepseek-2025-02-27.md``:
   by largest remainder so every total is exact.
 - Other days of the week: the same shape scaled by a day factor (weekends
   lighter), with a little hour-to-hour jitter from a generator seeded by the
-  date, so they are plausible and reproducible.
+  date, so they are plausible and reproducible. A day outside the week (for
+  longer ranges, ``write_days``) takes the factor of its weekday in the week.
 """
 
 from __future__ import annotations
@@ -80,6 +81,14 @@ def allocate(total: int, weights: list[float]) -> list[int]:
     return parts
 
 
+def day_factor(day: date) -> float:
+    """Traffic of ``day`` against the reference day: the sample week's factor,
+    or outside the week that of the same weekday in it."""
+    if day in DAY_FACTOR:
+        return DAY_FACTOR[day]
+    return next(f for d, f in DAY_FACTOR.items() if d != REFERENCE_DAY and d.weekday() == day.weekday())
+
+
 def _local(day: date, offset_days: int, hhmm: str) -> datetime:
     hour, minute = map(int, hhmm.split(":"))
     return datetime.combine(day + timedelta(days=offset_days), time(hour, minute), tzinfo=ZoneInfo(TIMEZONE))
@@ -92,7 +101,7 @@ def serving_nodes(day: date, at: datetime) -> int:
     for offset, hhmm, count in NODE_STEPS:
         if at >= _local(day, offset, hhmm):
             nodes = count
-    factor = DAY_FACTOR.get(day, 1.0)
+    factor = day_factor(day)
     if factor != 1.0:
         steps = round((nodes - 68) / 30 * factor)
         nodes = 68 + 30 * max(0, min(7, steps))
@@ -132,7 +141,7 @@ def node_log(day: date) -> pl.DataFrame:
 
 def token_counts(day: date) -> pl.DataFrame:
     """Hourly token counts by model and channel for business day ``day``."""
-    factor = DAY_FACTOR.get(day, 1.0)
+    factor = day_factor(day)
     shape = list(INCOME_SHAPE)
     if day != REFERENCE_DAY:
         rng = random.Random(day.toordinal())
@@ -168,10 +177,15 @@ def sample_days() -> list[date]:
     return sorted(DAY_FACTOR)
 
 
-def write_sample(directory: Path) -> list[Path]:
-    """Write ``node_log/{day}.csv`` and ``token_counts/{day}.csv`` for the week."""
+def consecutive_days(start: date, count: int) -> list[date]:
+    return [start + timedelta(days=n) for n in range(count)]
+
+
+def write_sample(directory: Path, days: list[date] | None = None) -> list[Path]:
+    """Write ``node_log/{day}.csv`` and ``token_counts/{day}.csv`` for each of
+    ``days`` (the sample week unless given)."""
     written = []
-    for day in sample_days():
+    for day in sample_days() if days is None else days:
         for name, frame in (("node_log", node_log(day)), ("token_counts", token_counts(day))):
             path = directory / name / f"{day.isoformat()}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)

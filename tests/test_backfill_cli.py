@@ -36,7 +36,7 @@ def test_backfill_summarises_each_day_exits_1_on_a_failure_and_reruns_only_faile
     empty.write_bytes(b"")
 
     with pytest.raises(typer.Exit) as info:
-        cli.backfill(start="2025-02-25", end="2025-02-27", config=project.config_path)
+        cli.backfill(start="2025-02-25", end="2025-02-27", workers=2, config=project.config_path)  # worker processes
     assert info.value.exit_code == 1
     output = terminal.getvalue()
     assert "3/3" in output and "2 failed" in output

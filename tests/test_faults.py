@@ -122,6 +122,6 @@ def test_a_warehouse_that_is_not_duckdb_stops_the_run_and_is_left_untouched(proj
     assert str(info.value).endswith("(file left untouched)")
     assert config.warehouse_path.read_bytes() == garbage
     assert sorted(p.name for p in config.warehouse_path.parent.iterdir()) == [
-        "warehouse.duckdb", f"warehouse.duckdb.{DAY}.lock"
+        "warehouse.duckdb", f"warehouse.duckdb.{DAY}.lock", "warehouse.duckdb.writer.lock"
     ]
     assert files_bytes(config.report_dir) == {}
