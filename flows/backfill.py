@@ -15,6 +15,7 @@ others go on.
 from __future__ import annotations
 
 import importlib
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
@@ -28,8 +29,9 @@ from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from flows.daily import daily_books
+from flows.schedule import record_not_started
 from flows.warehouse import session
-from openbooks.config import Config
+from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError
 
 
@@ -130,6 +132,9 @@ def backfill_books(days: list[date], config_path: str) -> list[DayOutcome]:
             outcome = future.result()
         except Exception as exc:  # noqa: BLE001 - the worker itself died (e.g. killed): the day failed
             outcome = DayOutcome(futures[future], "failed", reason=_reason(exc))
+            # Recorded, so that --only-failed finds the day even if its run never started.
+            record_not_started(load_config(config_path), outcome.day, str(uuid.uuid4()),
+                               f"the backfill's worker ended before the day finished: {outcome.reason}")
         outcomes.append(outcome)
         _notify(outcome)
     return sorted(outcomes, key=lambda o: o.day)

@@ -349,6 +349,6 @@ def daily_books(day: date | None = None, config_path: str = str(DEFAULT_CONFIG))
         try:
             schedule.wait_for_sources(config, day)
         except OpenbooksError as exc:
-            schedule.record_not_started(config, day, _run_id(), exc)
+            schedule.record_not_started(config, day, _run_id(), f"not started: {exc}")
             raise
     return run_day(config, day)

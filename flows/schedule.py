@@ -88,15 +88,16 @@ def wait_for_sources(config: Config, day: date) -> dict[str, int]:
     )(config, day)
 
 
-def record_not_started(config: Config, day: date, run_id: str, error: OpenbooksError) -> None:
-    """A scheduled run that gave up waiting still shows in ``run_log`` (and
-    ``openbooks status``), failed, with the reason."""
+def record_not_started(config: Config, day: date, run_id: str, reason: str) -> None:
+    """A run that never got going (a scheduled run that gave up waiting, a
+    backfill day whose worker process died) still shows in ``run_log`` (and
+    ``openbooks status``, and to ``backfill --only-failed``), failed, with the reason."""
     record = RunRecord(run_id, day, str(config.file), config.hash)
     try:
         with session(config) as con:
             ensure_schema(con)
             start_run(con, record)
-            finish_run(con, record, "failed", f"not started: {error}")
+            finish_run(con, record, "failed", reason)
     except OpenbooksError:
         pass  # the warehouse itself is the problem; the run's own error says more
 

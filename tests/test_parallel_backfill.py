@@ -5,13 +5,14 @@ several processes take turns on the warehouse's writer lock."""
 from __future__ import annotations
 
 import fcntl
+import os
 import re
 from datetime import date
 
 import pytest
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-from flows.backfill import listening, run_backfill, task_runner
+from flows.backfill import failed_days, listening, run_backfill, task_runner
 from flows.schema import PUBLISHED
 from flows.warehouse import session
 from openbooks import sample
@@ -128,6 +129,24 @@ class CountingRunner(ThreadPoolTaskRunner):
     def submit(self, task, *args, **kwargs):
         CountingRunner.submitted.append(task.name)
         return super().submit(task, *args, **kwargs)
+
+
+def _die() -> None:
+    os._exit(1)
+
+
+# Worker processes that die as they start, as a killed worker would.
+DYING = ProcessPoolTaskRunner(max_workers=1, initializer=_die)
+
+
+def test_days_whose_worker_process_died_fail_and_are_found_by_only_failed(project):
+    project.copy_sample()
+    days = [date(2025, 2, 26), date(2025, 2, 27)]
+    outcomes = run_backfill(days, str(project.config_path), runner=f"{__name__}:DYING")
+    assert [(o.day, o.status) for o in outcomes] == [(d, "failed") for d in days]
+    assert failed_days(project.config, days) == days
+    reasons = published(project.config, "SELECT error FROM run_log ORDER BY day")
+    assert all(r.startswith("the backfill's worker ended before the day finished: ") for (r,) in reasons)
 
 
 def test_sample_writes_a_range_of_days_in_the_style_of_the_bundled_week(tmp_path):
