@@ -8,7 +8,9 @@ For each size N it generates a day of N requests (once; kept under
 (``benchmarks/floor.py``), ``openbooks run`` on a fresh warehouse, and
 pandas (``benchmarks/plain_pandas.py``, stopped if it passes
 ``--pandas-memory-cap``). A day of a few rows gives the fixed cost of a run;
-``benchmarks/fixed_cost.py`` says what it is spent on. Wall time and peak
+``benchmarks/fixed_cost.py`` says what it is spent on. Each openbooks run of
+a size follows a run of that tiny day, and the part of the run that grows
+with the data is taken against those neighbours. Wall time and peak
 memory (the largest process, from ``wait4``, and the sampled sum of the
 process tree) are printed and written to ``benchmarks/results/<stamp>.json``.
 This is a measurement, not a test: nothing here asserts a time.
@@ -220,7 +222,8 @@ def run_openbooks(folder: Path, day: date, config: Path, env: dict) -> dict:
     return result
 
 
-def run_size(n: int, folder: Path, day: date, day_start_us: int, env: dict, args) -> dict:
+def run_size(n: int, folder: Path, day: date, day_start_us: int, env: dict, args,
+             tiny: Path, tiny_config: Path) -> dict:
     files = request_files(folder, day)
     config = write_config(folder, args.memory_limit)
     repeat = args.repeat if n < args.repeat_below else 1
@@ -228,7 +231,16 @@ def run_size(n: int, folder: Path, day: date, day_start_us: int, env: dict, args
     floor = [wrapped([sys.executable, str(BENCH / "floor.py"), str(day_start_us), *files])] * repeat
     results["floor"] = fastest([measure(command, env) for command in floor])
     print(f"  floor      {results['floor']['wall_seconds']:8.2f} s", flush=True)
-    results["openbooks"] = fastest([run_openbooks(folder, day, config, env) for _ in range(repeat)])
+    # Each run of the day follows a run of the tiny day: the baseline the growing part is taken
+    # from is measured beside it, so a machine whose speed drifts over the benchmark (shared
+    # hosts do) moves both alike.
+    runs, baseline = [], []
+    for _ in range(repeat):
+        if folder != tiny:
+            baseline.append(run_openbooks(tiny, day, tiny_config, env))
+        runs.append(run_openbooks(folder, day, config, env))
+    results["openbooks"] = fastest(runs)
+    results["baseline"] = fastest(baseline) if baseline else results["openbooks"]
     if "failed" in results["openbooks"]:
         raise SystemExit(f"openbooks failed at {n:,} requests: {results['openbooks']['failed']}")
     print(f"  openbooks  {results['openbooks']['wall_seconds']:8.2f} s  {results['openbooks']['all_wall_seconds']}",
@@ -276,18 +288,20 @@ def main() -> None:
     print(f"fixed cost: a day of {TINY:,} requests", flush=True)
     tiny = ensure_day(args.data_dir, TINY, day, int(args.rows_per_file), env)
     run_openbooks(tiny, day, write_config(tiny, args.memory_limit), env)  # warm-up: Prefect's database, caches
-    fixed = run_size(TINY, tiny, day, day_start_us, env, args)
-    config = write_config(tiny, args.memory_limit)
+    tiny_config = write_config(tiny, args.memory_limit)
+    fixed = run_size(TINY, tiny, day, day_start_us, env, args, tiny, tiny_config)
+    config = tiny_config
     shutil.rmtree(tiny / "run", ignore_errors=True)
     breakdown = measure(wrapped([sys.executable, str(BENCH / "fixed_cost.py"), str(config), day.isoformat()]), env)
     report["fixed"] = {**fixed, "breakdown": breakdown}
-    base_ob, base_floor = fixed["openbooks"]["wall_seconds"], fixed["floor"]["wall_seconds"]
+    base_floor = fixed["floor"]["wall_seconds"]
     for n in sizes:
         print(f"{n:,} requests", flush=True)
         folder = ensure_day(args.data_dir, n, day, int(args.rows_per_file), env)
-        result = run_size(n, folder, day, day_start_us, env, args)
+        result = run_size(n, folder, day, day_start_us, env, args, tiny, tiny_config)
         ob, fl, pd_ = result["openbooks"], result["floor"], result.get("pandas")
-        growing = ob["wall_seconds"] - base_ob
+        base = result["baseline"]
+        growing = ob["wall_seconds"] - base["wall_seconds"]
         floor_growing = fl["wall_seconds"] - base_floor
         result["openbooks_growing_seconds"] = round(growing, 3)
         result["floor_growing_seconds"] = round(floor_growing, 3)
@@ -295,7 +309,6 @@ def main() -> None:
         # The same from Prefect's own records of the flow run (fastest of the repeats): free of the
         # process start and the API start-up, whose jitter is seconds. The request scan runs beside
         # the node log's staging and validation, so its own growth is reported too.
-        base = fixed["openbooks"]
         if "flow_seconds" in ob and "flow_seconds" in base:
             in_flow = ob["flow_seconds"] - base["flow_seconds"]
             scan = ob["tasks_seconds"].get("stage_requests", 0.0) - base["tasks_seconds"].get("stage_requests", 0.0)
