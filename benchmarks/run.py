@@ -287,12 +287,11 @@ def main() -> None:
     }
     print(f"fixed cost: a day of {TINY:,} requests", flush=True)
     tiny = ensure_day(args.data_dir, TINY, day, int(args.rows_per_file), env)
-    run_openbooks(tiny, day, write_config(tiny, args.memory_limit), env)  # warm-up: Prefect's database, caches
     tiny_config = write_config(tiny, args.memory_limit)
+    run_openbooks(tiny, day, tiny_config, env)  # warm-up: Prefect's database, caches
     fixed = run_size(TINY, tiny, day, day_start_us, env, args, tiny, tiny_config)
-    config = tiny_config
     shutil.rmtree(tiny / "run", ignore_errors=True)
-    breakdown = measure(wrapped([sys.executable, str(BENCH / "fixed_cost.py"), str(config), day.isoformat()]), env)
+    breakdown = measure(wrapped([sys.executable, str(BENCH / "fixed_cost.py"), str(tiny_config), day.isoformat()]), env)
     report["fixed"] = {**fixed, "breakdown": breakdown}
     base_floor = fixed["floor"]["wall_seconds"]
     for n in sizes:

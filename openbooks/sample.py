@@ -16,7 +16,8 @@ Everything here follows ``shared/reference/deepseek-2025-02-27.md``:
 - Other days of the week: the same shape scaled by a day factor (weekends
   lighter), with a little hour-to-hour jitter from a generator seeded by the
   date, so they are plausible and reproducible. A day outside the week (for
-  longer ranges, ``write_days``) takes the factor of its weekday in the week.
+  longer ranges, ``write_sample(directory, days)``) takes the factor of its
+  weekday in the week.
 """
 
 from __future__ import annotations
