@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from flows.ingest import display_path
-from flows.warehouse import session
+from flows.sources.files import display_path
+from flows.warehouse import QuarantineRow, quarantine, session
 from openbooks.config import Config
 from transforms import checks
 
@@ -30,12 +30,8 @@ def gap_problems(config: Config, node_log: pl.DataFrame, steps: pl.DataFrame, *,
     for start, end in gaps.iter_rows():
         span = f"{start.astimezone(zone).isoformat()} to {end.astimezone(zone).isoformat()}"
         problems.append(f"{where}: no row covers {span} (column interval_start: {EXPECTED})")
-        rows.append([run_id, day, "node_log", files[0] if len(files) == 1 else where, "interval_start", span,
-                     f"no row covers {span}: {EXPECTED}"])
+        rows.append(QuarantineRow(run_id, day, "node_log", f"no row covers {span}: {EXPECTED}",
+                                  files[0] if len(files) == 1 else where, column_name="interval_start", value=span))
     with session(config) as con:
-        con.executemany(
-            "INSERT INTO quarantine (run_id, day, source, source_file, column_name, value, reason, quarantined_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-            rows,
-        )
+        quarantine(con, rows)
     return problems

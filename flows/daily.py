@@ -1,8 +1,9 @@
-"""The daily flow: ingest → stage → validate inputs → compute → validate
-results → publish → report, each step a Prefect task. Request-level logs,
-when configured, are read and aggregated in a task of their own, submitted
-first, so that the heavy scan runs while the node log is ingested, staged and
-validated.
+"""The daily flow: read inputs → validate inputs → compute → validate
+results → publish → report, each step a Prefect task. Every configured
+source is read by its kind (``flows.sources``, driven by ``flows.inputs``);
+sources other than the node log are read in tasks of their own, submitted
+first, so that the heavy request scan runs while the node log is read,
+staged and validated.
 
 A run holds its day's lock throughout and the warehouse only for the
 statement at hand. Nothing is published unless every expectation holds; a
@@ -21,20 +22,16 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from flows import compute as compute_mod
-from flows import coverage
-from flows import ingest, publish, report, request_logs, schedule, stage, validate
+from flows import coverage, inputs, publish, report, schedule, validate
 from flows.artifacts import publish_artifacts
 from flows.compute import Books, DayWindow
 from flows.economics import checked_frames
-from flows.ingest import SourceFile
 from flows.runlog import RunRecord, finish_run, record_config, start_run
 from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
-from openbooks.errors import InputError, OpenbooksError, ValidationFailed
+from flows.sources.base import SourceResult
+from openbooks.errors import OpenbooksError, ValidationFailed
 from transforms import customers
-
-SOURCES = ("node_log", "token_counts")
-
 
 def _run_id() -> str:
     from prefect.runtime import flow_run
@@ -43,154 +40,61 @@ def _run_id() -> str:
 
 
 @task(cache_policy=NONE)
-def ingest_sources(config: Config, day: date, run_id: str) -> dict[str, list[SourceFile]]:
-    """Load new or changed source files into the raw tables."""
-    listed = {source: ingest.list_source_files(config, source, day) for source in configured_sources(config)}
-    problems, read = [], 0
-    with session(config) as con:
-        for files in listed.values():
-            for file in files:
-                was_read, file_problems = ingest.ingest_file(con, config, file, run_id)
-                read += was_read
-                problems += file_problems
-    get_run_logger().info("ingest: %d file(s) listed, %d read", sum(map(len, listed.values())), read)
-    if problems:
-        raise InputError("\n".join(problems))
-    return listed
-
-
-def configured_sources(config: Config) -> list[str]:
-    return [source for source in SOURCES if getattr(config.sources, source) is not None]
-
-
-@task(cache_policy=NONE)
-def stage_requests(config: Config, window: DayWindow, run_id: str) -> request_logs.RequestUsage:
-    """The day's request-level logs, aggregated by hour and by customer in
-    DuckDB; files recorded in raw.files, sampled bad rows in quarantine. Runs
-    beside the node log's staging and validation (it reads only its own files)."""
-    paths = request_logs.list_request_files(config, window.day)
-    prices_change = compute_mod.price_change_hours(config, window)
-    usage = request_logs.aggregate_requests(
-        config, paths, day_start=window.start, day_end=window.end, hours=window.hours,
-        priced_models=_input_parameters(config)["priced_models"], price_change_hours=prices_change,
-        scoped_to_day=stage.is_scoped_to_day(config, request_logs.SOURCE),
-    )
-    quarantined = request_logs.quarantine_rows(usage, _requests_expected(config), run_id, window.day)
-    with session(config) as con:
-        request_logs.record_files(con, usage, config.sources.requests.file_format(paths[0]))
-        if quarantined:
-            con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())", quarantined)
-    get_run_logger().info("requests: %d file(s), %d rows, %s", len(paths), usage.rows,
-                          "each price period scanned on its own" if usage.by_period else "in one pass")
-    return usage
-
-
-def _requests_expected(config: Config) -> dict[str, str]:
-    suite = validate.load_suite_file(config.expectations_dir / "requests.json")
-    return {e["kwargs"]["column"]: (e.get("meta") or {}).get("expected", e["type"]) for e in suite["expectations"]}
-
-
-@task(cache_policy=NONE)
-def stage_inputs(
-    config: Config, window: DayWindow, files: dict[str, list[SourceFile]], record: RunRecord
-) -> dict[str, pl.DataFrame]:
-    """The day's typed node log (and token counts, when that source is configured)."""
-    frames, problems = {}, []
-    with session(config) as con:
-        for source in configured_sources(config):
-            frames[source], source_problems = stage.stage_source(
-                con, source, files[source], day=window.day, day_start=window.start, day_end=window.end,
-                run_id=record.run_id, scoped_to_day=stage.is_scoped_to_day(config, source),
-            )
-            problems += source_problems
-    record.quarantined_rows += len(problems)
-    if problems:
-        raise InputError("\n".join(problems))
-    return frames
-
-
-def _input_parameters(config: Config) -> dict:
-    card = config.price_book.cards[config.price_book.card]
-    return {"gpu_types": sorted(config.hardware), "priced_models": sorted(card.models)}
-
-
-@task(cache_policy=NONE)
 def validate_node_log(config: Config, window: DayWindow, node_log: pl.DataFrame, record: RunRecord) -> list[str]:
-    """The node log's suite (while request logs are still being read); its
+    """The node log's suite (while other sources are still being read); its
     problems are reported with the token counts' by ``validate_inputs``."""
-    return _validate_input(config, window, "node_log", node_log, record)
+    return inputs.validate_feed(config, window, "node_log", node_log, record)
 
 
 @task(cache_policy=NONE)
 def validate_inputs(config: Config, window: DayWindow, token_counts: pl.DataFrame, record: RunRecord,
-                    usage: request_logs.RequestUsage | None = None, earlier: list[str] | None = None) -> None:
-    """The token counts' suite and the request logs' checks; fails with every
-    input problem, ``earlier`` ones (the node log's) first. Rows that fail go
-    to quarantine with the reason."""
+                    results: dict[str, SourceResult], earlier: list[str] | None = None) -> None:
+    """The kinds' own suites (the request logs' checks) and the token counts'
+    suite; fails with every input problem, ``earlier`` ones (the node log's)
+    first. Rows that fail go to quarantine with the reason."""
     problems = list(earlier or [])
-    if usage is not None:  # the request logs' per-check counts, computed in SQL over every row
-        outcome = validate.validate_frame(usage.summary, config.expectations_dir / "requests.json", {})
-        record.validation_summary.append(outcome.summary())
-        for failure in outcome.failures:
-            problems += request_logs.failure_lines(usage, failure.column, failure.expected) or [
-                f"{request_logs.SOURCE} column {failure.column}: expected {failure.expected}, got {failure.value}"
-            ]
-    problems += _validate_input(config, window, "token_counts", token_counts, record)
+    problems += inputs.validate_kinds(config, results, record)
+    problems += inputs.validate_feed(config, window, "token_counts", token_counts, record)
     if problems:
         record.validation_success = False
         raise ValidationFailed("\n".join(problems))
 
 
-def _validate_input(config: Config, window: DayWindow, source: str, frame: pl.DataFrame, record: RunRecord) -> list[str]:
-    """One input suite over ``frame``: its problems, one line each; failing rows quarantined."""
-    outcome = validate.validate_frame(
-        frame, config.expectations_dir / f"{source}.json", _input_parameters(config), **_docs(config, record)
-    )
-    record.validation_summary.append(outcome.summary())
-    _record_docs(config, record, outcome)
-    if outcome.success:
-        return []
-
-    def label(i: int) -> str:
-        return f"{ingest.display_path(frame['source_file'][i])} line {frame['line'][i]}"
-
-    record.quarantined_rows += _quarantine_failures(config, source, frame, outcome, window.day, record.run_id)
-    return validate.describe_failures(outcome, label, config.business_day.timezone)
-
-
-def _docs(config: Config, record: RunRecord) -> dict:
-    """Where validation results are rendered as GX Data Docs, and under which run."""
-    return {"docs_dir": config.report_dir / "data_docs", "run_name": record.run_id}
-
-
-def _record_docs(config: Config, record: RunRecord, outcome: validate.SuiteOutcome) -> None:
-    if outcome.docs_page is not None:
-        record.data_docs[outcome.suite] = outcome.docs_page.relative_to(config.report_dir).as_posix()
-
-
-def _quarantine_failures(config: Config, source: str, frame: pl.DataFrame, outcome: validate.SuiteOutcome,
-                         day: date, run_id: str) -> int:
-    rows = [
-        [run_id, day, source, frame["source_file"][f.row], None, int(frame["line"][f.row]), f.column,
-         None if f.value is None else str(f.value), f"expected {f.expected}"]
-        for f in outcome.failures if f.row is not None
-    ]
-    if rows:
-        with session(config) as con:
-            con.executemany(
-                "INSERT INTO quarantine (run_id, day, source, source_file, content_hash, line, column_name, "
-                "value, reason, quarantined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-                rows,
-            )
-    return len(rows)
+def read_inputs(config: Config, window: DayWindow, record: RunRecord) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Every source read through its kind: the node log's in the foreground
+    (then staged and checked) while the others, the heavy request scan among
+    them, are read in the background. Returns the flagged node log, the
+    flagged token counts and every source's result."""
+    node_sources = inputs.sources_feeding(config, ("node_log",))
+    others = [name for name in config.sources.named() if name not in node_sources]
+    background = {name: inputs.read_source.submit(config, name, window, record.run_id) for name in others}
+    try:
+        results = {name: inputs.read_source(config, name, window, record.run_id) for name in node_sources}
+        inputs.note_results(record, results)
+        inputs.raise_problems(results)
+        node_log = compute_mod.flag_node_log(window, inputs.joined(list(results.values())))
+        node_problems = validate_node_log(config, window, node_log, record)
+    except BaseException:
+        for future in background.values():
+            future.wait()
+        raise
+    later = {name: future.result() for name, future in background.items()}
+    inputs.note_results(record, later)
+    inputs.raise_problems(later)
+    results.update(later)
+    token_results = [results[n] for n in inputs.sources_feeding(config, ("token_counts",))]
+    token_counts = compute_mod.token_counts(window, inputs.joined(token_results), inputs.request_hourly(results))
+    record.node_rows, record.token_rows = node_log.height, token_counts.height
+    validate_inputs(config, window, token_counts, record, results, node_problems)
+    return node_log, token_counts, results
 
 
 @task(cache_policy=NONE)
 def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
-                  usage: request_logs.RequestUsage | None = None) -> Books:
+                  customers: pl.DataFrame | None = None) -> Books:
     books = compute_mod.compute_books(config, window, node_log, token_counts)
-    if usage is not None:
-        books.customers = compute_mod.customer_books(config, books, usage.customers)
+    if customers is not None:
+        books.customers = compute_mod.customer_books(config, books, customers)
     return books
 
 
@@ -218,10 +122,10 @@ def validate_results(config: Config, books: Books, record: RunRecord) -> None:
     for name, frame in checked:
         outcome = validate.validate_frame(
             frame, config.expectations_dir / f"{name}.json", {"hours_in_day": books.window.hours},
-            **_docs(config, record),
+            **inputs.docs(config, record),
         )
         record.validation_summary.append(outcome.summary())
-        _record_docs(config, record, outcome)
+        inputs.record_docs(config, record, outcome)
 
         def label(i: int, frame: pl.DataFrame = frame, name: str = name) -> str:
             if "hour_start" in frame.columns:
@@ -284,24 +188,8 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
             record_config(con, config)
         try:
             window = compute_mod.day_window(config, day)
-            # Request logs are read in the background while the node log is loaded and checked.
-            reading = stage_requests.submit(config, window, run_id) if config.sources.requests is not None else None
-            try:
-                files = ingest_sources(config, day, run_id)
-                staged = stage_inputs(config, window, files, record)
-                node_log = compute_mod.flag_node_log(window, staged["node_log"])
-                node_problems = validate_node_log(config, window, node_log, record)
-            except BaseException:
-                if reading is not None:
-                    reading.wait()
-                raise
-            usage = reading.result() if reading is not None else None
-            token_counts = compute_mod.token_counts(window, staged.get("token_counts"), None if usage is None else usage.hourly)
-            record.node_rows, record.token_rows = node_log.height, token_counts.height
-            if usage is not None:
-                record.quarantined_rows += usage.sampled_rows
-            validate_inputs(config, window, token_counts, record, usage, node_problems)
-            books = compute_books(config, window, node_log, token_counts, usage)
+            node_log, token_counts, results = read_inputs(config, window, record)
+            books = compute_books(config, window, node_log, token_counts, inputs.request_customers(results))
             check_coverage(config, books, record)
             validate_results(config, books, record)
             stage_results(config, books, record)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows import ingest, report
+from flows import report
+from flows.sources.raw_tables import file_mapping
 from flows.schema import ALL_TABLES, Table
 from flows.warehouse import frame, raw_table, session
 from openbooks.claims import load_claims
@@ -135,7 +136,7 @@ def check_project(config_path: Path) -> CheckResult:
 
 
 def _check_source(config: Config, source: str) -> tuple[list[str], int]:
-    spec = ingest.source_config(config, source)
+    spec = config.sources.get(source)
     pattern = config.resolve(spec.path.replace("{date}", "*"))
     paths = sorted(Path(p) for p in glob.glob(str(pattern)) if Path(p).is_file())
     if not paths:
@@ -145,8 +146,7 @@ def _check_source(config: Config, source: str) -> tuple[list[str], int]:
     try:
         for path in paths:
             try:
-                columns = ingest._file_columns(path, spec.file_format(path), spec, con)
-                ingest._mapped_columns(path, columns, source, spec)
+                file_mapping(con, path, source, spec, source)
             except OpenbooksError as exc:
                 problems.append(str(exc))
     finally:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import json
+
 import duckdb
 
 from openbooks.config import Config
@@ -22,6 +24,7 @@ class RunRecord:
     validation_success: bool | None = None
     validation_summary: list[str] = field(default_factory=list)
     data_docs: dict[str, str] = field(default_factory=dict)  # suite → Data Docs page, relative to the reports
+    skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # source → reason → rows left out on purpose
 
 
 def start_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
@@ -35,10 +38,12 @@ def start_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
 def finish_run(con: duckdb.DuckDBPyConnection, record: RunRecord, status: str, error: str | None = None) -> None:
     con.execute(
         "UPDATE run_log SET finished_at = now(), status = ?, node_rows = ?, token_rows = ?, "
-        "quarantined_rows = ?, validation_success = ?, validation_summary = ?, error = ? WHERE run_id = ?",
+        "quarantined_rows = ?, validation_success = ?, validation_summary = ?, error = ?, skipped_rows = ? "
+        "WHERE run_id = ?",
         [
             status, record.node_rows, record.token_rows, record.quarantined_rows,
-            record.validation_success, "; ".join(record.validation_summary) or None, error, record.run_id,
+            record.validation_success, "; ".join(record.validation_summary) or None, error,
+            json.dumps(record.skipped, sort_keys=True) if record.skipped else None, record.run_id,
         ],
     )
 

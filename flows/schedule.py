@@ -22,15 +22,13 @@ from prefect import task
 from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
-from flows import ingest, request_logs
+from flows.sources.files import day_paths
+from flows.sources.registry import kind_for
 from flows.runlog import RunRecord, finish_run, start_run
 from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError
 from transforms.calendar import last_ended_day
-
-SOURCES = ("node_log", "token_counts")
-
 
 def scheduled_time() -> datetime:
     """When the current flow run was scheduled to start (now outside a run)."""
@@ -66,12 +64,11 @@ def retry_transient(task, task_run, state) -> bool:
 
 @task(cache_policy=NONE)
 def sources_ready(config: Config, day: date) -> dict[str, int]:
-    """Every source has a file for the day, the day is not being run
-    elsewhere and the warehouse opens. Returns the files found per source."""
-    found = {source: len(ingest.list_source_files(config, source, day)) for source in SOURCES
-             if getattr(config.sources, source) is not None}
-    if config.sources.requests is not None:
-        found["requests"] = len(request_logs.list_request_files(config, day))
+    """Every source that reads files has a file for the day, the day is not
+    being run elsewhere and the warehouse opens. Returns the files found per
+    source (sources read from a server or an API are not counted)."""
+    found = {name: len(day_paths(config, name, day)) for name, source in config.sources.named().items()
+             if kind_for(source).files}
     with day_lock(config, day):
         with session(config):
             pass

@@ -234,6 +234,7 @@ RUN_LOG = Table(
         _c("validation_success", "BOOLEAN", "did every expectation hold"),
         _c("validation_summary", "VARCHAR", "expectations evaluated / failed, per suite"),
         _c("error", "VARCHAR", "why the run failed"),
+        _c("skipped_rows", "VARCHAR", "rows sources left out on purpose, JSON {source: {reason: count}}"),
     ),
     partition=None,
     key=("run_id",),

@@ -15,8 +15,9 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -24,9 +25,11 @@ import duckdb
 import polars as pl
 
 from flows.schema import ALL_TABLES, Table
-from openbooks.config import CANONICAL_COLUMNS, Config
+from flows.sources.base import FEEDS
+from openbooks.config import Config
 from openbooks.errors import DayLocked, WarehouseBusy, WarehouseError
 
+RAW_FEEDS = ("node_log", "token_counts")  # the feeds whose rows are kept as text in raw.<feed>
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
 
 
@@ -92,7 +95,7 @@ def raw_table(source: str) -> Table:
     """raw.<source>: every canonical column as text, plus where each row came from."""
     from flows.schema import Column
 
-    columns = [Column(name, "VARCHAR", "as read from the file") for name in CANONICAL_COLUMNS[source]]
+    columns = [Column(name, "VARCHAR", "as read from the file") for name in FEEDS[source]]
     meta = [
         Column("source_file", "VARCHAR", "file the row came from", True),
         Column("content_hash", "VARCHAR", "XXH3-128 of the file's content", True),
@@ -188,10 +191,48 @@ def session(config: Config, *, read_only: bool = False) -> Iterator[duckdb.DuckD
             con.close()
 
 
+@dataclass(frozen=True)
+class QuarantineRow:
+    """One row set aside: where it came from, why, and the record as read."""
+
+    run_id: str
+    day: date | None  # None: found when the file was read, before any day
+    source: str
+    reason: str
+    source_file: str | None = None
+    content_hash: str | None = None
+    line: int | None = None
+    column_name: str | None = None
+    value: str | None = None
+    record: str | None = None
+
+    @classmethod
+    def of(cls, problem, run_id: str, day: date | None) -> QuarantineRow:
+        """The quarantine row of a ``flows.sources.base.Problem``."""
+        return cls(run_id, day, problem.source, problem.why, problem.file, problem.content_hash, problem.line,
+                   problem.column, problem.value, problem.record)
+
+
+_QUARANTINE_COLUMNS = ("run_id", "day", "source", "source_file", "content_hash", "line", "column_name", "value",
+                       "reason", "record")
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, rows: Iterable[QuarantineRow]) -> int:
+    """Keep ``rows`` in ``quarantine`` (the one writer of that table); returns how many."""
+    values = [[getattr(row, c) for c in _QUARANTINE_COLUMNS] for row in rows]
+    if values:
+        con.executemany(
+            f"INSERT INTO quarantine ({', '.join(_QUARANTINE_COLUMNS)}, quarantined_at) "
+            f"VALUES ({', '.join('?' for _ in _QUARANTINE_COLUMNS)}, now())",
+            values,
+        )
+    return len(values)
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create missing schemas, tables and columns (never drops anything)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS staging")
-    tables = [*ALL_TABLES, *(raw_table(s) for s in CANONICAL_COLUMNS)]
+    tables = [*ALL_TABLES, *(raw_table(s) for s in RAW_FEEDS)]
     for table in tables:
         schemas = [table.schema, "staging"] if table.partition else [table.schema]
         for schema in schemas:

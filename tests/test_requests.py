@@ -10,7 +10,7 @@ import pytest
 
 from flows import compute
 from flows.daily import daily_books
-from flows.request_logs import aggregate_requests
+from flows.sources.requests import aggregate_requests
 from flows.warehouse import scratch
 from openbooks.config import load_config
 from openbooks.errors import ConfigError, ValidationFailed

@@ -68,17 +68,32 @@ class Problem:
     column: str | None = None
     value: str | None = None
     record: str | None = None  # the offending record as read, for quarantine
+    # Extensions: ``reason`` is said instead of "expected <expected>" when the
+    # problem is not a value (e.g. "too many columns (expected 7, found 8)");
+    # ``content_hash`` is the file's, for quarantine; ``quarantined`` is True
+    # when the kind has written its quarantine row itself (the flow then does
+    # not); ``text`` is the whole line when the kind composed it.
+    reason: str | None = None
+    content_hash: str | None = None
+    quarantined: bool = False
+    text: str | None = None
+
+    @property
+    def why(self) -> str:
+        return self.reason or f"expected {self.expected}"
 
     def message(self) -> str:
         from flows.sources.files import display_path
 
+        if self.text is not None:
+            return self.text
         where = display_path(self.file) if self.file else f"sources.{self.source}"
         if self.line is not None:
             where += f" line {self.line}"
         if self.column:
             where += f" column {self.column}"
         got = "" if self.value is None else f", got {self.value!r}"
-        return f"{where}: expected {self.expected}{got}"
+        return f"{where}: {self.why}{got}"
 
 
 @dataclass
@@ -92,6 +107,9 @@ class SourceResult:
     skipped: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific results (e.g. request usage, invoices)
+    # Extension: what the kind's suite runs on when not ``frame`` (the request
+    # scan's one-row count of failing rows per check, ``frame`` being None).
+    checked: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -102,3 +120,6 @@ class SourceKind:
     options: type[BaseModel] = NoOptions
     suite: str | None = None  # GX suite (file stem under expectations/) run on the canonical frame
     description: str = ""
+    # Extension: whether the kind reads files matched by ``sources.<name>.path``
+    # (then ``path`` is required in the config); False for a server or an API.
+    files: bool = True

@@ -1,4 +1,4 @@
-"""Stage: the day's raw rows, typed. A value that cannot be read as its type
+"""Staging: the day's raw rows, typed. A value that cannot be read as its type
 goes to ``quarantine`` with its file, line and column, and fails the run.
 
 Only the files a run lists now (at their current content hash) are staged, so
@@ -14,9 +14,9 @@ from datetime import date, datetime
 import duckdb
 import polars as pl
 
-from flows.ingest import SourceFile, display_path, source_config
-from flows.warehouse import frame
-from openbooks.config import CANONICAL_COLUMNS
+from flows.sources.base import FEEDS, Problem
+from flows.sources.files import SourceFile
+from flows.warehouse import QuarantineRow, frame, quarantine
 
 COLUMN_TYPES = {
     "node_log": {
@@ -33,7 +33,8 @@ EXPECTED = {
     "integer": "a whole number",
     "number": "a number",
 }
-_CAST = {
+# Text → type, strictly: a timestamp needs its UTC offset, an integer is digits only.
+CASTS = {
     "timestamp": "CASE WHEN regexp_matches({v}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
                  "THEN TRY_CAST({v} AS TIMESTAMPTZ) END",
     "integer": "CASE WHEN regexp_matches({v}, '^[+-]?[0-9]+$') THEN TRY_CAST({v} AS BIGINT) END",
@@ -47,51 +48,46 @@ IN_DAY = {
 }
 
 
-def _typed_sql(source: str) -> str:
+def parse_text(kind: str, value_sql: str) -> str:
+    """SQL reading the text ``value_sql`` as ``kind`` strictly (NULL when it is not one)."""
+    return CASTS[kind].format(v=value_sql)
+
+
+def _typed_sql(feed: str) -> str:
     parts = []
-    for column, kind in COLUMN_TYPES[source].items():
+    for column, kind in COLUMN_TYPES[feed].items():
         value = f"nullif(trim({column}), '')"
-        parts.append(f"{_CAST[kind].format(v=value)} AS {column}")
-        parts.append(f"({value} IS NOT NULL AND {_CAST[kind].format(v=value)} IS NULL) AS __bad_{column}")
+        parts.append(f"{parse_text(kind, value)} AS {column}")
+        parts.append(f"({value} IS NOT NULL AND {parse_text(kind, value)} IS NULL) AS __bad_{column}")
     return ", ".join(parts)
 
 
-def stage_source(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    files: list[SourceFile],
-    *,
-    day: date,
-    day_start: datetime,
-    day_end: datetime,
-    run_id: str,
-    scoped_to_day: bool,
-) -> tuple[pl.DataFrame, list[str]]:
-    """The day's typed rows of ``source`` and one message per unreadable value
-    (each also written to ``quarantine``)."""
+def stage_feed(con: duckdb.DuckDBPyConnection, name: str, feed: str, files: list[SourceFile], *, day: date,
+               day_start: datetime, day_end: datetime, run_id: str, scoped_to_day: bool) -> tuple[pl.DataFrame, list[Problem]]:
+    """The day's typed rows of ``raw.<feed>`` from ``files`` and one problem
+    per unreadable value (each also written to ``quarantine``)."""
     con.execute("CREATE OR REPLACE TEMP TABLE __files (source_file VARCHAR, content_hash VARCHAR)")
     con.executemany("INSERT INTO __files VALUES (?, ?)", [[str(f.path), f.content_hash] for f in files])
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __typed AS SELECT r.source_file, r.content_hash, r.line, "
-        f"{', '.join('r.' + c + ' AS __raw_' + c for c in CANONICAL_COLUMNS[source])}, {_typed_sql(source)} "
-        f"FROM raw.{source} r JOIN __files f USING (source_file, content_hash)"
+        f"{', '.join('r.' + c + ' AS __raw_' + c for c in FEEDS[feed])}, {_typed_sql(feed)} "
+        f"FROM raw.{feed} r JOIN __files f USING (source_file, content_hash)"
     )
-    in_day = "TRUE" if scoped_to_day else IN_DAY[source]
+    in_day = "TRUE" if scoped_to_day else IN_DAY[feed]
     params = [] if scoped_to_day else [day_start, day_end]
-    problems = _quarantine_bad_values(con, source, in_day, params, day=day, run_id=run_id)
-    columns = ", ".join(CANONICAL_COLUMNS[source])
+    problems = _bad_values(con, name, feed, in_day, params)
+    quarantine(con, [QuarantineRow.of(p, run_id, day) for p in problems])
+    columns = ", ".join(FEEDS[feed])
     typed = frame(
         con, f"SELECT {columns}, source_file, line FROM __typed WHERE {in_day} ORDER BY source_file, line", params
     )
     return typed, problems
 
 
-def _quarantine_bad_values(
-    con: duckdb.DuckDBPyConnection, source: str, in_day: str, params: list, *, day: date, run_id: str
-) -> list[str]:
+def _bad_values(con: duckdb.DuckDBPyConnection, name: str, feed: str, in_day: str, params: list) -> list[Problem]:
     problems = []
-    record = "json_object(" + ", ".join(f"'{c}', __raw_{c}" for c in CANONICAL_COLUMNS[source]) + ")::VARCHAR"
-    for column, kind in COLUMN_TYPES[source].items():
+    record = "json_object(" + ", ".join(f"'{c}', __raw_{c}" for c in FEEDS[feed]) + ")::VARCHAR"
+    for column, kind in COLUMN_TYPES[feed].items():
         if kind == "text":
             continue
         rows = con.execute(
@@ -99,16 +95,7 @@ def _quarantine_bad_values(
             f"WHERE __bad_{column} AND {in_day} ORDER BY source_file, line",
             params,
         ).fetchall()
-        reason = f"expected {EXPECTED[kind]}"
-        for source_file, content_hash, line, value, raw_record in rows:
-            con.execute(
-                "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-                [run_id, day, source, source_file, content_hash, line, column, value, reason, raw_record],
-            )
-            problems.append(f"{display_path(source_file)} line {line} column {column}: {reason}, got {value!r}")
+        problems += [Problem(name, EXPECTED[kind], file=source_file, line=line, column=column, value=value,
+                             record=raw_record, content_hash=content_hash, quarantined=True)
+                     for source_file, content_hash, line, value, raw_record in rows]
     return problems
-
-
-def is_scoped_to_day(config, source: str) -> bool:
-    """Whether the source path names the day's files with ``{date}``."""
-    return "{date}" in source_config(config, source).path

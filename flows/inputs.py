@@ -1,0 +1,155 @@
+"""The day's inputs, driven through the source registry.
+
+For each configured source (``sources.<name>``), its kind reads the day
+(``kind.read(DayRequest)`` → ``SourceResult``); the problems it returns are
+one line each and kept in quarantine (unless the kind kept them already),
+the rows it skipped on purpose are counted per reason for ``run_log``.
+Frames are then joined per feed: every ``node_log`` frame into the day's
+node log, every ``token_counts`` frame and every request source's hourly
+totals into the day's token counts, the request sources' customer usage
+into one frame. Each feed's frame is checked by openbooks' own suite for it
+(``node_log``, ``token_counts``); a kind's own suite, when it has another,
+runs on what the kind returned (``SourceResult.checked``, else its frame).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
+
+from flows import validate
+from flows.compute import DayWindow
+from flows.runlog import RunRecord
+from flows.sources.base import DayRequest, SourceResult
+from flows.sources.files import display_path
+from flows.sources.registry import kind_for
+from flows.sources.request_checks import failure_lines
+from flows.warehouse import QuarantineRow, quarantine, session
+from openbooks.config import Config
+from openbooks.errors import InputError
+
+FEED_SUITES = {"node_log": "node_log", "token_counts": "token_counts"}
+
+
+def sources_feeding(config: Config, feeds: tuple[str, ...]) -> list[str]:
+    """The configured sources whose kind feeds one of ``feeds``, in config order."""
+    return [name for name, source in config.sources.named().items() if kind_for(source).feeds in feeds]
+
+
+def day_request(config: Config, name: str, window: DayWindow, run_id: str) -> DayRequest:
+    source = config.sources.get(name)
+    options = source.validated_options or kind_for(source).options()
+    return DayRequest(config, name, source, options, window.day, window.start, window.end, run_id)
+
+
+@task(cache_policy=NONE)
+def read_source(config: Config, name: str, window: DayWindow, run_id: str) -> SourceResult:
+    """One source's day, read by its kind; its new problems quarantined."""
+    source = config.sources.get(name)
+    result = kind_for(source).read(day_request(config, name, window, run_id))
+    fresh = [QuarantineRow.of(p, run_id, window.day) for p in result.problems if not p.quarantined]
+    if fresh:
+        with session(config) as con:
+            quarantine(con, fresh)
+    result.extra.setdefault("quarantined_rows", 0)
+    result.extra["quarantined_rows"] += len(result.problems)
+    get_run_logger().info("sources.%s (%s): %d file(s)%s", name, source.kind_name, len(result.files),
+                          f", {result.extra['summary']}" if "summary" in result.extra else "")
+    return result
+
+
+def note_results(record: RunRecord, results: dict[str, SourceResult]) -> None:
+    """Skipped rows (reason → count) and quarantined rows of ``results`` into the run's record."""
+    for name, result in results.items():
+        record.quarantined_rows += result.extra.get("quarantined_rows", 0)
+        if result.skipped:
+            record.skipped[name] = dict(result.skipped)
+
+
+def raise_problems(results: dict[str, SourceResult]) -> None:
+    """``InputError`` with every problem of ``results``, one line each."""
+    lines = [p.message() for result in results.values() for p in result.problems]
+    if lines:
+        raise InputError("\n".join(lines))
+
+
+def joined(results: list[SourceResult]) -> pl.DataFrame | None:
+    frames = [r.frame for r in results if r.frame is not None]
+    if not frames:
+        return None
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
+
+
+def usages(results: dict[str, SourceResult]) -> list:
+    return [r.extra["usage"] for r in results.values() if "usage" in r.extra]
+
+
+def request_hourly(results: dict[str, SourceResult]) -> pl.DataFrame | None:
+    hourly = [u.hourly for u in usages(results)]
+    return None if not hourly else pl.concat(hourly, how="vertical_relaxed") if len(hourly) > 1 else hourly[0]
+
+
+def request_customers(results: dict[str, SourceResult]) -> pl.DataFrame | None:
+    customers = [u.customers for u in usages(results)]
+    return None if not customers else pl.concat(customers) if len(customers) > 1 else customers[0]
+
+
+def input_parameters(config: Config) -> dict:
+    card = config.price_book.cards[config.price_book.card]
+    return {"gpu_types": sorted(config.hardware), "priced_models": sorted(card.models)}
+
+
+def docs(config: Config, record: RunRecord) -> dict:
+    """Where validation results are rendered as GX Data Docs, and under which run."""
+    return {"docs_dir": config.report_dir / "data_docs", "run_name": record.run_id}
+
+
+def record_docs(config: Config, record: RunRecord, outcome: validate.SuiteOutcome) -> None:
+    if outcome.docs_page is not None:
+        record.data_docs[outcome.suite] = outcome.docs_page.relative_to(config.report_dir).as_posix()
+
+
+def validate_feed(config: Config, window: DayWindow, feed: str, frame: pl.DataFrame, record: RunRecord) -> list[str]:
+    """The feed's suite over its frame: its problems, one line each; failing rows quarantined."""
+    outcome = validate.validate_frame(
+        frame, config.expectations_dir / f"{FEED_SUITES[feed]}.json", input_parameters(config), **docs(config, record)
+    )
+    record.validation_summary.append(outcome.summary())
+    record_docs(config, record, outcome)
+    if outcome.success:
+        return []
+
+    def label(i: int) -> str:
+        return f"{display_path(frame['source_file'][i])} line {frame['line'][i]}"
+
+    rows = [QuarantineRow(record.run_id, window.day, feed, f"expected {f.expected}", frame["source_file"][f.row],
+                          None, int(frame["line"][f.row]), f.column, None if f.value is None else str(f.value))
+            for f in outcome.failures if f.row is not None]
+    if rows:
+        with session(config) as con:
+            record.quarantined_rows += quarantine(con, rows)
+    return validate.describe_failures(outcome, label, config.business_day.timezone)
+
+
+def validate_kinds(config: Config, results: dict[str, SourceResult], record: RunRecord) -> list[str]:
+    """Each kind's own suite (beside its feed's) on what the kind returned."""
+    problems = []
+    for name, result in results.items():
+        kind = kind_for(config.sources.get(name))
+        checked = result.checked if result.checked is not None else result.frame
+        if kind.suite is None or kind.suite in FEED_SUITES.values() or checked is None:
+            continue
+        outcome = validate.validate_frame(checked, config.expectations_dir / f"{kind.suite}.json", {})
+        record.validation_summary.append(outcome.summary())
+        for failure in outcome.failures:
+            problems += _kind_failure_lines(config, name, kind.suite, result, failure)
+    return problems
+
+
+def _kind_failure_lines(config: Config, name: str, suite: str, result: SourceResult, failure) -> list[str]:
+    if "usage" in result.extra:
+        lines = failure_lines(result.extra["usage"], name, failure.column, failure.expected)
+        if lines:
+            return lines
+    return [f"{name} column {failure.column}: expected {failure.expected}, got {failure.value}"]

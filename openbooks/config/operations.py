@@ -1,0 +1,64 @@
+"""How and when openbooks runs: the business day, warehouse, reports, suites, schedule, notifications."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, field_validator
+
+from openbooks.config.common import Strict, zone_name as _zone
+
+def _packaged_expectations() -> Path:
+    """The suites installed with openbooks (the ``expectations`` package's data)."""
+    import expectations
+
+    return Path(expectations.__file__).resolve().parent
+
+
+PACKAGED_EXPECTATIONS = _packaged_expectations()
+
+
+class BusinessDay(Strict):
+    """When a business day starts: ``--date D`` covers D start → D+1 start."""
+
+    timezone: str = "UTC"
+    start: time = time(0, 0)
+
+    _check_zone = field_validator("timezone")(lambda cls, v: _zone(v))
+
+
+class Warehouse(Strict):
+    path: str = "../data/warehouse.duckdb"
+    lock_timeout_seconds: NonNegativeFloat = 30.0
+    memory_limit: str | None = None
+    temp_directory: str | None = None
+
+
+class Reports(Strict):
+    dir: str = "../reports"
+
+
+class Validation(Strict):
+    expectations_dir: str | None = None  # default: the suites shipped with openbooks
+
+
+class Schedule(Strict):
+    """When ``openbooks serve`` runs the day that just ended; a scheduled run
+    retries transient errors (a file not yet arrived, a busy warehouse)."""
+
+    cron: str = "30 12 * * *"
+    timezone: str = "UTC"
+    retries: NonNegativeInt = 3
+    retry_delay_seconds: NonNegativeFloat = 600.0
+
+    _check_zone = field_validator("timezone")(lambda cls, v: _zone(v))
+
+
+class Notifications(Strict):
+    """Where a failed run is reported besides its log: a webhook gets a JSON POST."""
+
+    webhook_url: str | None = None
+    timeout_seconds: PositiveFloat = 10.0
+
+

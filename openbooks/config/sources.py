@@ -1,0 +1,150 @@
+"""Where the day's inputs come from: ``sources.<name>``.
+
+Each source names its kind (``kind:``, default: openbooks' own schema for
+its slot, ``node_log``, ``token_counts`` or ``requests``) and gives the
+kind's own settings under ``options:``, validated by the kind's pydantic
+model when the config is loaded (``openbooks.config.loader``); a kind that
+reads files takes them from ``path`` (a glob; ``{date}`` is the day).
+Beside the three slots, further keys are allowed (e.g. a second cluster's
+node log): each names its ``kind:``, and its frame joins those of the feed
+its kind feeds. ``kind`` and ``options`` are left out of the config's
+canonical JSON while unset, so the hash of a config that does not use them
+is what it was before they existed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, PrivateAttr, model_serializer, model_validator
+
+from openbooks.config.common import Strict
+
+NODE_LOG_COLUMNS = ("interval_start", "interval_end", "model", "role", "gpu_type", "nodes")
+TOKEN_COLUMNS = (
+    "hour_start",
+    "model",
+    "channel",
+    "cache_hit_tokens",
+    "cache_miss_tokens",
+    "output_tokens",
+    "requests",
+)
+CANONICAL_COLUMNS = {"node_log": NODE_LOG_COLUMNS, "token_counts": TOKEN_COLUMNS}
+# Request-level logs are read typed, straight from their files (no raw text copy).
+REQUEST_COLUMNS = (
+    "ts", "request_id", "model", "channel", "customer_id", "input_tokens", "cached_tokens", "output_tokens",
+)
+SOURCE_COLUMNS = {**CANONICAL_COLUMNS, "requests": REQUEST_COLUMNS}
+
+
+
+SLOTS = ("node_log", "token_counts", "requests")
+
+
+class ColumnSpec(Strict):
+    """A canonical column that is not one file column: a constant
+    (``{const: api}``), a field inside a JSON column (``{column: metadata,
+    field: user.id}``) or a sum of columns (``{sum: [a, b]}``)."""
+
+    const: str | int | float | None = None
+    column: str | None = None
+    field: str | None = None
+    sum: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ColumnSpec:
+        forms = [self.const is not None, self.field is not None, self.sum is not None]
+        if sum(forms) != 1:
+            raise ValueError("expected one of {const: value}, {column: c, field: a.b} or {sum: [c1, c2]}")
+        if (self.field is None) != (self.column is None):
+            raise ValueError("a field inside a JSON column needs both column and field")
+        if self.sum is not None and len(self.sum) < 2:
+            raise ValueError("a sum needs at least two columns")
+        return self
+
+
+class Source(Strict):
+    """One input: its kind, its files (``path``: a glob; ``{date}`` is the
+    day), how its columns map onto the canonical ones, and the kind's options."""
+
+    kind: str | None = None
+    path: str | None = None
+    format: Literal["csv", "parquet", "json"] | None = None
+    columns: dict[str, str | ColumnSpec] = Field(default_factory=dict)
+    extra_columns: Literal["fail", "ignore"] = "fail"
+    delimiter: str = ","
+    encoding: Literal["utf-8"] = "utf-8"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    _slot: str | None = PrivateAttr(default=None)
+    _options: BaseModel | None = PrivateAttr(default=None)
+
+    @property
+    def kind_name(self) -> str | None:
+        """``kind:``, else openbooks' own schema for the slot the source is in."""
+        return self.kind or self._slot
+
+    @property
+    def validated_options(self) -> BaseModel | None:
+        """``options:`` as the kind's model (set when the config is loaded)."""
+        return self._options
+
+    def file_format(self, path: Path) -> str:
+        from flows.sources.readers import format_of
+
+        return format_of(self, path)
+
+    @model_serializer(mode="wrap")
+    def _unset_left_out(self, handler):
+        data = handler(self)
+        for key in ("kind", "options"):
+            if not data.get(key):
+                data.pop(key, None)
+        return data
+
+
+class Sources(Strict):
+    model_config = {**Strict.model_config, "extra": "allow"}
+
+    node_log: Source
+    token_counts: Source | None = None
+    requests: Source | None = None  # request-level logs, aggregated to hourly token counts
+    __pydantic_extra__: dict[str, Source] = Field(init=False)
+
+    def named(self) -> dict[str, Source]:
+        """Every configured source by its key, the three slots first."""
+        slots = {name: getattr(self, name) for name in SLOTS if getattr(self, name) is not None}
+        return {**slots, **(self.__pydantic_extra__ or {})}
+
+    def get(self, name: str) -> Source | None:
+        return self.named().get(name)
+
+    @model_validator(mode="after")
+    def _known_columns(self) -> Sources:
+        extra = self.__pydantic_extra__ or {}
+        if self.token_counts is None and self.requests is None and not extra:
+            raise ValueError("expected token_counts or requests (or both): where the day's tokens come from")
+        for name in SLOTS:
+            source = getattr(self, name)
+            if source is None:
+                continue
+            source._slot = name
+            if source.kind is None:
+                _check_columns(name, source, SOURCE_COLUMNS[name])
+        missing = [name for name, source in extra.items() if source.kind is None]
+        if missing:
+            raise ValueError(f"{missing[0]}.kind: missing required key (a source beside {list(SLOTS)} names its kind)")
+        return self
+
+
+def _check_columns(name: str, source: Source, columns: tuple[str, ...]) -> None:
+    unknown = set(source.columns) - set(columns)
+    if unknown:
+        raise ValueError(f"{name}.columns maps unknown column(s) {sorted(unknown)}; expected keys among {list(columns)}")
+
+
+def check_columns(name: str, source: Source, columns: tuple[str, ...]) -> None:
+    """``sources.<name>.columns`` maps only ``columns`` (``ValueError`` otherwise)."""
+    _check_columns(name, source, columns)
