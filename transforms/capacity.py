@@ -6,7 +6,7 @@ from datetime import datetime
 
 import polars as pl
 
-from transforms.calendar import hours_between
+from transforms.calendar import hours_between, in_hours, microseconds_between
 
 SERVING_ROLES = ("prefill", "decode", "idle")
 
@@ -101,7 +101,11 @@ def _merge_equal_steps(segments: pl.DataFrame) -> pl.DataFrame:
 
 
 def coverage_by_hour(steps: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
-    """Hours of each hour covered by at least one node-log row (``covered_hours``)."""
+    """Hours of each hour covered by at least one node-log row (``covered_hours``).
+
+    The covered stretches are summed in whole microseconds and only then
+    converted to hours, so an hour covered in pieces (a node count changing
+    at 01:00:12) is covered exactly as long as the hour, not 0.9999999999999999."""
     covered = (
         steps.filter(pl.col("rows") > 0)
         .join_where(
@@ -111,10 +115,12 @@ def coverage_by_hour(steps: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
         )
         .group_by("hour_start")
         .agg(
-            covered_hours=hours_between(
-                pl.max_horizontal("segment_start", "hour_start"),
-                pl.min_horizontal("segment_end", "hour_end"),
-            ).sum()
+            covered_hours=in_hours(
+                microseconds_between(
+                    pl.max_horizontal("segment_start", "hour_start"),
+                    pl.min_horizontal("segment_end", "hour_end"),
+                ).sum()
+            )
         )
     )
     return (
