@@ -10,7 +10,7 @@ import pytest
 
 from flows.daily import daily_books
 from tests.books import published
-from transforms import calendar, capacity, cost, economics
+from transforms import calendar, capacity, cost, statements
 from transforms.checks import coverage_gaps
 
 
@@ -60,7 +60,7 @@ def test_a_node_count_changing_at_any_second_of_an_hour_covers_it_exactly():
     no_tokens = pl.DataFrame(schema={"hour_start": timestamp, "cache_hit_tokens": pl.Int64,
                                      "cache_miss_tokens": pl.Int64, "output_tokens": pl.Int64,
                                      "requests": pl.Int64, "theoretical_revenue_usd": pl.Float64})
-    hourly = economics.hourly_economics(hours, costed, no_tokens, capacity.coverage_by_hour(steps, hours))
+    hourly = statements.hourly_economics(hours, costed, no_tokens, capacity.coverage_by_hour(steps, hours))
     assert steps.height == 3600 and hourly.height == 3600
     assert hourly.filter(pl.col("node_log_coverage") != 1.0).is_empty()
     assert coverage_gaps(steps, start, bounds[-1]).is_empty()

@@ -8,7 +8,8 @@ import polars as pl
 
 from transforms.calendar import hours_between, in_hours, microseconds_between
 
-SERVING_ROLES = ("prefill", "decode", "idle")
+ROLES = ("prefill", "decode", "idle", "training")  # what a node in the node log is doing
+SERVING_ROLES = ("prefill", "decode", "idle")  # serving inference; training nodes are lent out
 
 
 def clip_to_day(node_log: pl.DataFrame, day_start: datetime, day_end: datetime) -> pl.DataFrame:
