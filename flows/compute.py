@@ -16,7 +16,7 @@ import polars as pl
 from flows.frames import compile_frames
 from openbooks.config import Config
 from transforms import books as day_books
-from transforms import calendar, checks, customers, waterfall
+from transforms import calendar, checks, customers, models, waterfall
 from transforms.inputs import DayInputs
 
 
@@ -46,6 +46,7 @@ class Books:
     cost_breakdown: pl.DataFrame = field(default_factory=pl.DataFrame)
     claims_audit: pl.DataFrame = field(default_factory=pl.DataFrame)
     customers: pl.DataFrame | None = None  # customer_economics, from request-level logs
+    models: pl.DataFrame | None = None  # model_economics
     inputs: DayInputs | None = None  # the config compiled to frames, as the day was computed from
     billed_prices: pl.DataFrame | None = None  # the billing card's prices per hour, rules applied
 
@@ -77,7 +78,7 @@ def compute_day(config: Config, window: DayWindow, node_log: pl.DataFrame, token
     inputs = day_inputs(config, window)
     result = day_books.compute_day(inputs, node_log, token_counts)
     return Books(window, node_log, token_counts, result.hourly, result.daily, result.steps, result.waterfall,
-                 result.scenarios, result.cost_breakdown, result.claims_audit, inputs=inputs,
+                 result.scenarios, result.cost_breakdown, result.claims_audit, models=result.models, inputs=inputs,
                  billed_prices=result.prices.billed)
 
 
@@ -103,7 +104,13 @@ def customer_books(config: Config, books: Books, usage: pl.DataFrame) -> pl.Data
     )
 
 
-def checked_frames(waterfall_table: pl.DataFrame, breakdown: pl.DataFrame) -> tuple[tuple[str, pl.DataFrame], ...]:
+def checked_frames(waterfall_table: pl.DataFrame, breakdown: pl.DataFrame, model_rows: pl.DataFrame | None = None,
+                   daily: pl.DataFrame | None = None) -> tuple[tuple[str, pl.DataFrame], ...]:
     """Result frames the GX suites of the same name check: the waterfall
-    reconciled per model (steps against billed revenue) and the cost lines."""
-    return ("revenue_waterfall", waterfall.reconcile(waterfall_table)), ("cost_breakdown", breakdown)
+    reconciled per model (steps against billed revenue), the cost lines and,
+    given the day, the models reconciled with it (their costs and revenues
+    against the day's)."""
+    checked = (("revenue_waterfall", waterfall.reconcile(waterfall_table)), ("cost_breakdown", breakdown))
+    if model_rows is not None and daily is not None:
+        checked += (("model_economics", models.reconcile(model_rows, daily)),)
+    return checked

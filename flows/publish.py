@@ -20,6 +20,7 @@ from flows.schema import (
     CUSTOMER_ECONOMICS,
     DAILY_ECONOMICS,
     HOURLY_ECONOMICS,
+    MODEL_ECONOMICS,
     NODE_STEPS,
     PUBLISHED,
     REVENUE_SCENARIOS,
@@ -47,6 +48,8 @@ def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl
             )
         },
     }
+    if books.models is not None:
+        frames[MODEL_ECONOMICS] = books.models.with_columns(day=day, run_id=pl.lit(run_id))
     if books.customers is not None:
         frames[CUSTOMER_ECONOMICS] = books.customers.with_columns(day=day, run_id=pl.lit(run_id))
     return frames

@@ -294,7 +294,34 @@ CUSTOMER_ECONOMICS = Table(
     ),
 )
 
+MODEL_ECONOMICS = Table(
+    "model_economics",
+    "One row per model and business day: the GPU cost of its prefill and decode node-hours, its revenue, "
+    "margins and cost per million tokens. Idle and training node-hours are on the 'unattributed' row; "
+    "the rows' GPU cost adds up to the day's.",
+    (
+        _DAY,
+        _c("model", "VARCHAR", "a model, or 'unattributed' (idle and training node-hours)", True),
+        *_ROLE_HOURS,
+        _c("gpu_hours", "DOUBLE", "serving GPU-hours of the row (prefill + decode; idle on 'unattributed')"),
+        _c("prefill_cost_usd", "DOUBLE", "prefill node-hours at rental"),
+        _c("decode_cost_usd", "DOUBLE", "decode node-hours at rental"),
+        _c("gpu_cost_usd", "DOUBLE", "the row's serving GPU cost; the day's rows add up to its GPU cost"),
+        *_TOKENS[:5],  # input, cache hit, cache miss, output tokens; requests
+        _c("theoretical_revenue_usd", "DOUBLE", "the model's tokens at the reference model's list price"),
+        _c("billed_revenue_usd", "DOUBLE", "billable channels, the model's own price, time-of-day rules applied"),
+        _c("margin_usd", "DOUBLE", "billed revenue - GPU cost"),
+        _c("cost_profit_margin", "DOUBLE", "theoretical revenue / GPU cost - 1 (null on 'unattributed')"),
+        _c("gross_margin", "DOUBLE", "(theoretical revenue - GPU cost) / theoretical revenue"),
+        _c("billed_gross_margin", "DOUBLE", "(billed revenue - GPU cost) / billed revenue"),
+        _c("cost_per_million_tokens_usd", "DOUBLE", "GPU cost / (input + output tokens) x 10^6"),
+        _c("cost_per_million_input_usd", "DOUBLE", "prefill cost / input tokens x 10^6"),
+        _c("cost_per_million_output_usd", "DOUBLE", "decode cost / output tokens x 10^6"),
+        _RUN,
+    ),
+)
+
 PUBLISHED = (DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS,
              REVENUE_WATERFALL, REVENUE_SCENARIOS, COST_BREAKDOWN, CLAIMS_AUDIT,
-             CUSTOMER_ECONOMICS)
+             CUSTOMER_ECONOMICS, MODEL_ECONOMICS)
 ALL_TABLES = (*PUBLISHED, RUN_LOG, QUARANTINE, RAW_FILES, CONFIGS)

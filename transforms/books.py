@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from transforms import (
-    billing, cache, calendar, capacity, claims, cost, efficiency, loaded_cost, pricing, scenarios, statements,
-    waterfall,
+    billing, cache, calendar, capacity, claims, cost, efficiency, loaded_cost, models, pricing, scenarios,
+    statements, waterfall,
 )
 from transforms.inputs import DayInputs
 from transforms.ratios import cost_profit_margin, gross_margin
@@ -38,6 +38,7 @@ class DayBooks:
     scenarios: pl.DataFrame
     cost_breakdown: pl.DataFrame
     claims_audit: pl.DataFrame
+    models: pl.DataFrame  # model_economics
     prices: DayPrices
 
 
@@ -82,7 +83,7 @@ def compute_day(inputs: DayInputs, node_log: pl.DataFrame, token_counts: pl.Data
     )
     audit = claims.claims_audit(inputs.claims, claims.day_figures(daily, scenario_table))
     return DayBooks(hourly, daily, steps, waterfall.revenue_waterfall(billed), scenario_table, breakdown, audit,
-                    prices)
+                    models.model_economics(costed, priced, billed).with_columns(day=pl.lit(inputs.day)), prices)
 
 
 def in_depth_daily(inputs: DayInputs, daily: pl.DataFrame, costed: pl.DataFrame, priced: pl.DataFrame,

@@ -10,6 +10,7 @@ from transforms.calendar import hours_between, in_hours, microseconds_between
 
 ROLES = ("prefill", "decode", "idle", "training")  # what a node in the node log is doing
 SERVING_ROLES = ("prefill", "decode", "idle")  # serving inference; training nodes are lent out
+ATTRIBUTED_ROLES = ("prefill", "decode")  # working for the model they are logged with (model_economics)
 
 
 def clip_to_day(node_log: pl.DataFrame, day_start: datetime, day_end: datetime) -> pl.DataFrame:
