@@ -116,7 +116,7 @@ def validate_results(config: Config, books: Books, record: RunRecord) -> None:
     problems = []
     zone = config.business_day.timezone
     checked = [("hourly_economics", books.hourly), ("daily_economics", books.daily),
-               *checked_frames(books.waterfall, books.cost_breakdown)]
+               *checked_frames(books.waterfall, books.cost_breakdown, books.models, books.daily)]
     if books.customers is not None:
         checked.append(("customer_economics", customers.reconcile(books.customers, books.daily)))
     for name, frame in checked:

@@ -19,7 +19,8 @@ from openbooks.claims import load_claims
 from openbooks.config import CANONICAL_COLUMNS, Config, load_config
 from openbooks.errors import OpenbooksError
 
-SUITES = ("node_log", "token_counts", "hourly_economics", "daily_economics", "revenue_waterfall", "cost_breakdown")
+SUITES = ("node_log", "token_counts", "hourly_economics", "daily_economics", "revenue_waterfall", "cost_breakdown",
+          "model_economics")
 REQUEST_SUITES = ("requests", "customer_economics")  # used when sources.requests is set
 
 

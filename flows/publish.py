@@ -2,6 +2,8 @@
 validated run swaps its day into the published tables, in one transaction.
 
 A failure anywhere before COMMIT leaves the published tables as they were.
+A computed column that ``flows/schema.py`` does not declare is an error, not
+dropped: a new figure needs its column declared there.
 """
 
 from __future__ import annotations
@@ -18,12 +20,18 @@ from flows.schema import (
     CUSTOMER_ECONOMICS,
     DAILY_ECONOMICS,
     HOURLY_ECONOMICS,
+    MODEL_ECONOMICS,
     NODE_STEPS,
     PUBLISHED,
     REVENUE_SCENARIOS,
     REVENUE_WATERFALL,
     Table,
 )
+from openbooks.errors import OpenbooksError
+
+
+class UndeclaredColumns(OpenbooksError):
+    """A computed frame carries a column its table does not declare."""
 
 
 def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl.DataFrame]:
@@ -40,13 +48,35 @@ def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl
             )
         },
     }
+    if books.models is not None:
+        frames[MODEL_ECONOMICS] = books.models.with_columns(day=day, run_id=pl.lit(run_id))
     if books.customers is not None:
         frames[CUSTOMER_ECONOMICS] = books.customers.with_columns(day=day, run_id=pl.lit(run_id))
     return frames
 
 
+def undeclared_columns(table: Table, frame: pl.DataFrame) -> list[str]:
+    """Columns of ``frame`` that ``table`` does not declare."""
+    declared = {c.name for c in table.columns}
+    return [name for name in frame.columns if name not in declared]
+
+
+def check_declared(frames: dict[Table, pl.DataFrame]) -> None:
+    """Raise ``UndeclaredColumns`` naming every computed column the schema lacks."""
+    problems = [
+        f"{table.name}: {extra}" for table, frame in frames.items() if (extra := undeclared_columns(table, frame))
+    ]
+    if problems:
+        raise UndeclaredColumns(
+            "computed columns not declared in flows/schema.py (declare them there to publish them): "
+            + "; ".join(problems)
+        )
+
+
 def write_staging(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.DataFrame], run_id: str) -> None:
-    """Replace this run's rows in ``staging.<table>``."""
+    """Replace this run's rows in ``staging.<table>`` (every column declared,
+    see ``check_declared``; declared columns a frame lacks are null)."""
+    check_declared(frames)
     con.execute("BEGIN")
     try:
         for table, frame in frames.items():

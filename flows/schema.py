@@ -7,7 +7,9 @@ columns are added to existing warehouses with ``ADD COLUMN IF NOT EXISTS``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from transforms.capacity import ROLES
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,6 @@ class Table:
     columns: tuple[Column, ...]
     partition: str | None = "day"  # published per day: a run replaces its day's rows
     schema: str = "main"
-    key: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def qualified(self) -> str:
@@ -52,10 +53,7 @@ _TOKENS = (
     _c("requests", "BIGINT", "requests"),
     _c("cache_hit_rate", "DOUBLE", "cache_hit_tokens / input_tokens"),
 )
-_ROLE_HOURS = tuple(
-    _c(f"{role}_node_hours", "DOUBLE", f"node-hours in role {role}")
-    for role in ("prefill", "decode", "idle", "training")
-)
+_ROLE_HOURS = tuple(_c(f"{role}_node_hours", "DOUBLE", f"node-hours in role {role}") for role in ROLES)
 _MARGINS = (
     _c("theoretical_revenue_usd", "DOUBLE", "every token at the reference model's list price"),
     _c("cost_profit_margin", "DOUBLE", "theoretical revenue / GPU cost - 1 (5.45 = 545%)"),
@@ -106,7 +104,6 @@ DAILY_ECONOMICS = Table(
         _RUN,
         _c("config_hash", "VARCHAR", "hash of the config the day was computed with"),
     ),
-    key=("day",),
 )
 
 HOURLY_ECONOMICS = Table(
@@ -129,7 +126,6 @@ HOURLY_ECONOMICS = Table(
         _c("billed_revenue_usd", "DOUBLE", "billable channels, own prices, time-of-day rules applied"),
         _RUN,
     ),
-    key=("day", "hour_start"),
 )
 
 NODE_STEPS = Table(
@@ -143,7 +139,6 @@ NODE_STEPS = Table(
         _c("rows", "BIGINT", "node-log rows covering the segment (0 = a gap)"),
         _RUN,
     ),
-    key=("day", "segment_start"),
 )
 
 REVENUE_WATERFALL = Table(
@@ -162,7 +157,6 @@ REVENUE_WATERFALL = Table(
         _c("end_usd", "DOUBLE", "where the bar ends", True),
         _RUN,
     ),
-    key=("day", "model", "step_order"),
 )
 
 REVENUE_SCENARIOS = Table(
@@ -181,7 +175,6 @@ REVENUE_SCENARIOS = Table(
         _c("billed_gross_margin", "DOUBLE", "(billed revenue - GPU cost) / billed revenue"),
         _RUN,
     ),
-    key=("day", "card"),
 )
 
 COST_BREAKDOWN = Table(
@@ -195,7 +188,6 @@ COST_BREAKDOWN = Table(
         _c("share", "DOUBLE", "usd / fully loaded cost"),
         _RUN,
     ),
-    key=("day", "line"),
 )
 
 CLAIMS_AUDIT = Table(
@@ -214,7 +206,6 @@ CLAIMS_AUDIT = Table(
         _c("source", "VARCHAR", "where the claim was made"),
         _RUN,
     ),
-    key=("day", "claim_order"),
 )
 
 RUN_LOG = Table(
@@ -237,7 +228,6 @@ RUN_LOG = Table(
         _c("skipped_rows", "VARCHAR", "rows sources left out on purpose, JSON {source: {reason: count}}"),
     ),
     partition=None,
-    key=("run_id",),
 )
 
 QUARANTINE = Table(
@@ -274,7 +264,6 @@ RAW_FILES = Table(
     ),
     partition=None,
     schema="raw",
-    key=("source", "path"),
 )
 
 CONFIGS = Table(
@@ -287,7 +276,6 @@ CONFIGS = Table(
         _c("first_seen_at", "TIMESTAMPTZ", "when a run first used it", True),
     ),
     partition=None,
-    key=("config_hash",),
 )
 
 CUSTOMER_ECONOMICS = Table(
@@ -305,10 +293,36 @@ CUSTOMER_ECONOMICS = Table(
         _c("gross_margin", "DOUBLE", "margin / billed revenue"),
         _RUN,
     ),
-    key=("day", "customer_id"),
+)
+
+MODEL_ECONOMICS = Table(
+    "model_economics",
+    "One row per model and business day: the GPU cost of its prefill and decode node-hours, its revenue, "
+    "margins and cost per million tokens. Idle and training node-hours are on the 'unattributed' row; "
+    "the rows' GPU cost adds up to the day's.",
+    (
+        _DAY,
+        _c("model", "VARCHAR", "a model, or 'unattributed' (idle and training node-hours)", True),
+        *_ROLE_HOURS,
+        _c("gpu_hours", "DOUBLE", "serving GPU-hours of the row (prefill + decode; idle on 'unattributed')"),
+        _c("prefill_cost_usd", "DOUBLE", "prefill node-hours at rental"),
+        _c("decode_cost_usd", "DOUBLE", "decode node-hours at rental"),
+        _c("gpu_cost_usd", "DOUBLE", "the row's serving GPU cost; the day's rows add up to its GPU cost"),
+        *_TOKENS[:5],  # input, cache hit, cache miss, output tokens; requests
+        _c("theoretical_revenue_usd", "DOUBLE", "the model's tokens at the reference model's list price"),
+        _c("billed_revenue_usd", "DOUBLE", "billable channels, the model's own price, time-of-day rules applied"),
+        _c("margin_usd", "DOUBLE", "billed revenue - GPU cost"),
+        _c("cost_profit_margin", "DOUBLE", "theoretical revenue / GPU cost - 1 (null on 'unattributed')"),
+        _c("gross_margin", "DOUBLE", "(theoretical revenue - GPU cost) / theoretical revenue"),
+        _c("billed_gross_margin", "DOUBLE", "(billed revenue - GPU cost) / billed revenue"),
+        _c("cost_per_million_tokens_usd", "DOUBLE", "GPU cost / (input + output tokens) x 10^6"),
+        _c("cost_per_million_input_usd", "DOUBLE", "prefill cost / input tokens x 10^6"),
+        _c("cost_per_million_output_usd", "DOUBLE", "decode cost / output tokens x 10^6"),
+        _RUN,
+    ),
 )
 
 PUBLISHED = (DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS,
              REVENUE_WATERFALL, REVENUE_SCENARIOS, COST_BREAKDOWN, CLAIMS_AUDIT,
-             CUSTOMER_ECONOMICS)
+             CUSTOMER_ECONOMICS, MODEL_ECONOMICS)
 ALL_TABLES = (*PUBLISHED, RUN_LOG, QUARANTINE, RAW_FILES, CONFIGS)

@@ -36,9 +36,3 @@ def load_claims(path: Path) -> list[Claim]:
     except ValidationError as exc:
         problems = [_describe(e, ClaimsFile) for e in exc.errors()]
         raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
-
-
-def claims_rows(claims: list[Claim]) -> list[dict]:
-    return [c.model_dump() for c in claims]
-
-

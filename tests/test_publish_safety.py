@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import polars as pl
 import pytest
 
-from flows import publish
+from flows import compute, publish
 from flows.daily import daily_books
 from openbooks.errors import ValidationFailed
 from tests.books import edit_line, files_bytes, published, tables
@@ -59,3 +60,23 @@ def test_a_failed_expectation_leaves_published_rows_and_report_byte_identical(pr
     assert published(config, "SELECT status FROM run_log ORDER BY started_at") == [("published",), ("failed",)]
     # The failed run's staged rows are not there (it failed before staging); nothing half-written is left.
     assert published(config, "SELECT count(*) FROM staging.daily_economics") == [(0,)]
+
+
+def test_a_computed_column_the_schema_does_not_declare_fails_the_run_and_publishes_nothing(project, monkeypatch):
+    daily_books(DAY, str(project.config_path))
+    config = project.config
+    before = tables(config)
+    compute_day = compute.compute_day
+
+    def with_a_new_figure(*args):
+        books = compute_day(*args)
+        books.daily = books.daily.with_columns(new_figure_usd=pl.col("gpu_cost_usd") * 2)
+        return books
+
+    monkeypatch.setattr(compute, "compute_books", with_a_new_figure)
+    message = r"computed columns not declared in flows/schema.py .*: daily_economics: \['new_figure_usd'\]"
+    with pytest.raises(publish.UndeclaredColumns, match=message):
+        daily_books(DAY, str(project.config_path))
+    assert tables(config) == before
+    assert published(config, "SELECT status FROM run_log ORDER BY started_at") == [("published",), ("failed",)]
+

@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from transforms import calendar, capacity, checks, cost, economics, pricing, ratios
+from transforms import calendar, capacity, checks, cost, pricing, ratios, statements
+
 
 
 def utc(*args) -> datetime:
@@ -188,13 +189,13 @@ def test_hourly_and_daily_economics_on_a_two_hour_day():
         }
     )
     steps = capacity.node_count_steps(capacity.serving(log))
-    hourly = economics.hourly_economics(hours, costed, priced, capacity.coverage_by_hour(steps, hours))
+    hourly = statements.hourly_economics(hours, costed, priced, capacity.coverage_by_hour(steps, hours))
     # hour 0: 2 decode nodes → 16 GPU-h → $32; hour 1: 3 nodes → $48. Training is not serving cost.
     assert hourly["gpu_cost_usd"].to_list() == [32.0, 48.0]
     assert hourly["avg_nodes"].to_list() == [2.0, 3.0]
     assert hourly["training_node_hours"].to_list() == [5.0, 0.0]
     assert hourly["node_log_coverage"].to_list() == [1.0, 1.0]
-    daily = economics.daily_economics(
+    daily = statements.daily_economics(
         hourly, steps, day=date(2025, 1, 1), day_start=utc(2025, 1, 1), day_end=utc(2025, 1, 1, 2),
         reference_model="m",
     ).row(0, named=True)

@@ -1,11 +1,37 @@
 """Pure Polars transforms: frames in, frames out, no I/O and no globals.
 
-Where each figure is computed:
-- calendar.py  the business day window and its hour grid
-- checks.py    row flags the input expectations look at (in the day, overlaps, hour grid)
-- capacity.py  node-hours by hour, the node-count step function, peak and coverage
-- cost.py      GPU-hours and GPU rental cost
-- pricing.py   which list price applies to each hour, and revenue from token counts
-- ratios.py    margins and rates (cost profit margin, gross margin, cache hit rate)
-- economics.py hourly_economics and daily_economics, built from the above
+The config arrives compiled into frames (``inputs.DayInputs``, built by
+``flows/frames.py``); ``books.compute_day`` runs everything below in one pass.
+
+Modules: calendar (day window, hour grid), checks (input row flags, gaps),
+capacity (node-hours, step function, coverage, roles), cost (the rental
+formula), pricing (list prices, own-else-"*", theoretical revenue), billing
+(time-of-day rules, billed revenue), statements (hourly_economics,
+daily_economics), loaded_cost, efficiency, cache, scenarios, waterfall,
+claims, customers, ratios (margins and rates), books (the one pass).
+
+Where each figure is computed (module.function):
+- hours, hour_start, hour_end ........... calendar.hour_grid; day_start/day_end calendar.day_window
+- node_hours, <role>_node_hours ......... capacity.node_hours_by_hour, summed in statements.hourly_economics
+- gpu_hours, gpu_cost_usd ............... cost.gpu_hours, cost.rental_usd (via cost.gpu_cost)
+- peak_nodes; node_steps ................ capacity.node_count_steps (peak: statements.daily_economics)
+- avg_nodes, input_tokens, tokens, requests, unpriced_token_rows ... statements.hourly_economics / daily_economics
+- node_log_coverage ..................... capacity.coverage_by_hour (whole microseconds)
+- theoretical_revenue_usd ............... pricing.theoretical_revenue (pricing.token_revenue_usd, reference_prices)
+- cache_hit_rate, cost_profit_margin, gross_margin and every *_margin ... ratios.cache_hit_rate,
+  ratios.cost_profit_margin, ratios.gross_margin (in-depth ones applied in books.in_depth_daily)
+- billed_revenue_usd .................... billing.bill_tokens (billing.billed_revenue_usd); hourly_billed
+- loaded_cost_usd; cost_breakdown ....... loaded_cost.cost_lines (rental, amortization, training_transfer, power,
+  declared_lines), loaded_cost.cost_breakdown (share, line_order), loaded_cost.loaded_cost_usd
+- training_node_hours_credit_usd ........ cost.role_rental_usd(..., ("training",))
+- idle_capacity_node_hours/_share/_usd .. efficiency.idle_capacity_node_hours / _share / _usd
+- prefill_input_/decode_output_tokens_per_node_second ... efficiency.tokens_per_node_second
+- cost_per_million_input/output_usd ..... efficiency.usd_per_million of efficiency.prefill_cost_usd / decode_cost_usd
+- (loaded_)break_even_output_price_usd .. efficiency.usd_per_million
+- cache_discount_usd .................... cache.cache_discount_usd
+- cache_saved_node_hours/_gpu_hours/_usd  cache.saved_prefill_node_hours, cost.gpu_hours, cost.rental_usd
+- revenue_waterfall ..................... waterfall.revenue_waterfall (levels: waterfall.waterfall_levels)
+- revenue_scenarios ..................... scenarios.card_revenue, scenarios.revenue_scenarios
+- claims_audit .......................... claims.claims_audit (claims.day_figures, claims.verdict)
+- customer_economics .................... customers.billed_revenue, customers.role_costs, customers.customer_economics
 """

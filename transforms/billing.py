@@ -24,9 +24,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from transforms.calendar import hours_between
-from transforms.pricing import PRICE_COLUMNS, token_revenue_usd
+from transforms.pricing import PRICE_COLUMNS, card_prices, own_else_any, token_revenue_usd
 
-ANY_MODEL = "*"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WINDOW_SCHEMA = {
     "card": pl.String, "rule": pl.String,
@@ -61,6 +60,11 @@ def rule_windows(rules: pl.DataFrame, day_start: datetime, day_end: datetime) ->
     return pl.DataFrame(windows, schema=WINDOW_SCHEMA)
 
 
+def rule_shares(rules: pl.DataFrame, hours: pl.DataFrame, day_start: datetime, day_end: datetime) -> pl.DataFrame:
+    """``share`` of each hour of the day inside each rule's windows."""
+    return window_share_by_hour(rule_windows(rules, day_start, day_end), hours)
+
+
 def window_share_by_hour(windows: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
     """``share``: the part of each hour inside each rule's windows (0 to 1),
     per ``hour_start``, ``card`` and ``rule``; hours outside every window absent."""
@@ -82,33 +86,13 @@ def window_share_by_hour(windows: pl.DataFrame, hours: pl.DataFrame) -> pl.DataF
     )
 
 
-def _own_else_any(frame: pl.DataFrame, keyed: pl.DataFrame, on: list[str], values: list[str]) -> pl.DataFrame:
-    """Join ``keyed``'s ``values`` by ``on`` + model; where the model has no
-    row, take the row of model ``"*"``."""
-    own = keyed.filter(pl.col("model") != ANY_MODEL)
-    fallback = keyed.filter(pl.col("model") == ANY_MODEL).drop("model").rename({v: f"{v}__any" for v in values})
-    return (
-        frame.join(own, on=[*on, "model"], how="left")
-        .join(fallback, on=on, how="left")
-        .with_columns(pl.coalesce(v, f"{v}__any").alias(v) for v in values)
-        .drop(f"{v}__any" for v in values)
-    )
-
-
-def card_prices(tokens: pl.DataFrame, hourly_prices: pl.DataFrame, card: str) -> pl.DataFrame:
-    """Add the card's ``input_cache_hit``, ``input_cache_miss`` and ``output``
-    price for each row's model and hour (null where the card has none)."""
-    prices = hourly_prices.filter(pl.col("card") == card).drop("card")
-    return _own_else_any(tokens, prices, ["hour_start"], list(PRICE_COLUMNS))
-
-
 def price_factor(tokens: pl.DataFrame, shares: pl.DataFrame, factors: pl.DataFrame, card: str) -> pl.DataFrame:
     """Add ``price_factor``: what share of list each row's hour and model is
     billed at under the card's time-of-day rules (1.0 outside every window)."""
     keys = tokens.select("hour_start", "model").unique()
     in_window = keys.join(shares.filter(pl.col("card") == card).drop("card"), on="hour_start")
     adjustments = (
-        _own_else_any(in_window, factors.filter(pl.col("card") == card).drop("card"), ["rule"], ["factor"])
+        own_else_any(in_window, factors.filter(pl.col("card") == card).drop("card"), ["rule"], ["factor"])
         .filter(pl.col("factor").is_not_null())
         .group_by("hour_start", "model")
         .agg(adjustment=(pl.col("share") * (pl.col("factor") - 1)).sum())

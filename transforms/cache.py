@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.cost import gpu_hours, rental_usd
 from transforms.efficiency import SECONDS_PER_HOUR
 
 
@@ -26,6 +27,6 @@ def cache_columns(*, tokens_per_node_second: float, gpus_per_node: float, rental
     node_hours = saved_prefill_node_hours(tokens_per_node_second)
     return [
         node_hours.alias("cache_saved_node_hours"),
-        (node_hours * gpus_per_node).alias("cache_saved_gpu_hours"),
-        (node_hours * gpus_per_node * rental_usd_per_gpu_hour).alias("cache_saved_usd"),
+        gpu_hours(node_hours, gpus_per_node).alias("cache_saved_gpu_hours"),
+        rental_usd(node_hours, gpus_per_node, rental_usd_per_gpu_hour).alias("cache_saved_usd"),
     ]

@@ -47,8 +47,22 @@ def hour_grid(day_start: datetime, day_end: datetime) -> pl.DataFrame:
     )
 
 
-def hours_between(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
-    """Length of ``[start, end)`` in hours, exact to the microsecond."""
+MICROSECONDS_PER_HOUR = 3_600_000_000
+
+
+def microseconds_between(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
+    """Length of ``[start, end)`` in whole microseconds (an exact integer)."""
     start = pl.col(start) if isinstance(start, str) else start
     end = pl.col(end) if isinstance(end, str) else end
-    return (end - start).dt.total_microseconds() / 3_600_000_000
+    return (end - start).dt.total_microseconds()
+
+
+def hours_between(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
+    """Length of ``[start, end)`` in hours, exact to the microsecond."""
+    return in_hours(microseconds_between(start, end))
+
+
+def in_hours(microseconds: pl.Expr) -> pl.Expr:
+    """Microseconds as hours. Sum durations as microseconds first, then
+    convert: integer sums are exact, so parts of an hour add up to exactly one."""
+    return microseconds / MICROSECONDS_PER_HOUR

@@ -6,9 +6,11 @@ from datetime import datetime
 
 import polars as pl
 
-from transforms.calendar import hours_between
+from transforms.calendar import hours_between, in_hours, microseconds_between
 
-SERVING_ROLES = ("prefill", "decode", "idle")
+ROLES = ("prefill", "decode", "idle", "training")  # what a node in the node log is doing
+SERVING_ROLES = ("prefill", "decode", "idle")  # serving inference; training nodes are lent out
+ATTRIBUTED_ROLES = ("prefill", "decode")  # working for the model they are logged with (model_economics)
 
 
 def clip_to_day(node_log: pl.DataFrame, day_start: datetime, day_end: datetime) -> pl.DataFrame:
@@ -101,7 +103,11 @@ def _merge_equal_steps(segments: pl.DataFrame) -> pl.DataFrame:
 
 
 def coverage_by_hour(steps: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
-    """Hours of each hour covered by at least one node-log row (``covered_hours``)."""
+    """Hours of each hour covered by at least one node-log row (``covered_hours``).
+
+    The covered stretches are summed in whole microseconds and only then
+    converted to hours, so an hour covered in pieces (a node count changing
+    at 01:00:12) is covered exactly as long as the hour, not 0.9999999999999999."""
     covered = (
         steps.filter(pl.col("rows") > 0)
         .join_where(
@@ -111,10 +117,12 @@ def coverage_by_hour(steps: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
         )
         .group_by("hour_start")
         .agg(
-            covered_hours=hours_between(
-                pl.max_horizontal("segment_start", "hour_start"),
-                pl.min_horizontal("segment_end", "hour_end"),
-            ).sum()
+            covered_hours=in_hours(
+                microseconds_between(
+                    pl.max_horizontal("segment_start", "hour_start"),
+                    pl.min_horizontal("segment_end", "hour_end"),
+                ).sum()
+            )
         )
     )
     return (

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.pricing import PRICE_COLUMNS, token_revenue_usd
+from transforms.efficiency import decode_cost_usd, prefill_cost_usd
+from transforms.pricing import PRICE_COLUMNS, card_prices, token_revenue_usd
 from transforms.ratios import gross_margin
 
 TOKEN_COLUMNS = ("requests", "cache_hit_tokens", "cache_miss_tokens", "output_tokens")
@@ -47,10 +48,10 @@ def billed_revenue(usage: pl.DataFrame, hourly_prices: pl.DataFrame, *, card: st
     """Add ``billed_revenue_usd``: tokens of billable channels at the price of
     their own model in ``card`` (``hourly_prices``: list, or billed with the
     time-of-day rules applied); 0 for other channels; null where no price is
-    in force."""
-    prices = hourly_prices.filter(pl.col("card") == card).drop("card")
+    in force. A model without its own price pays the card's ``"*"`` price,
+    as in ``billing.bill_tokens``."""
     return (
-        usage.join(prices, on=["hour_start", "model"], how="left")
+        card_prices(usage, hourly_prices, card)
         .with_columns(
             billed_revenue_usd=pl.when(pl.col("channel").is_in(billable_channels))
             .then(token_revenue_usd())
@@ -60,12 +61,20 @@ def billed_revenue(usage: pl.DataFrame, hourly_prices: pl.DataFrame, *, card: st
     )
 
 
+def role_costs(daily: pl.DataFrame) -> tuple[float, float]:
+    """The day's GPU cost split into (prefill, decode) by node-hours
+    (``efficiency.prefill_cost_usd``, ``decode_cost_usd``); 0 without any."""
+    prefill, decode = daily.select(
+        prefill=prefill_cost_usd().fill_null(0.0), decode=decode_cost_usd().fill_null(0.0)
+    ).row(0)
+    return prefill, decode
+
+
 def role_cost_shares(gpu_cost_usd: float, prefill_node_hours: float, decode_node_hours: float) -> tuple[float, float]:
-    """The day's GPU cost split into (prefill, decode) by node-hours."""
-    working = prefill_node_hours + decode_node_hours
-    if working == 0:
-        return 0.0, 0.0
-    return gpu_cost_usd * prefill_node_hours / working, gpu_cost_usd * decode_node_hours / working
+    """``role_costs`` of a day with this GPU cost and these node-hours."""
+    day = {"gpu_cost_usd": gpu_cost_usd, "prefill_node_hours": prefill_node_hours,
+           "decode_node_hours": decode_node_hours}
+    return role_costs(pl.DataFrame({k: [float(v)] for k, v in day.items()}))
 
 
 def customer_economics(priced_usage: pl.DataFrame, *, prefill_cost_usd: float, decode_cost_usd: float) -> pl.DataFrame:

@@ -35,6 +35,16 @@ def prefill_share() -> pl.Expr:
     return _ratio(pl.col("prefill_node_hours"), pl.col("prefill_node_hours") + pl.col("decode_node_hours"))
 
 
+def prefill_cost_usd(cost: str = "gpu_cost_usd") -> pl.Expr:
+    """Prefill's part of a cost: cost × prefill share."""
+    return pl.col(cost) * prefill_share()
+
+
+def decode_cost_usd(cost: str = "gpu_cost_usd") -> pl.Expr:
+    """Decode's part of a cost: cost × (1 − prefill share)."""
+    return pl.col(cost) * (1 - prefill_share())
+
+
 def usd_per_million(usd: pl.Expr, tokens: str) -> pl.Expr:
     """USD per million tokens."""
     return _ratio(usd * 1_000_000, pl.col(tokens))
@@ -48,13 +58,8 @@ def efficiency_columns(cost: str = "gpu_cost_usd") -> list[pl.Expr]:
         idle_capacity_usd().alias("idle_capacity_usd"),
         tokens_per_node_second("input_tokens", "prefill_node_hours").alias("prefill_input_tokens_per_node_second"),
         tokens_per_node_second("output_tokens", "decode_node_hours").alias("decode_output_tokens_per_node_second"),
-        usd_per_million(pl.col(cost) * prefill_share(), "input_tokens").alias("cost_per_million_input_usd"),
-        usd_per_million(pl.col(cost) * (1 - prefill_share()), "output_tokens").alias("cost_per_million_output_usd"),
+        usd_per_million(prefill_cost_usd(cost), "input_tokens").alias("cost_per_million_input_usd"),
+        usd_per_million(decode_cost_usd(cost), "output_tokens").alias("cost_per_million_output_usd"),
         usd_per_million(pl.col(cost), "output_tokens").alias("break_even_output_price_usd"),
         usd_per_million(pl.col("loaded_cost_usd"), "output_tokens").alias("loaded_break_even_output_price_usd"),
     ]
-
-
-def training_credit_usd(costed_node_hours: pl.DataFrame) -> float:
-    """Node-hours lent to training, at rental: Σ GPU cost of the ``training`` rows."""
-    return float(costed_node_hours.filter(pl.col("role") == "training")["gpu_cost_usd"].sum())

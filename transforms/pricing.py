@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 PRICE_COLUMNS = ("input_cache_hit", "input_cache_miss", "output")
+ANY_MODEL = "*"  # a card's price for every model it does not name
 _OPEN_END = datetime(9999, 1, 1, tzinfo=UTC)
 
 
@@ -40,13 +41,36 @@ def token_revenue_usd() -> pl.Expr:
     ) / 1_000_000
 
 
+def own_else_any(frame: pl.DataFrame, keyed: pl.DataFrame, on: list[str], values: list[str]) -> pl.DataFrame:
+    """Join ``keyed``'s ``values`` by ``on`` + model; where the model has no
+    row, take the row of model ``"*"`` (a card's price, a rule's factor)."""
+    own = keyed.filter(pl.col("model") != ANY_MODEL)
+    fallback = keyed.filter(pl.col("model") == ANY_MODEL).drop("model").rename({v: f"{v}__any" for v in values})
+    return (
+        frame.join(own, on=[*on, "model"], how="left")
+        .join(fallback, on=on, how="left")
+        .with_columns(pl.coalesce(v, f"{v}__any").alias(v) for v in values)
+        .drop(f"{v}__any" for v in values)
+    )
+
+
+def card_prices(tokens: pl.DataFrame, hourly_prices: pl.DataFrame, card: str) -> pl.DataFrame:
+    """Add the card's ``input_cache_hit``, ``input_cache_miss`` and ``output``
+    price for each row's model and hour (its own, else the card's ``"*"``
+    price; null where the card has neither)."""
+    prices = hourly_prices.filter(pl.col("card") == card).drop("card")
+    return own_else_any(tokens, prices, ["hour_start"], list(PRICE_COLUMNS))
+
+
 def reference_prices(hourly_prices: pl.DataFrame, *, card: str, reference_model: str) -> pl.DataFrame:
     """The reference model's price on ``card`` at each ``hour_start`` (its own
-    price, else the card's ``"*"`` price)."""
-    on_card = hourly_prices.filter(pl.col("card") == card)
-    own = on_card.filter(pl.col("model") == reference_model)
-    chosen = own if own.height else on_card.filter(pl.col("model") == "*")
-    return chosen.drop("card", "model")
+    price, else the card's ``"*"`` price), one row per hour with a price."""
+    hours = hourly_prices.filter(pl.col("card") == card).select("hour_start").unique(maintain_order=True)
+    return (
+        card_prices(hours.with_columns(model=pl.lit(reference_model)), hourly_prices, card)
+        .filter(pl.all_horizontal(pl.col(c).is_not_null() for c in PRICE_COLUMNS))
+        .drop("model")
+    )
 
 
 def theoretical_revenue(

@@ -11,10 +11,9 @@ from datetime import date, datetime
 
 import polars as pl
 
-from transforms.capacity import SERVING_ROLES
+from transforms.capacity import ROLES, SERVING_ROLES
 from transforms.ratios import cache_hit_rate, cost_profit_margin, gross_margin
 
-ROLES = ("prefill", "decode", "idle", "training")
 TOKEN_SUMS = ("cache_hit_tokens", "cache_miss_tokens", "output_tokens", "requests")
 
 
