@@ -44,7 +44,7 @@ def day_request(config: Config, name: str, window: DayWindow, run_id: str) -> Da
     return DayRequest(config, name, source, options, window.day, window.start, window.end, run_id)
 
 
-@task(cache_policy=NONE)
+@task(cache_policy=NONE, task_run_name="stage_{name}")  # "stage_requests": the name benchmarks/run.py times
 def read_source(config: Config, name: str, window: DayWindow, run_id: str) -> SourceResult:
     """One source's day, read by its kind; its new problems quarantined."""
     source = config.sources.get(name)

@@ -92,3 +92,28 @@ def test_a_config_outside_the_repository_finds_the_shipped_suites(tmp_path):
     result = check_project(path)
     assert not [p for p in result.problems if "expectation suite not found" in p], result.problems
     assert "suite node_log" in result.checked
+
+
+def test_request_rows_from_a_frame_aggregate_as_the_files_do(project):
+    from flows import compute
+    from flows.sources.request_scan import DayScope
+    from flows.sources.requests import aggregate_request_frame, aggregate_requests
+    from tests.test_requests import request_config
+
+    folder = request_config(project, 3_000, files=1)
+    config = project.config
+    window = compute.day_window(config, DAY)
+    card = config.price_book.cards[config.price_book.card]
+    scope = DayScope(window.start, window.end, window.hours, sorted(card.models),
+                     compute.price_change_hours(config, window), True)
+    paths = sorted(folder.glob("*.parquet"))
+    from_files = aggregate_requests(config, paths, day_start=scope.start, day_end=scope.end, hours=scope.hours,
+                                    priced_models=scope.priced_models, price_change_hours=scope.price_change_hours,
+                                    scoped_to_day=True)
+    rows = pl.read_parquet(paths).with_columns(source_file=pl.lit("postgres:requests"),
+                                               line=pl.int_range(1, pl.len() + 1))
+    from_frame = aggregate_request_frame(config, rows, scope, "postgres")
+    assert from_frame.hourly.drop("source_file").equals(from_files.hourly.drop("source_file"))
+    assert from_frame.summary.equals(from_files.summary)
+    key = ["customer_id", "model", "channel", "hour_start"]
+    assert from_frame.customers.sort(key).equals(from_files.customers.sort(key))
