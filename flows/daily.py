@@ -43,7 +43,8 @@ def _run_id() -> str:
 def validate_node_log(config: Config, window: DayWindow, node_log: pl.DataFrame, record: RunRecord) -> list[str]:
     """The node log's suite (while other sources are still being read); its
     problems are reported with the token counts' by ``validate_inputs``."""
-    return inputs.validate_feed(config, window, "node_log", node_log, record)
+    problems = inputs.validate_feed(config, window, "node_log", node_log, record)
+    return problems or inputs.zero_node_problems(config, window, node_log, record)
 
 
 @task(cache_policy=NONE)

@@ -28,6 +28,7 @@ from flows.sources.request_checks import failure_lines
 from flows.warehouse import QuarantineRow, quarantine, session
 from openbooks.config import Config
 from openbooks.errors import InputError
+from transforms.capacity import SERVING_ROLES
 
 FEED_SUITES = {"node_log": "node_log", "token_counts": "token_counts"}
 
@@ -43,7 +44,7 @@ def day_request(config: Config, name: str, window: DayWindow, run_id: str) -> Da
     return DayRequest(config, name, source, options, window.day, window.start, window.end, run_id)
 
 
-@task(cache_policy=NONE)
+@task(cache_policy=NONE, task_run_name="stage_{name}")  # "stage_requests": the name benchmarks/run.py times
 def read_source(config: Config, name: str, window: DayWindow, run_id: str) -> SourceResult:
     """One source's day, read by its kind; its new problems quarantined."""
     source = config.sources.get(name)
@@ -153,3 +154,20 @@ def _kind_failure_lines(config: Config, name: str, suite: str, result: SourceRes
         if lines:
             return lines
     return [f"{name} column {failure.column}: expected {failure.expected}, got {failure.value}"]
+
+
+def zero_node_problems(config: Config, window: DayWindow, node_log: pl.DataFrame, record: RunRecord) -> list[str]:
+    """A day on which no node serves (every serving row has 0 nodes, or there
+    is none): one line naming the node-log file(s), kept in quarantine."""
+    serving = node_log.filter(pl.col("role").is_in(SERVING_ROLES))
+    if not node_log.is_empty() and serving["nodes"].fill_null(0).sum() > 0:
+        return []
+    files = sorted(set(node_log["source_file"].to_list()))
+    where = ", ".join(display_path(f) for f in files) or "sources.node_log"
+    expected = f"at least one node serving ({', '.join(SERVING_ROLES)}) during the business day"
+    got = f"0 nodes in all {serving.height} serving rows" if serving.height else "no serving row"
+    with session(config) as con:
+        row = QuarantineRow(record.run_id, window.day, "node_log", f"expected {expected}, got {got}",
+                            files[0] if len(files) == 1 else where, column_name="nodes")
+        record.quarantined_rows += quarantine(con, [row])
+    return [f"{where} column nodes: expected {expected}, got {got}"]

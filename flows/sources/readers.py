@@ -19,7 +19,7 @@ import duckdb
 
 from flows.sources.base import Problem
 from flows.sources.files import display_path
-from flows.sources.mapping import literal, rejected
+from flows.sources.mapping import ident, literal, rejected
 from openbooks.errors import InputError
 
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".json": "json", ".ndjson": "json", ".jsonl": "json"}
@@ -64,33 +64,38 @@ class ParquetReader:
 
 
 class JsonReader:
-    """JSON or newline-delimited JSON; nested values stay JSON (for ``{column, field}`` mappings)."""
+    """JSON or newline-delimited JSON. Every value is read as text (strings
+    unquoted, numbers as written, nested objects as JSON text, for
+    ``{column, field}`` mappings), as from a CSV file; rows are numbered from 1."""
 
     name = "json"
     expected = "a readable JSON file"
     _options = "format = 'auto', maximum_depth = 1"
 
     def columns(self, path: Path, source, con) -> list[str]:
-        return list(self.types([path], con))
+        try:
+            described = con.execute(f"DESCRIBE SELECT * FROM read_json({literal(str(path))}, {self._options})").fetchall()
+        except duckdb.Error as exc:
+            raise InputError(f"{display_path(path)}: not a readable JSON file ({_first_line(exc)})")
+        return [row[0] for row in described]
 
     def types(self, paths: list[Path], con, file_columns=None) -> dict[str, str]:
-        try:
-            described = con.execute(f"DESCRIBE SELECT * FROM read_json({_files(paths)}, {self._options})").fetchall()
-        except duckdb.Error as exc:
-            raise InputError(f"{display_path(paths[0])}: not a readable JSON file ({_first_line(exc)})")
-        return {row[0]: row[1] for row in described}
+        return {c: "VARCHAR" for c in file_columns or self.columns(paths[0], None, con)}
+
+    def _as_text(self, file_columns: list[str], extra: str = "") -> str:
+        return ", ".join(f"json_extract_string({ident(c)}, '$') AS {ident(c)}" for c in file_columns) + extra
 
     def table(self, paths: list[Path], source, file_columns: list[str]) -> str:
-        return f"read_json({_files(paths)}, {self._options})"
+        return f"(SELECT {self._as_text(file_columns)} FROM read_json({_files(paths)}, {self._options}))"
 
     def numbered(self, paths: list[Path], source, file_columns: list[str]) -> str:
-        return (f"SELECT *, filename AS __file, row_number() OVER (PARTITION BY filename) AS __line "
-                f"FROM read_json({_files(paths)}, {self._options}, filename = true)")
+        text = self._as_text(file_columns, ", filename AS __file, row_number() OVER (PARTITION BY filename) AS __line")
+        return f"SELECT {text} FROM read_json({_files(paths)}, {self._options}, filename = true)"
 
     def load(self, con, path: Path, source, file_columns: list[str]) -> list[Problem]:
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __read AS SELECT *, row_number() OVER () AS __line "
-                        f"FROM read_json(?, {self._options})", [str(path)])
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __read AS SELECT {self._as_text(file_columns)}, "
+                        f"row_number() OVER () AS __line FROM read_json(?, {self._options})", [str(path)])
         except duckdb.Error as exc:
             raise InputError(f"{display_path(path)}: not a readable JSON file ({_first_line(exc)})")
         return []

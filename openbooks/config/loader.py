@@ -111,7 +111,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> str:
             current = args[-1] if args else None
             if getattr(current, "__origin__", None) is list:
                 current = current.__args__[0]
-    if isinstance(current, type) and issubclass(current, BaseModel):
+    if isinstance(current, type) and issubclass(current, BaseModel) and current.model_fields:
         return f" (expected one of: {', '.join(current.model_fields)})"
     return ""
 

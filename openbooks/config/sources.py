@@ -14,7 +14,6 @@ is what it was before they existed.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, model_serializer, model_validator
@@ -90,11 +89,6 @@ class Source(Strict):
     def validated_options(self) -> BaseModel | None:
         """``options:`` as the kind's model (set when the config is loaded)."""
         return self._options
-
-    def file_format(self, path: Path) -> str:
-        from flows.sources.readers import format_of
-
-        return format_of(self, path)
 
     @model_serializer(mode="wrap")
     def _unset_left_out(self, handler):
