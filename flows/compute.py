@@ -73,7 +73,7 @@ def token_counts(window: DayWindow, staged: pl.DataFrame | None, from_requests: 
     return checks.flag_token_rows(pl.concat(frames, how="vertical_relaxed"), window.start, window.end)
 
 
-def compute_day(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame) -> Books:
+def books_of_day(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame) -> Books:
     """The day's statements, node-count step function and economics in depth."""
     inputs = day_inputs(config, window)
     result = day_books.compute_day(inputs, node_log, token_counts)
@@ -82,7 +82,7 @@ def compute_day(config: Config, window: DayWindow, node_log: pl.DataFrame, token
                  billed_prices=result.prices.billed)
 
 
-compute_books = compute_day  # the name flows/daily.py calls
+compute_books = books_of_day  # the name flows/daily.py calls
 
 
 def price_change_hours(config: Config, window: DayWindow) -> list[int]:

@@ -66,10 +66,10 @@ def test_a_computed_column_the_schema_does_not_declare_fails_the_run_and_publish
     daily_books(DAY, str(project.config_path))
     config = project.config
     before = tables(config)
-    compute_day = compute.compute_day
+    books_of_day = compute.books_of_day
 
     def with_a_new_figure(*args):
-        books = compute_day(*args)
+        books = books_of_day(*args)
         books.daily = books.daily.with_columns(new_figure_usd=pl.col("gpu_cost_usd") * 2)
         return books
 

@@ -8,7 +8,8 @@ capacity (node-hours, step function, coverage, roles), cost (the rental
 formula), pricing (list prices, own-else-"*", theoretical revenue), billing
 (time-of-day rules, billed revenue), statements (hourly_economics,
 daily_economics), loaded_cost, efficiency, cache, scenarios, waterfall,
-claims, customers, ratios (margins and rates), books (the one pass).
+claims, customers, models (cost and margin per model), ratios (margins and
+rates), books (the one pass), inputs (the compiled config's shape).
 
 Where each figure is computed (module.function):
 - hours, hour_start, hour_end ........... calendar.hour_grid; day_start/day_end calendar.day_window
@@ -34,4 +35,6 @@ Where each figure is computed (module.function):
 - revenue_scenarios ..................... scenarios.card_revenue, scenarios.revenue_scenarios
 - claims_audit .......................... claims.claims_audit (claims.day_figures, claims.verdict)
 - customer_economics .................... customers.billed_revenue, customers.role_costs, customers.customer_economics
+- model_economics ....................... models.model_capacity (cost by model from the node log), models.model_revenue,
+  models.model_economics (margins, cost per million); checked against the day by models.reconcile
 """
