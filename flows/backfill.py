@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -164,22 +164,17 @@ def task_runner(runner: str | None, workers: int) -> TaskRunner:
     return found
 
 
-@contextmanager
-def shared_api() -> Iterator[None]:
+def shared_api(config_path: str) -> None:
     """Worker processes report to the same Prefect API as this process: with
-    no ``PREFECT_API_URL`` set, the ephemeral server this process starts (each
-    worker would otherwise start its own)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, temporary_settings
+    no ``PREFECT_API_URL`` set, the project's local server (``flows.prefect_api``;
+    started if none runs) instead of an ephemeral server in each process."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        yield
         return
-    from prefect.server.api.server import SubprocessASGIServer
+    from flows.prefect_api import use_local_api
 
-    server = SubprocessASGIServer()  # the one Prefect's client starts on its own, if not started yet
-    server.start()
-    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-        yield
+    use_local_api(load_config(config_path))
 
 
 def run_backfill(days: list[date], config_path: str, workers: int = 1, runner: str | None = None) -> list[DayOutcome]:
@@ -189,5 +184,5 @@ def run_backfill(days: list[date], config_path: str, workers: int = 1, runner: s
     if not days:
         return []
     chosen = task_runner(runner, min(workers, len(days)))
-    with nullcontext() if isinstance(chosen, ThreadPoolTaskRunner) else shared_api():
-        return backfill_books.with_options(task_runner=chosen)(days, config_path)
+    shared_api(config_path)
+    return backfill_books.with_options(task_runner=chosen)(days, config_path)
