@@ -4,8 +4,9 @@ The parent flow ``backfill-books`` calls the daily flow once per day, as a
 subflow of a task. With ``workers > 1`` the tasks run on Prefect's
 ``ProcessPoolTaskRunner`` (each day in a worker process, all reporting to the
 parent's Prefect API) or, with ``runner="thread"``, its
-``ThreadPoolTaskRunner`` in the parent process; ``runner`` may also name a
-task runner of your own as ``module:attribute`` (e.g. a ``DaskTaskRunner``).
+``ThreadPoolTaskRunner`` in the parent process, or Dask (``dask-local``, or a
+scheduler's address: ``flows.dask_runner``); ``runner`` may also name a task
+runner of your own as ``module:attribute``.
 Days read, check, compute and render side by side while their writes to the
 warehouse take turns (``flows.warehouse.session``: one writer at a time across
 threads and processes). A day that fails is recorded in ``run_log`` and the
@@ -142,7 +143,8 @@ def backfill_books(days: list[date], config_path: str) -> list[DayOutcome]:
 
 def task_runner(runner: str | None, workers: int) -> TaskRunner:
     """The task runner for ``workers`` days at a time: ``process`` (the default
-    for more than one), ``thread`` (the default for one), or ``module:attribute``
+    for more than one), ``thread`` (the default for one), ``dask-local`` or a
+    Dask scheduler address (``flows.dask_runner``), or ``module:attribute``
     naming a ``TaskRunner`` or a ``TaskRunner`` class to make one of with no
     arguments (``workers`` is then the runner's own business)."""
     runner = runner or ("process" if workers > 1 else "thread")
@@ -150,6 +152,10 @@ def task_runner(runner: str | None, workers: int) -> TaskRunner:
         return ProcessPoolTaskRunner(max_workers=workers)
     if runner == "thread":
         return ThreadPoolTaskRunner(max_workers=workers)
+    from flows.dask_runner import dask_task_runner, is_dask_runner
+
+    if is_dask_runner(runner):
+        return dask_task_runner(runner, workers)
     module, _, attribute = runner.partition(":")
     if not module or not attribute:
         raise OpenbooksError(f"--runner {runner!r}: expected process, thread or module:attribute")

@@ -101,7 +101,8 @@ def backfill(
     only_failed: Annotated[bool, typer.Option("--only-failed", help="Only the days whose last run failed.")] = False,
     config: ConfigOption = DEFAULT_CONFIG,
     runner: Annotated[str | None, typer.Option(
-        "--runner", help="process (default with --workers > 1), thread, or module:attribute naming a TaskRunner.",
+        "--runner", help="process (default with --workers > 1), thread, dask-local, a Dask scheduler address "
+        "(tcp://host:8786; pip install -e '.[dask]'), or module:attribute naming a TaskRunner.",  # startup: Dask
     )] = None,
 ) -> None:
     """Run every business day from --start to --end, each its own flow run; exit 1 if any day failed."""
