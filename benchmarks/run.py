@@ -267,7 +267,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measure below --repeat-below (fastest kept)")
     parser.add_argument("--repeat-below", type=float, default=1e8)
     parser.add_argument("--out", type=Path, default=BENCH / "results")
+    parser.add_argument("--backfill-days", default="30", help="aggregate backfills to time, comma-separated day counts")
+    parser.add_argument("--backfill-workers", type=int, default=2, help="--workers of those backfills")
+    parser.add_argument("--only-startup", action="store_true", help="only the floor, one day's run and backfills")
     args = parser.parse_args()
+    args.backfill_days = [int(d) for d in args.backfill_days.split(",") if d.strip()]
     sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
     day = date.fromisoformat(args.date)
     env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -275,6 +279,22 @@ def main() -> None:
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.setdefault("PREFECT_HOME", str(args.data_dir / ".prefect"))
     sys.path.insert(0, str(ROOT))
+    from flows.prefect_api import ensure_server_in, stop_server_in
+    from openbooks.generate import day_start
+
+    # One warm Prefect API for every command (as a user's commands share one), its database
+    # under PREFECT_HOME; a server started here is stopped at the end.
+    server, started = ensure_server_in(Path(env["PREFECT_HOME"]))
+    env["PREFECT_API_URL"] = server.url
+    try:
+        measure_all(args, env, day, sizes)
+    finally:
+        if started:
+            stop_server_in(Path(env["PREFECT_HOME"]))
+
+
+def measure_all(args, env: dict, day: date, sizes: list[int]) -> None:
+    from benchmarks.backfill_bench import startup_section
     from openbooks.generate import day_start
 
     day_start_us = int(day_start(day).timestamp() * 1_000_000)
@@ -285,6 +305,13 @@ def main() -> None:
         "settings": {k: str(v) for k, v in vars(args).items()},
         "sizes": [],
     }
+    print("start-up and backfills (aggregate days)", flush=True)
+    report["startup"] = startup_section(measure, wrapped, fastest, env, args.data_dir / "aggregate", args)
+    save(report, args.out)
+    if args.only_startup:
+        print_startup(report["startup"])
+        print(f"results: {save(report, args.out)}")
+        return
     print(f"fixed cost: a day of {TINY:,} requests", flush=True)
     tiny = ensure_day(args.data_dir, TINY, day, int(args.rows_per_file), env)
     tiny_config = write_config(tiny, args.memory_limit)
@@ -332,7 +359,21 @@ def save(report: dict, out: Path) -> Path:
     return path
 
 
+def print_startup(section: dict) -> None:
+    print(f"\nimport floor {section['import_floor']['wall_seconds']:.1f} s, one day's run "
+          f"{section['one_day']['wall_seconds']:.1f} s: {section['ratio_one_day_to_import_floor']}x the floor")
+    before = section.get("before_first_task", {})
+    if "before_first_task_seconds" in before:
+        print(f"  before the first task: {before['before_first_task_seconds']:.1f} s "
+              f"(flow run started at {before['before_flow_seconds']:.1f} s)")
+    for key, value in section.items():
+        if key.startswith("backfill_"):
+            print(f"  {value['days']}-day backfill (--workers {value['workers']}): {value['wall_seconds']:.1f} s, "
+                  f"{value['ratio_to_one_day']}x one day's run")
+
+
 def print_table(report: dict) -> None:
+    print_startup(report["startup"])
     fixed = report["fixed"]
     print(f"\nfixed cost (a day of {TINY:,} requests): openbooks {fixed['openbooks']['wall_seconds']:.1f} s, "
           f"floor {fixed['floor']['wall_seconds']:.2f} s")

@@ -95,7 +95,11 @@ def running_server(directory: Path) -> ApiServer | None:
 
 def ensure_server(config: Config, echo: Echo = say) -> tuple[ApiServer, bool]:
     """The project's local server, started if none runs; and whether it was started now."""
-    directory = state_dir(config)
+    return ensure_server_in(state_dir(config), echo)
+
+
+def ensure_server_in(directory: Path, echo: Echo = say) -> tuple[ApiServer, bool]:
+    """The server whose state is in ``directory``, started if none runs; and whether it was started now."""
     with state_lock(directory, echo):
         server = running_server(directory)
         started = server is None
@@ -128,7 +132,11 @@ def start_server(directory: Path, echo: Echo = say) -> ApiServer:
 
 def stop_server(config: Config, echo: Echo = say) -> ApiServer | None:
     """Stop the project's local server; the one stopped, or None if none ran."""
-    directory = state_dir(config)
+    return stop_server_in(state_dir(config), echo)
+
+
+def stop_server_in(directory: Path, echo: Echo = say) -> ApiServer | None:
+    """Stop the server whose state is in ``directory``; the one stopped, or None if none ran."""
     with state_lock(directory, echo):
         server = running_server(directory)
         if server is not None:
