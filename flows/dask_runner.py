@@ -6,7 +6,9 @@ tcp://host:8786`` (any Dask scheduler address) on an existing cluster, which
 may span machines. Either way each day is still its own ``daily-books`` run,
 reporting to the backfill's Prefect API, and the warehouse's writer lock
 (a file lock) makes the days' writes take turns, so every Dask worker must
-see the same warehouse path.
+see the same warehouse path (a shared file system), and reach the Prefect API:
+workers on other machines need ``PREFECT_API_URL`` set to a server they can
+reach (the project's local server listens on 127.0.0.1 only).
 """
 
 from __future__ import annotations

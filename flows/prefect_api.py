@@ -110,7 +110,10 @@ def ensure_server_in(directory: Path, echo: Echo = say) -> tuple[ApiServer, bool
             server = start_server(directory, echo)
         elif not healthy(server.url):
             echo(f"waiting for the local Prefect API at {server.url} (pid {server.pid}) to answer")
-            wait_until_healthy(server, echo=echo)
+            try:
+                wait_until_healthy(server, echo=echo)
+            except OpenbooksError as exc:
+                raise OpenbooksError(f"{exc}\nopenbooks server stop stops it; the next command starts a new one")
         return server, started
 
 
