@@ -27,6 +27,7 @@ STARTUP_ENV = "OPENBOOKS_API_STARTUP_SECONDS"
 DEFAULT_STARTUP_SECONDS = 600.0
 STOP_SECONDS = 20.0
 WAIT_MESSAGE_EVERY = 30.0
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 Echo = Callable[[str], None]
 
@@ -87,7 +88,8 @@ def is_prefect_server(pid: int) -> bool:
 def spawn_server(home: Path, log_path: Path, *, detached: bool = True) -> tuple[subprocess.Popen, str]:
     """``prefect server start`` on a free loopback port, in a session of its own
     (Ctrl-C or a closed terminal does not reach it), with ``home`` as its
-    ``PREFECT_HOME`` and its output appended to ``log_path``."""
+    ``PREFECT_HOME`` and its output appended to ``log_path``. Not ``detached``,
+    it is stopped when this process ends, however it ends."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_LOGGING_LEVEL")}
@@ -97,9 +99,20 @@ def spawn_server(home: Path, log_path: Path, *, detached: bool = True) -> tuple[
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command, env=env, cwd=home if detached else None, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=None if detached else die_with_parent,
         )
     return process, f"http://{LOOPBACK}:{port}/api"
+
+
+def die_with_parent() -> None:
+    """In the child, before it runs: SIGTERM it when its parent dies, even by
+    SIGKILL (Linux's PR_SET_PDEATHSIG), so a private server never outlives its owner."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: the owner's own stop has to do
 
 
 def startup_seconds() -> float:
