@@ -1,6 +1,7 @@
 """Where the fixed cost of an openbooks run goes: run in a fresh process on a
 day of a few rows, timing imports, the first run of the flow (which also
-starts Prefect's ephemeral API and warms GX and the chart renderer) and a
+warms GX and the chart renderer; the Prefect API is the one PREFECT_API_URL
+names, or the project's local server) and a
 second run in the same process, with each Prefect task's own run time.
 
     python benchmarks/fixed_cost.py CONFIG DAY
@@ -43,7 +44,7 @@ mark("import altair, vl-convert")
 
 config, day = sys.argv[1], date.fromisoformat(sys.argv[2])
 first = flows.daily.daily_books(day, config)
-mark("first run of the flow (starts Prefect's ephemeral API)")
+mark("first run of the flow (the Prefect API already up)")
 second = flows.daily.daily_books(day, config)
 mark("second run of the flow in the same process")
 

@@ -13,7 +13,11 @@ a size follows a run of that tiny day, and the part of the run that grows
 with the data is taken against those neighbours. Wall time and peak
 memory (the largest process, from ``wait4``, and the sampled sum of the
 process tree) are printed and written to ``benchmarks/results/<stamp>.json``.
-This is a measurement, not a test: nothing here asserts a time.
+First it times start-up and backfills on aggregate days
+(``benchmarks/backfill_bench.py``: the import floor, one day's run against it,
+what a run spends before its first task, a 30-day backfill against one day's
+run); ``--only-startup`` stops there. Every command reports to one warm local
+Prefect API. This is a measurement, not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -25,106 +29,21 @@ import platform
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
 
+from measure import GIB, fastest, measure, wrapped
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 TINY = 1_000
-GIB = 1 << 30
 
 
 def label(n: int) -> str:
     return f"{n:.0e}".replace("e+0", "e").replace("e+", "e")
-
-
-def tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack += children.get(pid, [])
-    return total
-
-
-def measure(command: list[str], env: dict[str, str], cap: int | None = None) -> dict:
-    """Run ``command`` in a fresh process: wall seconds, peak RSS of its largest
-    process (``wait4``), sampled peak RSS of the whole tree, exit status and
-    the last line it printed. Killed if the tree passes ``cap`` bytes."""
-    load = os.getloadavg()[0]
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak, over_cap = [0], [False]
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            rss = tree_rss(proc.pid)
-            peak[0] = max(peak[0], rss)
-            if cap and rss > cap:
-                over_cap[0] = True
-                proc.kill()
-                return
-            done.wait(0.1)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    out, err = proc.communicate()
-    wall = time.perf_counter() - started
-    done.set()
-    watcher.join()
-    result = {
-        "command": " ".join(command[-3:]) if len(command) > 3 else " ".join(command),
-        "wall_seconds": round(wall, 3),
-        "peak_tree_rss_mib": round(peak[0] / (1 << 20), 1),
-        "exit_code": proc.returncode,
-        "load_before": round(load, 2),
-    }
-    for line in out.strip().splitlines()[-2:]:  # the command's own JSON line, then the wrapper's
-        try:
-            result.update(json.loads(line))
-        except json.JSONDecodeError:
-            pass
-    if over_cap[0]:
-        result["failed"] = f"stopped: passed the memory cap of {cap / GIB:g} GiB"
-    elif proc.returncode != 0:
-        result["failed"] = (err.strip().splitlines() or ["exit code %d" % proc.returncode])[-1][-300:]
-    return result
-
-
-# Runs the command as its child and prints the child's own peak RSS (ru_maxrss
-# from wait4 covers it and every descendant it waited for) after its output.
-WRAPPER = """
-import json, os, subprocess, sys, time
-t = time.perf_counter()
-p = subprocess.Popen(sys.argv[1:])
-_, status, usage = os.wait4(p.pid, 0)
-code = os.waitstatus_to_exitcode(status)
-print(json.dumps({"peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "process_seconds": round(time.perf_counter() - t, 3)}))
-sys.exit(code)
-"""
-
-
-def wrapped(command: list[str]) -> list[str]:
-    return [sys.executable, "-c", WRAPPER, *command]
 
 
 def ensure_day(data_dir: Path, n: int, day: date, rows_per_file: int, env: dict[str, str]) -> Path:
@@ -165,20 +84,6 @@ def write_config(folder: Path, memory_limit: str) -> Path:
 
 def request_files(folder: Path, day: date) -> list[str]:
     return sorted(str(p) for p in (folder / "requests" / day.isoformat()).glob("*.parquet"))
-
-
-def fastest(runs: list[dict]) -> dict:
-    """The fastest of repeated runs (the least disturbed by other load), with
-    every wall time kept; each task's time is its fastest over the runs."""
-    best = dict(min(runs, key=lambda r: r["wall_seconds"]))
-    best["all_wall_seconds"] = [r["wall_seconds"] for r in runs]
-    best["peak_rss_mib"] = max(r.get("peak_rss_mib", 0) for r in runs)
-    best["peak_tree_rss_mib"] = max(r["peak_tree_rss_mib"] for r in runs)
-    if all("tasks_seconds" in r for r in runs):
-        best["tasks_seconds"] = {t: min(r["tasks_seconds"].get(t, float("inf")) for r in runs)
-                                 for t in runs[0]["tasks_seconds"]}
-        best["flow_seconds"] = min(r["flow_seconds"] for r in runs)
-    return best
 
 
 def _seconds(interval: str) -> float:
@@ -267,7 +172,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measure below --repeat-below (fastest kept)")
     parser.add_argument("--repeat-below", type=float, default=1e8)
     parser.add_argument("--out", type=Path, default=BENCH / "results")
+    parser.add_argument("--backfill-days", default="30", help="aggregate backfills to time, comma-separated day counts")
+    parser.add_argument("--backfill-workers", type=int, default=2, help="--workers of those backfills")
+    parser.add_argument("--only-startup", action="store_true", help="only the floor, one day's run and backfills")
     args = parser.parse_args()
+    args.backfill_days = [int(d) for d in args.backfill_days.split(",") if d.strip()]
     sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
     day = date.fromisoformat(args.date)
     env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -275,6 +184,22 @@ def main() -> None:
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.setdefault("PREFECT_HOME", str(args.data_dir / ".prefect"))
     sys.path.insert(0, str(ROOT))
+    from flows.prefect_api import ensure_server_in, stop_server_in
+    from openbooks.generate import day_start
+
+    # One warm Prefect API for every command (as a user's commands share one), its database
+    # under PREFECT_HOME; a server started here is stopped at the end.
+    server, started = ensure_server_in(Path(env["PREFECT_HOME"]))
+    env["PREFECT_API_URL"] = server.url
+    try:
+        measure_all(args, env, day, sizes)
+    finally:
+        if started:
+            stop_server_in(Path(env["PREFECT_HOME"]))
+
+
+def measure_all(args, env: dict, day: date, sizes: list[int]) -> None:
+    from backfill_bench import startup_section
     from openbooks.generate import day_start
 
     day_start_us = int(day_start(day).timestamp() * 1_000_000)
@@ -285,6 +210,13 @@ def main() -> None:
         "settings": {k: str(v) for k, v in vars(args).items()},
         "sizes": [],
     }
+    print("start-up and backfills (aggregate days)", flush=True)
+    report["startup"] = startup_section(measure, wrapped, fastest, env, args.data_dir / "aggregate", args)
+    save(report, args.out)
+    if args.only_startup:
+        print_startup(report["startup"])
+        print(f"results: {save(report, args.out)}")
+        return
     print(f"fixed cost: a day of {TINY:,} requests", flush=True)
     tiny = ensure_day(args.data_dir, TINY, day, int(args.rows_per_file), env)
     tiny_config = write_config(tiny, args.memory_limit)
@@ -298,31 +230,36 @@ def main() -> None:
         print(f"{n:,} requests", flush=True)
         folder = ensure_day(args.data_dir, n, day, int(args.rows_per_file), env)
         result = run_size(n, folder, day, day_start_us, env, args, tiny, tiny_config)
-        ob, fl, pd_ = result["openbooks"], result["floor"], result.get("pandas")
-        base = result["baseline"]
-        growing = ob["wall_seconds"] - base["wall_seconds"]
-        floor_growing = fl["wall_seconds"] - base_floor
-        result["openbooks_growing_seconds"] = round(growing, 3)
-        result["floor_growing_seconds"] = round(floor_growing, 3)
-        result["ratio_openbooks_growing_to_floor"] = round(growing / floor_growing, 3) if floor_growing > 0 else None
-        # The same from Prefect's own records of the flow run (fastest of the repeats): free of the
-        # process start and the API start-up, whose jitter is seconds. The request scan runs beside
-        # the node log's staging and validation, so its own growth is reported too.
-        if "flow_seconds" in ob and "flow_seconds" in base:
-            in_flow = ob["flow_seconds"] - base["flow_seconds"]
-            scan = ob["tasks_seconds"].get("stage_requests", 0.0) - base["tasks_seconds"].get("stage_requests", 0.0)
-            result["openbooks_growing_in_flow_seconds"] = round(in_flow, 3)
-            result["request_scan_growing_seconds"] = round(scan, 3)
-            result["floor_query_seconds"] = round(fl["seconds"], 3)
-            result["ratio_openbooks_growing_in_flow_to_floor_query"] = round(in_flow / fl["seconds"], 3)
-            result["ratio_request_scan_to_floor_query"] = round(scan / fl["seconds"], 3)
-        if pd_ and "failed" not in pd_:
-            result["ratio_pandas_to_openbooks"] = round(pd_["wall_seconds"] / ob["wall_seconds"], 3)
+        add_ratios(result, base_floor)
         report["sizes"].append(result)
         save(report, args.out)
     path = save(report, args.out)
     print_table(report)
     print(f"results: {path}")
+
+
+def add_ratios(result: dict, base_floor: float) -> None:
+    """The size's growing part against the floor's, and pandas against openbooks."""
+    ob, fl, pd_ = result["openbooks"], result["floor"], result.get("pandas")
+    base = result["baseline"]
+    growing = ob["wall_seconds"] - base["wall_seconds"]
+    floor_growing = fl["wall_seconds"] - base_floor
+    result["openbooks_growing_seconds"] = round(growing, 3)
+    result["floor_growing_seconds"] = round(floor_growing, 3)
+    result["ratio_openbooks_growing_to_floor"] = round(growing / floor_growing, 3) if floor_growing > 0 else None
+    # The same from Prefect's own records of the flow run (fastest of the repeats): free of the
+    # process start and the API start-up, whose jitter is seconds. The request scan runs beside
+    # the node log's staging and validation, so its own growth is reported too.
+    if "flow_seconds" in ob and "flow_seconds" in base:
+        in_flow = ob["flow_seconds"] - base["flow_seconds"]
+        scan = ob["tasks_seconds"].get("stage_requests", 0.0) - base["tasks_seconds"].get("stage_requests", 0.0)
+        result["openbooks_growing_in_flow_seconds"] = round(in_flow, 3)
+        result["request_scan_growing_seconds"] = round(scan, 3)
+        result["floor_query_seconds"] = round(fl["seconds"], 3)
+        result["ratio_openbooks_growing_in_flow_to_floor_query"] = round(in_flow / fl["seconds"], 3)
+        result["ratio_request_scan_to_floor_query"] = round(scan / fl["seconds"], 3)
+    if pd_ and "failed" not in pd_:
+        result["ratio_pandas_to_openbooks"] = round(pd_["wall_seconds"] / ob["wall_seconds"], 3)
 
 
 def save(report: dict, out: Path) -> Path:
@@ -332,7 +269,21 @@ def save(report: dict, out: Path) -> Path:
     return path
 
 
+def print_startup(section: dict) -> None:
+    print(f"\nimport floor {section['import_floor']['wall_seconds']:.1f} s, one day's run "
+          f"{section['one_day']['wall_seconds']:.1f} s: {section['ratio_one_day_to_import_floor']}x the floor")
+    before = section.get("before_first_task", {})
+    if "before_first_task_seconds" in before:
+        print(f"  before the first task: {before['before_first_task_seconds']:.1f} s "
+              f"(flow run started at {before['before_flow_seconds']:.1f} s)")
+    for key, value in section.items():
+        if key.startswith("backfill_"):
+            print(f"  {value['days']}-day backfill (--workers {value['workers']}): {value['wall_seconds']:.1f} s, "
+                  f"{value['ratio_to_one_day']}x one day's run")
+
+
 def print_table(report: dict) -> None:
+    print_startup(report["startup"])
     fixed = report["fixed"]
     print(f"\nfixed cost (a day of {TINY:,} requests): openbooks {fixed['openbooks']['wall_seconds']:.1f} s, "
           f"floor {fixed['floor']['wall_seconds']:.2f} s")

@@ -4,8 +4,9 @@ The parent flow ``backfill-books`` calls the daily flow once per day, as a
 subflow of a task. With ``workers > 1`` the tasks run on Prefect's
 ``ProcessPoolTaskRunner`` (each day in a worker process, all reporting to the
 parent's Prefect API) or, with ``runner="thread"``, its
-``ThreadPoolTaskRunner`` in the parent process; ``runner`` may also name a
-task runner of your own as ``module:attribute`` (e.g. a ``DaskTaskRunner``).
+``ThreadPoolTaskRunner`` in the parent process, or Dask (``dask-local``, or a
+scheduler's address: ``flows.dask_runner``); ``runner`` may also name a task
+runner of your own as ``module:attribute``.
 Days read, check, compute and render side by side while their writes to the
 warehouse take turns (``flows.warehouse.session``: one writer at a time across
 threads and processes). A day that fails is recorded in ``run_log`` and the
@@ -17,7 +18,7 @@ from __future__ import annotations
 import importlib
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -142,7 +143,8 @@ def backfill_books(days: list[date], config_path: str) -> list[DayOutcome]:
 
 def task_runner(runner: str | None, workers: int) -> TaskRunner:
     """The task runner for ``workers`` days at a time: ``process`` (the default
-    for more than one), ``thread`` (the default for one), or ``module:attribute``
+    for more than one), ``thread`` (the default for one), ``dask-local`` or a
+    Dask scheduler address (``flows.dask_runner``), or ``module:attribute``
     naming a ``TaskRunner`` or a ``TaskRunner`` class to make one of with no
     arguments (``workers`` is then the runner's own business)."""
     runner = runner or ("process" if workers > 1 else "thread")
@@ -150,6 +152,10 @@ def task_runner(runner: str | None, workers: int) -> TaskRunner:
         return ProcessPoolTaskRunner(max_workers=workers)
     if runner == "thread":
         return ThreadPoolTaskRunner(max_workers=workers)
+    from flows.dask_runner import dask_task_runner, is_dask_runner
+
+    if is_dask_runner(runner):
+        return dask_task_runner(runner, workers)
     module, _, attribute = runner.partition(":")
     if not module or not attribute:
         raise OpenbooksError(f"--runner {runner!r}: expected process, thread or module:attribute")
@@ -164,22 +170,17 @@ def task_runner(runner: str | None, workers: int) -> TaskRunner:
     return found
 
 
-@contextmanager
-def shared_api() -> Iterator[None]:
+def shared_api(config_path: str) -> None:
     """Worker processes report to the same Prefect API as this process: with
-    no ``PREFECT_API_URL`` set, the ephemeral server this process starts (each
-    worker would otherwise start its own)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, temporary_settings
+    no ``PREFECT_API_URL`` set, the project's local server (``flows.prefect_api``;
+    started if none runs) instead of an ephemeral server in each process."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        yield
         return
-    from prefect.server.api.server import SubprocessASGIServer
+    from flows.prefect_api import use_local_api
 
-    server = SubprocessASGIServer()  # the one Prefect's client starts on its own, if not started yet
-    server.start()
-    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-        yield
+    use_local_api(load_config(config_path))
 
 
 def run_backfill(days: list[date], config_path: str, workers: int = 1, runner: str | None = None) -> list[DayOutcome]:
@@ -189,5 +190,5 @@ def run_backfill(days: list[date], config_path: str, workers: int = 1, runner: s
     if not days:
         return []
     chosen = task_runner(runner, min(workers, len(days)))
-    with nullcontext() if isinstance(chosen, ThreadPoolTaskRunner) else shared_api():
-        return backfill_books.with_options(task_runner=chosen)(days, config_path)
+    shared_api(config_path)
+    return backfill_books.with_options(task_runner=chosen)(days, config_path)

@@ -17,52 +17,26 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from flows.prefect_server import ApiServer, healthy, spawn_server, stop_group, wait_until_healthy
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
+
+__all__ = ["healthy", "local_server", "run_deploy", "run_serve", "serve_daily"]
 
 PROJECT = Path(__file__).resolve().parents[1]
 DAILY_DEPLOYMENT = "daily"
 BACKFILL_DEPLOYMENT = "backfill"
 DAILY_ENTRYPOINT = "flows/daily.py:daily_books"
 BACKFILL_ENTRYPOINT = "flows/backfill.py:backfill_books"
-LOOPBACK = "127.0.0.1"
-SERVER_STARTUP_SECONDS = 120.0
 SERVER_STOP_SECONDS = 20.0
 SERVE_STOP_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class LocalServer:
-    url: str  # the API URL, http://127.0.0.1:<port>/api
-    pid: int
-    log: Path
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def healthy(api_url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:  # noqa: S310 - loopback
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def prefect_home() -> Path:
@@ -72,43 +46,18 @@ def prefect_home() -> Path:
 
 
 @contextmanager
-def local_server(home: Path, *, startup_seconds: float = SERVER_STARTUP_SECONDS) -> Iterator[LocalServer]:
+def local_server(home: Path, *, startup_seconds: float | None = None) -> Iterator[ApiServer]:
     """A Prefect server as a child process on 127.0.0.1, stopped on exit.
 
     It runs in its own process group, so stopping it stops everything it
-    started; its output goes to ``<PREFECT_HOME>/openbooks-server.log``."""
-    port = free_port()
+    started; its output goes to ``<PREFECT_HOME>/openbooks-server.log``. It
+    may take as long as ``OPENBOOKS_API_STARTUP_SECONDS`` to answer."""
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "openbooks-server.log"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_API_HOST": LOOPBACK,
-        "PREFECT_SERVER_API_PORT": str(port),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    env.pop("PREFECT_API_URL", None)
-    command = [sys.executable, "-m", "prefect", "server", "start", "--host", LOOPBACK, "--port", str(port)]
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    server = LocalServer(f"http://{LOOPBACK}:{port}/api", process.pid, log_path)
+    process, url = spawn_server(home, log_path, detached=False)
+    server = ApiServer(url, process.pid, log_path)
     try:
-        deadline = time.monotonic() + startup_seconds
-        while not healthy(server.url):
-            if process.poll() is not None:
-                raise OpenbooksError(
-                    f"the local Prefect server exited with code {process.returncode} before it was ready "
-                    f"(see {log_path})"
-                )
-            if time.monotonic() > deadline:
-                raise OpenbooksError(
-                    f"the local Prefect server was not ready after {startup_seconds:g} s (see {log_path})"
-                )
-            time.sleep(0.5)
+        wait_until_healthy(server, seconds=startup_seconds)
         yield server
     finally:
         stop_process_group(process)
@@ -116,16 +65,9 @@ def local_server(home: Path, *, startup_seconds: float = SERVER_STARTUP_SECONDS)
 
 def stop_process_group(process: subprocess.Popen, grace: float = SERVER_STOP_SECONDS) -> None:
     """SIGTERM the child's process group, SIGKILL it after ``grace`` seconds."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
+    if process.poll() is None:
+        stop_group(process.pid, grace)
+    process.poll()  # reaped
 
 
 def schedule_for(config: Config, *, cron: str | None = None, interval: float | None = None):
@@ -236,8 +178,8 @@ def run_deploy(config: Config, *, pool: str, echo=print) -> list[str]:
 
     if not PREFECT_API_URL.value():
         raise OpenbooksError(
-            "PREFECT_API_URL is not set: start a server (prefect server start) and set "
-            "PREFECT_API_URL=http://127.0.0.1:4200/api first"
+            "PREFECT_API_URL is not set: start a server (prefect server start, or openbooks server start "
+            "for the project's local one) and set PREFECT_API_URL to the API URL it prints first"
         )
     parameters = {"config_path": str(config.file)}
     registered = []

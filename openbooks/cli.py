@@ -80,6 +80,8 @@ def run(
     """Compute, validate and publish one business day, then print its figures."""
     cfg = load_config(config)
     the_day = parse_day(day)
+    from flows.prefect_api import use_local_api  # startup: the project's shared local Prefect API
+    use_local_api(cfg)  # startup
     from flows.daily import daily_books
     from flows.report import report_paths
 
@@ -99,7 +101,8 @@ def backfill(
     only_failed: Annotated[bool, typer.Option("--only-failed", help="Only the days whose last run failed.")] = False,
     config: ConfigOption = DEFAULT_CONFIG,
     runner: Annotated[str | None, typer.Option(
-        "--runner", help="process (default with --workers > 1), thread, or module:attribute naming a TaskRunner.",
+        "--runner", help="process (default with --workers > 1), thread, dask-local, a Dask scheduler address "
+        "(tcp://host:8786; pip install -e '.[dask]'), or module:attribute naming a TaskRunner.",  # startup: Dask
     )] = None,
 ) -> None:
     """Run every business day from --start to --end, each its own flow run; exit 1 if any day failed."""
@@ -113,6 +116,8 @@ def backfill(
         if not days:
             console.print(f"no failed day between {start} and {end}: nothing to re-run")
             return
+    from flows.prefect_api import use_local_api  # startup: the project's shared local Prefect API
+    use_local_api(cfg)  # startup
     outcomes = run_with_progress(console, cfg, days, workers, runner)
     console.print(summary_table(outcomes))
     failed = [o for o in outcomes if o.failed]
@@ -328,6 +333,10 @@ def deploy(
     from flows.serve import run_deploy
 
     run_deploy(cfg, pool=pool, echo=console.print)
+
+
+from openbooks.server_commands import server_app  # startup: openbooks server start|status|stop
+app.add_typer(server_app, name="server")  # startup
 
 
 def main() -> None:
