@@ -119,5 +119,10 @@ def csv_text(columns: list[str], rows: list[tuple]) -> str:
     return buffer.getvalue()
 
 
+def json_value(value: object) -> object:
+    """A value JSON has no type for: a DECIMAL as a number, anything else as text."""
+    return float(value) if isinstance(value, Decimal) else str(value)
+
+
 def json_text(columns: list[str], rows: list[tuple]) -> str:
-    return json.dumps([dict(zip(columns, row)) for row in rows], default=str, indent=2) + "\n"
+    return json.dumps([dict(zip(columns, row)) for row in rows], default=json_value, indent=2) + "\n"
