@@ -87,3 +87,9 @@ def test_the_module_entry_point_and_debug_tracebacks(tmp_path):
     debug = subprocess.run([sys.executable, "-m", "openbooks.cli", "--debug", "status", "-c", str(missing)],
                            capture_output=True, text=True)
     assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_query_help_documents_the_one_way_to_read_files(monkeypatch, capsys):
+    outcome = openbooks(monkeypatch, capsys, "query", "--help")
+    assert outcome.code == 0 and "--allow-file-reads DIR" in outcome.out
+    assert "reads no file but the warehouse and writes none" in " ".join(outcome.out.split())

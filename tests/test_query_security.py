@@ -57,8 +57,9 @@ def project_bytes(project: Project) -> dict[str, bytes]:
 @pytest.mark.parametrize("sql", [
     "COPY (SELECT 1) TO '{tmp}/x.csv'",
     "EXPORT DATABASE '{tmp}/export'",
-    "PRAGMA profiling_output='{tmp}/profile.json'",
-    "SET profiling_output='{tmp}/profile.json'",
+    "PRAGMA profiling_output='{tmp}/profile.txt'",
+    "PRAGMA enable_profiling='json'; PRAGMA profiling_output='{tmp}/profile.json'; SELECT 1",
+    "SET enable_profiling='json'; SET profiling_output='{tmp}/profile.json'; SELECT 1",
     "ATTACH '{tmp}/other.duckdb'",
 ])
 def test_a_query_writes_no_file(run, tmp_path, sql):
@@ -94,7 +95,8 @@ def test_a_query_reads_no_file_of_the_machine(run, sql, fragment):
     "SET allowed_directories = ['/']", "SET autoinstall_known_extensions = true",
 ])
 def test_no_extension_and_no_setting_that_undoes_the_lock(run, sql):
-    one_clear_line(run(sql), "query")
+    line = one_clear_line(run(sql), "query")
+    assert "download" not in line.lower() and "install the required extension" not in line  # nothing fetched
 
 
 def test_the_lock_holds_without_the_statement_filter(books):

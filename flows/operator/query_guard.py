@@ -65,7 +65,7 @@ def reading_statements(sql: str) -> list[duckdb.Statement]:
         raise OpenbooksError(query_failure(exc))
     for statement in statements:
         if statement.type not in READING_STATEMENTS:
-            kind = statement.type.name
+            kind = "INSTALL/LOAD" if statement.type == duckdb.StatementType.LOAD else statement.type.name
             raise OpenbooksError(
                 f"query refused: {kind} statements are not allowed; openbooks query only reads the warehouse "
                 f"(SELECT, EXPLAIN, PRAGMA, CALL), got: {statement.query.strip()[:80]}"
@@ -77,8 +77,10 @@ def reading_statements(sql: str) -> list[duckdb.Statement]:
 
 def query_failure(exc: duckdb.Error) -> str:
     """DuckDB's whole message (its ``LINE 1:`` caret and hints), blank lines dropped."""
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return "query failed: " + "\n".join(lines or [type(exc).__name__])
+    lines = [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    if isinstance(exc, duckdb.PermissionException):
+        lines[0] += " (openbooks query reads only the warehouse; --allow-file-reads DIR lets it read files under DIR)"
+    return "query failed: " + "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def query(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write to this file (never the warehouse, config, reports or inputs).")] = None,
     allow_file_reads: Annotated[list[Path] | None, typer.Option(
-        "--allow-file-reads", help="Let the query read files under this directory (repeatable); "
+        "--allow-file-reads", metavar="DIR", help="Let the query read files under DIR (repeatable); "
         "otherwise it reads only the warehouse.")] = None,
 ) -> None:
     """Answer a SQL query from the warehouse through a read-only connection
