@@ -16,6 +16,9 @@ into DuckDB's ``allowed_directories`` before external access is turned off
 directory could be written by ``COPY``, only reading statements run at all
 (see ``READING_STATEMENTS``).
 
+The settings belong to the DuckDB database instance, which the query's
+process opens alone (read-only) and closes after the query.
+
 ``-o/--output`` refuses every path the project itself reads or writes (see
 ``protected_paths``), compared after resolving symlinks.
 """
