@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 import typer
-from rich.console import Console
 
 from openbooks import cli
+from openbooks.cli import terminal as cli_terminal
 from openbooks.errors import OpenbooksError
 from tests.books import published
 from tests.conftest import SAMPLE
@@ -20,8 +20,8 @@ from tests.conftest import SAMPLE
 def terminal(monkeypatch) -> io.StringIO:
     """A wide terminal for the command's output (each summary row on one line)."""
     out = io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=out, width=400))
-    monkeypatch.setattr(cli, "err", Console(file=out, width=400))
+    monkeypatch.setattr(cli_terminal, "console", cli_terminal.text_console(file=out, width=400))
+    monkeypatch.setattr(cli_terminal, "err", cli_terminal.text_console(file=out, width=400))
     return out
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from openbooks.config import Config
 
@@ -37,7 +38,7 @@ def run_with_progress(console: Console, config: Config, days: list[date], worker
 
 def summary_table(outcomes: list) -> Table:
     """Day, status, cost, revenue, margin and, for a failed day, the first line of its reason."""
-    table = Table(title="backfill summary", title_justify="left")
+    table = Table(title="backfill summary", title_justify="left")  # cells are Text: data never read as markup
     for name, justify in (("day", "left"), ("status", "left"), ("GPU cost", "right"), ("revenue", "right"),
                           ("cost profit margin", "right"), ("reason", "left")):
         table.add_column(name, justify=justify, overflow="fold")
@@ -50,5 +51,5 @@ def summary_table(outcomes: list) -> Table:
             lines = o.reason.splitlines()
             reason = lines[0] + (f" (+{len(lines) - 1} more lines in run_log.error)" if len(lines) > 1 else "")
         style = {"failed": "red", "unchanged": "dim"}.get(o.status, "green")
-        table.add_row(str(o.day), f"[{style}]{o.status}[/{style}]", *money, margin, reason)
+        table.add_row(str(o.day), Text(o.status, style=style), *(Text(cell) for cell in (*money, margin, reason)))
     return table

@@ -1,0 +1,124 @@
+"""Read-only SQL against the warehouse, for ``openbooks query``.
+
+Each query runs on a read-only connection locked down by ``query_guard``.
+Saved queries are ``queries/<name>.sql`` next to the config file
+(``configs/queries/`` for the shipped config). Results written to a file go
+to a temporary file beside it first, then are renamed over it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from flows.operator.query_guard import lock_down, query_failure, reading_statements, refuse_protected_output
+from flows.warehouse import session
+from openbooks.config import Config
+from openbooks.errors import OpenbooksError
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    types: list[str]  # DuckDB type of each column, e.g. DOUBLE, TIMESTAMP WITH TIME ZONE
+    rows: list[tuple]
+
+
+@contextmanager
+def locked_session(config: Config, readable: list[Path] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only warehouse connection with external access off and its configuration locked."""
+    for directory in readable:
+        if not directory.is_dir():
+            raise OpenbooksError(f"--allow-file-reads {directory}: not a directory")
+    with session(config, read_only=True) as con:
+        lock_down(con, list(readable))
+        yield con
+
+
+def leading_statements_run(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """Run every statement of ``sql`` but the last; the last one's text."""
+    *leading, last = reading_statements(sql)
+    try:
+        for statement in leading:
+            con.execute(statement.query)
+    except duckdb.Error as exc:
+        raise OpenbooksError(query_failure(exc))
+    return last.query
+
+
+def run_query(config: Config, sql: str, readable: list[Path] = ()) -> QueryResult:
+    """Column names, types and rows of ``sql``; a bad query is DuckDB's message."""
+    with locked_session(config, readable) as con:
+        last = leading_statements_run(con, sql)
+        try:
+            cursor = con.execute(last)
+            if cursor.description is None:
+                return QueryResult([], [], [])
+            rows = cursor.fetchall()
+        except duckdb.Error as exc:
+            raise OpenbooksError(query_failure(exc))
+        return QueryResult([d[0] for d in cursor.description], [str(d[1]) for d in cursor.description], rows)
+
+
+def query_frame(config: Config, sql: str, readable: list[Path] = ()) -> pl.DataFrame:
+    """The result of ``sql`` as a Polars frame (for Parquet output)."""
+    with locked_session(config, readable) as con:
+        last = leading_statements_run(con, sql)
+        try:
+            relation = con.sql(last)
+            if relation is None:
+                raise OpenbooksError("query failed: it returns no rows to write (expected a SELECT)")
+            return relation.pl()
+        except duckdb.Error as exc:
+            raise OpenbooksError(query_failure(exc))
+
+
+def write_output(config: Config, output: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write`` on a temporary file beside ``output``, then rename it
+    over ``output``: readers see the old file or the whole new one. Refuses
+    the paths the project uses (see ``query_guard.protected_paths``)."""
+    refuse_protected_output(config, output)
+    directory = output.absolute().parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        write(temporary)
+        os.chmod(temporary, 0o666 & ~current_umask())
+        os.replace(temporary, output)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise OpenbooksError(f"--output {output}: cannot write ({exc.strerror or exc})")
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def saved_queries(config: Config) -> dict[str, Path]:
+    directory = config.file.parent / "queries"
+    return {p.stem: p for p in sorted(directory.glob("*.sql"))}
+
+
+def saved_query(config: Config, name: str) -> str:
+    """The SQL of saved query ``name``; an unknown name lists the known ones."""
+    known = saved_queries(config)
+    if name not in known:
+        where = config.file.parent / "queries"
+        raise OpenbooksError(
+            f"--saved {name!r}: no {where / (name + '.sql')}; saved queries: {', '.join(known) or 'none'}"
+        )
+    return known[name].read_text(encoding="utf-8")

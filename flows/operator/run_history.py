@@ -1,0 +1,43 @@
+"""The run log as an operator reads it: the latest runs and the last published day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, timedelta
+
+from flows.warehouse import session
+from openbooks.config import Config
+from openbooks.errors import OpenbooksError
+
+STATUS_COLUMNS = ("day", "status", "started", "duration", "config", "reason")
+
+
+def recent_runs(config: Config, limit: int = 20) -> list[tuple]:
+    """The latest runs, newest first: day, status, when, duration, config hash, reason."""
+    with session(config, read_only=True) as con:
+        rows = con.execute(
+            "SELECT day, status, started_at, finished_at - started_at, config_hash, error FROM run_log "
+            "ORDER BY started_at DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+    return [
+        (day, status, f"{started.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", duration_text(took), config_hash,
+         first_line(error))
+        for day, status, started, took, config_hash, error in rows
+    ]
+
+
+def duration_text(took: timedelta | None) -> str:
+    return "" if took is None else f"{took.total_seconds():.1f} s"
+
+
+def first_line(error: str | None) -> str:
+    return (error or "").strip().splitlines()[0] if error and error.strip() else ""
+
+
+def last_published_day(config: Config) -> date:
+    """The latest day with published figures; an error when none is."""
+    with session(config, read_only=True) as con:
+        (day,) = con.execute("SELECT max(day) FROM daily_economics").fetchone()
+    if day is None:
+        raise OpenbooksError(f"no day is published in {config.warehouse_path} yet: openbooks run --date YYYY-MM-DD")
+    return day

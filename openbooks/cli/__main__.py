@@ -1,0 +1,3 @@
+from openbooks.cli.boundary import main
+
+main()

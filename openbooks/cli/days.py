@@ -1,0 +1,82 @@
+"""Computing days: ``openbooks run`` (one day) and ``openbooks backfill`` (a range)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from openbooks.cli import terminal
+from openbooks.cli.program import ConfigOption, DayOption, app, parse_day
+from openbooks.config import DEFAULT_CONFIG, load_config
+
+
+def figures_table(row: dict[str, Any], title: str) -> Table:
+    """A day's headline figures, one per line."""
+    from flows.report import figure_rows
+
+    table = Table(title=Text(title), show_header=False, title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for label, value in figure_rows(row):
+        table.add_row(Text(label), Text(value))
+    return table
+
+
+@app.command()
+def run(
+    day: DayOption,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Compute, validate and publish one business day, then print its figures."""
+    cfg = load_config(config)
+    the_day = parse_day(day)
+    from flows.prefect_api import use_local_api
+
+    use_local_api(cfg)
+    from flows.daily import daily_books
+    from flows.report import report_paths
+
+    with terminal.console.status(f"running {the_day}…"):
+        row = daily_books(the_day, str(cfg.file))
+    outcome = row.get("status", "published")  # unchanged: the figures were published already
+    terminal.console.print(figures_table(row, f"openbooks {the_day} ({outcome}, run {row['run_id']})"))
+    md, html = report_paths(cfg.report_dir, the_day.isoformat())
+    terminal.say(f"report: {md}  {html}")
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--start", help="First business day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--end", help="Last business day, YYYY-MM-DD (included).")],
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Days computed at once (writes take turns).")] = 1,
+    only_failed: Annotated[bool, typer.Option("--only-failed", help="Only the days whose last run failed.")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+    runner: Annotated[str | None, typer.Option(
+        "--runner", help="process (default with --workers > 1), thread, dask-local, a Dask scheduler address "
+        "(tcp://host:8786; pip install -e '.[dask]'), or module:attribute naming a TaskRunner.",
+    )] = None,
+) -> None:
+    """Run every business day from --start to --end, each its own flow run; exit 1 if any day failed."""
+    cfg = load_config(config)
+    from flows.backfill import days_between, failed_days
+    from openbooks.cli.backfill_view import run_with_progress, summary_table
+
+    days = days_between(parse_day(start, "--start"), parse_day(end, "--end"))
+    if only_failed:
+        days = failed_days(cfg, days)
+        if not days:
+            terminal.say(f"no failed day between {start} and {end}: nothing to re-run")
+            return
+    from flows.prefect_api import use_local_api
+
+    use_local_api(cfg)
+    outcomes = run_with_progress(terminal.console, cfg, days, workers, runner)
+    terminal.console.print(summary_table(outcomes))
+    failed = [o for o in outcomes if o.failed]
+    if failed:
+        terminal.error_lines(f"{len(failed)} of {len(outcomes)} day(s) failed; after fixing, re-run them "
+                             f"with: openbooks backfill --start {start} --end {end} --only-failed")
+        raise typer.Exit(1)

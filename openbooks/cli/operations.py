@@ -1,0 +1,84 @@
+"""The operator's commands: ``status``, ``report``, ``check`` and ``tables``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from openbooks.cli import terminal
+from openbooks.cli.program import ConfigOption, app, parse_day
+from openbooks.config import DEFAULT_CONFIG, load_config
+from openbooks.errors import OpenbooksError
+
+
+@app.command()
+def status(
+    config: ConfigOption = DEFAULT_CONFIG,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 20,
+) -> None:
+    """The latest runs from run_log: day, status, when, duration, config hash and reason."""
+    cfg = load_config(config)
+    from flows.operator.run_history import STATUS_COLUMNS, recent_runs
+
+    rows = recent_runs(cfg, limit)
+    if not rows:
+        terminal.say("no runs yet: openbooks run --date YYYY-MM-DD")
+        return
+    terminal.console.print(terminal.text_table(STATUS_COLUMNS, rows, f"last {len(rows)} run(s), newest first"))
+
+
+@app.command()
+def report(
+    day: Annotated[str | None, typer.Option(
+        "--date", "-d", help="Business day, YYYY-MM-DD; without it, the last published day.")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Rebuild a day's report from the published tables, without recomputing it."""
+    cfg = load_config(config)
+    from flows.operator.report_rebuild import rebuild_report
+    from flows.operator.run_history import last_published_day
+
+    the_day = parse_day(day) if day is not None else last_published_day(cfg)
+    md, html = rebuild_report(cfg, the_day)
+    terminal.say(f"report: {md}  {html}")
+
+
+@app.command()
+def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Check the config, the sources it points at and the expectation suites; runs nothing."""
+    from flows.operator.project_check import check_project
+
+    result = check_project(config)
+    for line in result.checked:
+        terminal.ok_line(line)
+    if result.problems:
+        raise OpenbooksError("\n".join([f"{len(result.problems)} problem(s):", *result.problems]))
+    terminal.say("no problems found")
+
+
+@app.command()
+def tables(
+    name: Annotated[str | None, typer.Argument(help="Only this table, e.g. daily_economics or raw.node_log.")] = None,
+) -> None:
+    """The warehouse tables (or one of them): columns, types and what each one holds."""
+    from flows.operator.table_catalog import table_rows
+
+    table = None
+    for table_name, column, type_, description in table_rows(name):
+        if table_name:  # a new table: its own grid, titled with its name and what it holds
+            if table is not None:
+                terminal.console.print(table)
+            table = table_grid(table_name, description)
+        else:
+            table.add_row(Text(column), Text(type_), Text(description))
+    terminal.console.print(table)
+
+
+def table_grid(name: str, description: str) -> Table:
+    title = Text.assemble((name, "bold"), f": {description}")
+    table = Table("column", "type", "description", title=title, title_justify="left")
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True
+    return table
