@@ -16,11 +16,29 @@ def report_paths(directory: Path, day: str) -> tuple[Path, Path]:
     return directory / f"{day}.md", directory / f"{day}.html"
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux tells it
+    (``os.umask`` both sets and returns it: a moment's race between threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file and a rename; the file is
+    readable as any other the user creates (0666 less the umask), not the
+    temp file's 0600."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            os.fchmod(handle.fileno(), 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 
@@ -45,9 +46,23 @@ def usd(value) -> str:
     return format_value(value, "${:,.0f}")
 
 
+def markdown_text(text: str) -> str:
+    """Text from the data as Markdown shows it: HTML characters as entities
+    (a model named ``<script>`` stays text), a table's ``|`` escaped."""
+    return html.escape(str(text), quote=False).replace("|", "\\|")
+
+
+def markdown_code(text: str) -> str:
+    """A name in code style, or as escaped text when backticks would not keep it literal."""
+    text = str(text)
+    return f"`{text}`" if re.fullmatch(r"[\w .:/@+-]*", text) else markdown_text(text)
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(markdown_text(c) for c in cells) + " |"
+
+    lines = [line(header), "|" + "|".join("---" for _ in header) + "|", *(line(row) for row in rows)]
     return "\n".join(lines)
 
 

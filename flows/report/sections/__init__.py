@@ -2,8 +2,7 @@
 
 A section is a module with ``TABLES`` (the published tables it reads) and
 ``render(day) -> Part | None`` (None: nothing to show that day). Adding a
-section is one module and one entry here. Each row below is one block of the
-HTML page; the sections of a block follow one another on it.
+section is one module and one entry here.
 """
 
 from __future__ import annotations
@@ -13,12 +12,16 @@ from flows.report.sections import (
 )
 
 SECTIONS = (
-    (figures,),
-    (charts,),
-    (in_depth, waterfall, cost, scenarios, claims),  # the economics in depth
-    (validation,),
-    (hourly,),
-    (customers,),
+    figures,
+    charts,
+    in_depth,  # the economics in depth: in_depth to claims
+    waterfall,
+    cost,
+    scenarios,
+    claims,
+    validation,
+    hourly,
+    customers,
 )
 
-TABLES = tuple(dict.fromkeys(table for block in SECTIONS for section in block for table in section.TABLES))
+TABLES = tuple(dict.fromkeys(table for section in SECTIONS for table in section.TABLES))

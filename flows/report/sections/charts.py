@@ -12,9 +12,9 @@ TABLES = (STEPS, HOURLY, WATERFALL)
 
 
 def render(day: Day) -> Part:
-    timezone = day.context.timezone
-    drawn = [charts.node_chart(day.table(STEPS), timezone), charts.cost_income_chart(day.table(HOURLY), timezone)]
+    axis = charts.time_axis(day.daily, day.context.timezone)
+    drawn = [charts.node_chart(day.table(STEPS), axis), charts.cost_income_chart(day.table(HOURLY), axis)]
     if day.has(WATERFALL):
-        drawn += [charts.waterfall_chart(day.table(WATERFALL)), charts.capacity_chart(day.table(HOURLY), timezone)]
+        drawn += [charts.waterfall_chart(day.table(WATERFALL)), charts.capacity_chart(day.table(HOURLY), axis)]
     svgs = tuple(charts.svg(chart) for chart in drawn)
     return Part(html="<h2>Charts</h2>" + "".join(svgs), charts=svgs)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import html
 
 from flows.report.day import Day
-from flows.report.format import Part
+from flows.report.format import Part, markdown_text
 
 TABLES = ()
 
 
 def render(day: Day) -> Part:
     lines, docs = day.context.validation, day.context.data_docs
-    markdown = "## Validation\n\n" + "\n".join(f"- {line}" for line in lines)
+    markdown = "## Validation\n\n" + "\n".join(f"- {markdown_text(line)}" for line in lines)
     items = "".join(f"<li>{html.escape(v)}</li>" for v in lines)
     if docs:
         markdown += "\n\nGX Data Docs: " + ", ".join(f"[{suite}]({path})" for suite, path in docs.items())
