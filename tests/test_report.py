@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
@@ -166,3 +167,17 @@ def test_the_time_charts_share_one_x_scale(published):
     assert len(scales) == 4 and all(scale == scales[0] for scale in scales)
     assert scales[0][0]["domain"] == ["2025-02-27T12:00:00", "2025-02-28T12:00:00"]
     assert {chart.to_dict()["width"] for chart in drawn} == {charts.WIDTH}
+
+
+def test_a_dst_day_keeps_every_hour_apart_and_labels_the_wall_clock():
+    zone = ZoneInfo("America/New_York")
+    start = datetime(2025, 11, 2, tzinfo=zone).astimezone(UTC)
+    end = datetime(2025, 11, 3, tzinfo=zone).astimezone(UTC)
+    axis = charts.TimeAxis(start, end, "America/New_York")
+    assert (end - start).total_seconds() == 25 * 3600
+    assert [axis.label(t) for t in axis.ticks()][:3] == ["00:00", "01:00", "03:00"]  # 01:00 EDT, then EST
+    assert axis.position(end) - axis.position(start) == timedelta(hours=25)
+    hours = [start + timedelta(hours=h) for h in range(25)]
+    positions = [axis.position(h) for h in hours]
+    assert len(set(positions)) == 25  # the repeated 01:00 drawn twice, one after the other
+    assert not charts.TimeAxis(start, end, "America/New_York").label(end).startswith("Nov")  # midnight ends it

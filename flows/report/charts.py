@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -26,29 +27,55 @@ _MARK = re.compile(r'<(path|line|rect) aria-label="([^"]*)" role="graphics-symbo
 
 @dataclass(frozen=True)
 class TimeAxis:
-    """The business day as naive local times, and its timezone."""
+    """The business day as the x scale of every time chart.
 
-    start: datetime
+    Positions are elapsed time from the day's start (drawn as naive times from
+    the start's wall clock), so a 23- or 25-hour DST day keeps every hour
+    apart; tick labels are the true wall-clock times in ``timezone``, and the
+    date at midnight on a day that crosses it.
+    """
+
+    start: datetime  # UTC
     end: datetime
     timezone: str
+    tick_hours: int = 2
 
     @property
-    def overnight(self) -> bool:
-        return self.start.date() != (self.end - timedelta(microseconds=1)).date()
+    def anchor(self) -> datetime:
+        return self.start.astimezone(ZoneInfo(self.timezone)).replace(tzinfo=None)
 
-    def axis(self):
-        import altair as alt
+    def position(self, instant: datetime) -> datetime:
+        return self.anchor + (instant - self.start)
 
-        label = "timeFormat(datum.value, '%H:%M')"
-        if self.overnight:
-            label = f"hours(datum.value) == 0 ? timeFormat(datum.value, '%b %d') : {label}"
-        return alt.Axis(labelExpr=label, tickCount=12, labelAngle=0)
+    def positions(self, frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+        """UTC columns as chart positions (naive times, which charts read as-is)."""
+        return frame.with_columns(
+            (pl.lit(self.anchor) + (pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+                                    - pl.lit(self.start.astimezone(UTC).replace(tzinfo=None)))).alias(c)
+            for c in columns
+        )
+
+    def ticks(self) -> list[datetime]:
+        count = int((self.end - self.start) / timedelta(hours=self.tick_hours))
+        return [self.start + timedelta(hours=self.tick_hours * k) for k in range(count + 1)]
+
+    def label(self, instant: datetime) -> str:
+        zone = ZoneInfo(self.timezone)
+        local = instant.astimezone(zone)
+        overnight = self.start.astimezone(zone).date() != (self.end - timedelta(microseconds=1)).astimezone(zone).date()
+        return f"{local:%b %d}" if overnight and (local.hour, local.minute) == (0, 0) else f"{local:%H:%M}"
 
     def x(self, field: str):
         import altair as alt
 
-        domain = [self.start.isoformat(), self.end.isoformat()]
-        return alt.X(f"{field}:T", title=None, axis=self.axis(), scale=alt.Scale(domain=domain))
+        ticks = self.ticks()
+        values = [alt.DateTime(year=p.year, month=p.month, date=p.day, hours=p.hour, minutes=p.minute)
+                  for p in map(self.position, ticks)]
+        labels = ", ".join(f"'{self.position(t):%Y-%m-%d %H:%M}': '{self.label(t)}'" for t in ticks)
+        axis = alt.Axis(values=values, labelExpr=f"{{{labels}}}[timeFormat(datum.value, '%Y-%m-%d %H:%M')]",
+                        labelAngle=0)
+        domain = [self.anchor.isoformat(), self.position(self.end).isoformat()]
+        return alt.X(f"{field}:T", title=None, axis=axis, scale=alt.Scale(domain=domain))
 
 
 def y_axis(field: str, title: str):
@@ -59,10 +86,7 @@ def y_axis(field: str, title: str):
 
 
 def time_axis(daily: dict, timezone: str) -> TimeAxis:
-    def local(instant: datetime) -> datetime:
-        return pl.Series([instant]).dt.convert_time_zone(timezone).dt.replace_time_zone(None)[0]
-
-    return TimeAxis(local(daily["day_start"]), local(daily["day_end"]), timezone)
+    return TimeAxis(daily["day_start"].astimezone(UTC), daily["day_end"].astimezone(UTC), timezone)
 
 
 def svg(chart) -> str:
@@ -74,9 +98,9 @@ def svg(chart) -> str:
                                f"<title>{m[2]}</title></{m[1]}>", drawn)
 
 
-def _local(frame: pl.DataFrame, *columns: str, timezone: str) -> pl.DataFrame:
-    """UTC columns as naive local time (charts read naive times as-is)."""
-    return frame.with_columns(pl.col(c).dt.convert_time_zone(timezone).dt.replace_time_zone(None) for c in columns)
+def _clock(column: str, timezone: str) -> pl.Expr:
+    """A UTC column's wall-clock time in ``timezone``, as hover titles show it."""
+    return pl.col(column).dt.convert_time_zone(timezone).dt.strftime("%H:%M")
 
 
 def _usd(column: str) -> pl.Expr:
@@ -87,10 +111,10 @@ def node_chart(steps: pl.DataFrame, axis: TimeAxis):
     """Serving nodes over the day: a step line, each step a hover target."""
     import altair as alt
 
-    frame = _local(steps, "segment_start", "segment_end", timezone=axis.timezone).with_columns(
-        label=pl.format("{} to {}: {} nodes", pl.col("segment_start").dt.strftime("%H:%M"),
-                        pl.col("segment_end").dt.strftime("%H:%M"), pl.col("nodes").cast(pl.Int64)),
-    )
+    frame = axis.positions(steps.with_columns(
+        label=pl.format("{} to {}: {} nodes", _clock("segment_start", axis.timezone),
+                        _clock("segment_end", axis.timezone), pl.col("nodes").cast(pl.Int64)),
+    ), "segment_start", "segment_end")
     last = frame.tail(1).select(segment_start=pl.col("segment_end"), nodes=pl.col("nodes"))
     points = pl.concat([frame.select("segment_start", "nodes"), last]).rename({"segment_start": "time"})
     y = y_axis("nodes:Q", "nodes")
@@ -105,13 +129,13 @@ def cost_income_chart(hourly: pl.DataFrame, axis: TimeAxis):
     """Hourly GPU cost against theoretical income, side by side within each hour."""
     import altair as alt
 
-    frame = _local(hourly, "hour_start", "hour_end", timezone=axis.timezone)
+    frame = axis.positions(hourly.with_columns(clock=_clock("hour_start", axis.timezone)), "hour_start", "hour_end")
     middle = pl.col("hour_start") + (pl.col("hour_end") - pl.col("hour_start")) / 2
     series = [("GPU cost", "gpu_cost_usd", pl.col("hour_start"), middle),
               ("Theoretical income", "theoretical_revenue_usd", middle, pl.col("hour_end"))]
     bars = pl.concat([
         frame.select(series=pl.lit(name), usd=pl.col(column), start=start, end=end,
-                     label=pl.format("{} {}: {}", pl.col("hour_start").dt.strftime("%H:%M"), pl.lit(name),
+                     label=pl.format("{} {}: {}", pl.col("clock"), pl.lit(name),
                                      _usd(column)))
         for name, column, start, end in series
     ])
@@ -133,12 +157,12 @@ def capacity_chart(hourly: pl.DataFrame, axis: TimeAxis):
     import altair as alt
 
     present = [r for r in ROLES if (hourly[f"{r}_node_hours"].sum() or 0) > 0]
-    frame = _local(hourly, "hour_start", "hour_end", timezone=axis.timezone)
+    frame = axis.positions(hourly.with_columns(clock=_clock("hour_start", axis.timezone)), "hour_start", "hour_end")
     below = [pl.lit(0.0), *(pl.col(f"{r}_node_hours") for r in present)]
     long = pl.concat([
         frame.select("hour_start", "hour_end", role=pl.lit(role),
                      low=pl.sum_horizontal(below[: i + 1]), high=pl.sum_horizontal(below[: i + 2]),
-                     label=pl.format("{} {}: {} node-hours", pl.col("hour_start").dt.strftime("%H:%M"), pl.lit(role),
+                     label=pl.format("{} {}: {} node-hours", pl.col("clock"), pl.lit(role),
                                      pl.col(f"{role}_node_hours").round(2)))
         for i, role in enumerate(present)
     ])
