@@ -12,8 +12,10 @@ import pytest
 from flows.daily import daily_books
 from flows.report.period import parse_period, period_statement
 from flows.report.period_cli import report_period
+from flows.report.site import write_site
 from openbooks.errors import OpenbooksError
 from tests.books import published
+from tests.browser import Browser
 from tests.conftest import Project
 
 WEEK = [date(2025, 2, 20) + timedelta(days=n) for n in range(8)]
@@ -97,3 +99,28 @@ def test_a_period_given_wrongly_is_named(options, message):
 def test_a_period_with_no_published_day_says_so(week):
     with pytest.raises(OpenbooksError, match="no day from 2024-01-01 to 2024-01-31 is published"):
         report_period(week.config_path, month="2024-01")
+
+
+def test_the_site_opens_offline_in_a_real_browser(week, tmp_path):
+    """index.html, a day's page and a month statement: no failed request, no
+    request off the machine, no console error, the charts as SVG; screenshots
+    of the index and of the month statement are left in the test's temp dir."""
+    config = week.config
+    index = write_site(config)
+    assert index == config.report_dir / "index.html"
+    text = index.read_text()
+    assert '<a href="periods/2025-02.html">2025-02</a>' in text and '<a href="2025-02-27.html">2025-02-27</a>' in text
+    assert "2025-01" not in text  # the month before has no published day: no statement
+    browser = Browser(tmp_path / "profile")
+    try:
+        loads = {
+            "index": browser.open(index.as_uri(), tmp_path / "index.png"),
+            "day": browser.open((config.report_dir / "2025-02-27.html").as_uri()),
+            "month": browser.open((config.report_dir / "periods" / "2025-02.html").as_uri(), tmp_path / "month.png"),
+        }
+    finally:
+        browser.close()
+    for name, load in loads.items():
+        assert (load.failed, load.remote, load.errors) == ([], [], []), name
+    assert {name: load.svgs for name, load in loads.items()} == {"index": 2, "day": 4, "month": 5}
+    assert (tmp_path / "index.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "month.png").stat().st_size > 10_000

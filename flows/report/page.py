@@ -71,7 +71,7 @@ HEAD = """<!doctype html>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }}
 table {{ border-collapse: collapse; margin: 1rem 0; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: .25rem .75rem; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }}
+td:first-child, th:first-child {{ text-align: left; white-space: nowrap; }}
 .muted {{ color: #777; font-size: .85rem; }}
 svg {{ max-width: 100%; height: auto; }}
 @media (max-width: 40rem) {{ body {{ margin: 1rem .5rem; }} td, th {{ padding: .2rem .4rem; }} }}
