@@ -37,9 +37,20 @@ def incomplete_note(stmt: Statement) -> str:
     """The days missing or failed, or '' when every day is published."""
     if stmt.complete:
         return ""
-    names = "; ".join(f"{status}: " + ", ".join(str(d) for d in group["day"].to_list())
+    names = "; ".join(f"{status}: " + day_ranges(group["day"].to_list())
                       for (status,), group in stmt.absent.group_by("status", maintain_order=True))
     return f"Incomplete: {stmt.absent.height} of {stmt.period.days} days are not published ({names})."
+
+
+def day_ranges(days: list[date]) -> str:
+    """Days as runs: ``2025-02-01 to 2025-02-19, 2025-02-28``."""
+    runs: list[list[date]] = []
+    for day in sorted(days):
+        if runs and (day - runs[-1][-1]).days == 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(f"{run[0]} to {run[-1]}" if len(run) > 1 else str(run[0]) for run in runs)
 
 
 def _signed(value: float, fmt: str) -> str:
