@@ -106,3 +106,25 @@ def test_the_waterfall_and_cost_lines_are_summed_over_the_period():
         "day": [date(2025, 3, 1)] * 2 + [date(2025, 3, 2)] * 2, "line_order": [1, 2, 1, 2],
         "line": ["gpu", "power", "gpu", "power"], "usd": [100.0, 20.0, 300.0, 60.0]}))
     assert lines.select("line", "usd", "share").rows() == [("gpu", 400.0, 400 / 480), ("power", 80.0, 80 / 480)]
+
+
+def test_a_key_figure_past_its_threshold_against_the_trailing_median_is_an_anomaly():
+    from flows.report.anomalies import describe
+    from transforms.anomalies import day_anomalies
+
+    days = [date(2025, 3, d) for d in range(1, 7)]
+    daily = pl.DataFrame({
+        "day": days,
+        "gross_margin": [0.80, 0.82, 0.79, 0.81, 0.80, 0.70],  # median of the five before: 0.80; -10 points
+        "cost_per_million_output_usd": [1.0, 1.1, 0.9, 1.0, 1.0, 1.3],  # median 1.0; +30%
+        "cache_hit_rate": [0.50, 0.50, 0.50, 0.50, 0.50, 0.52],  # +2 points: within 5
+    })
+    found = day_anomalies(daily, date(2025, 3, 6))
+    rows = {r["figure"]: r for r in found.iter_rows(named=True)}
+    assert set(rows) == {"gross_margin", "cost_per_million_output_usd"}
+    assert rows["gross_margin"]["median"] == pytest.approx(0.80) and rows["gross_margin"]["move"] == pytest.approx(-0.10)
+    assert rows["cost_per_million_output_usd"]["move"] == pytest.approx(0.30) and rows["gross_margin"]["window_days"] == 5
+    assert describe(rows["gross_margin"]) == (
+        "2025-03-06 Gross margin 70.0% against a median of 80.0% over 5 days (-10.0 pts, threshold 5.0 pts)")
+    assert day_anomalies(daily, date(2025, 3, 3)).is_empty()  # two days before it: too few to judge
+    assert day_anomalies(daily, date(2025, 3, 6), window_days=2).is_empty()

@@ -181,3 +181,17 @@ def test_a_dst_day_keeps_every_hour_apart_and_labels_the_wall_clock():
     positions = [axis.position(h) for h in hours]
     assert len(set(positions)) == 25  # the repeated 01:00 drawn twice, one after the other
     assert not charts.TimeAxis(start, end, "America/New_York").label(end).startswith("Nov")  # midnight ends it
+
+
+def test_the_day_s_anomalies_are_shown_at_the_top(published):
+    from transforms.anomalies import SCHEMA
+
+    config = published.config
+    tables, (run_id, config_hash, validation) = day_tables(config)
+    found = pl.DataFrame([{"day": DAY, "figure": "gross_margin", "value": 0.70, "median": 0.845, "window_days": 7,
+                           "move": -0.145, "kind": "points", "threshold": 0.05}], schema=SCHEMA)
+    rendered = render_day({**tables, "anomalies": found},
+                          Context(config.business_day.timezone, run_id, config_hash, WHEN, validation))
+    line = "2025-02-27 Gross margin 70.0% against a median of 84.5% over 7 days (-14.5 pts, threshold 5.0 pts)"
+    assert f"`deepseek-r1`.\n\n## Anomalies\n\n- {line}\n\n## Figures" in rendered.markdown
+    assert f"<h2>Anomalies</h2><ul><li>{line}</li></ul>\n<h2>Figures</h2>" in rendered.html

@@ -8,12 +8,13 @@ recomputed); ``transforms.period`` sums the days and recomputes the ratios;
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import duckdb
 import polars as pl
 
+from flows.report.anomalies import anomalies_between
 from flows.warehouse import frame, session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
@@ -88,6 +89,7 @@ class Statement:
     cost_breakdown: pl.DataFrame
     customers: pl.DataFrame
     daily: pl.DataFrame  # the published days' rows, for the trends
+    anomalies: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     @property
     def absent(self) -> pl.DataFrame:
@@ -127,6 +129,7 @@ def statement(current: dict[str, pl.DataFrame], previous: dict[str, pl.DataFrame
         cost_breakdown=period.period_cost_breakdown(current["cost_breakdown"]),
         customers=period.period_customers(customers) if customers.height else pl.DataFrame(),
         daily=current["daily_economics"],
+        anomalies=current.get("anomalies", pl.DataFrame()),
     )
 
 
@@ -135,5 +138,6 @@ def period_statement(config: Config, of: Period) -> Statement:
     before = period.previous_period(of.start, of.end)
     with session(config, read_only=True) as con:
         current = read_tables(con, of.start, of.end)
+        current["anomalies"] = anomalies_between(con, of.start, of.end)
         previous = read_tables(con, *before)
     return statement(current, previous, of)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from flows.report.anomalies import descriptions
 from flows.report.files import write_text_atomically
 from flows.report.format import figure_rows, format_value, html_table, markdown_table, markdown_text, money, pct
 from flows.report.period import Statement
@@ -112,11 +113,12 @@ def tables(stmt: Statement) -> list[tuple[str, list[str], list[list[str]]]]:
 
 
 def markdown(stmt: Statement) -> str:
-    note = incomplete_note(stmt)
+    note, found = incomplete_note(stmt), descriptions(stmt.anomalies)
     return "\n\n".join([
         f"# openbooks: {stmt.period.label}",
         headline(stmt),
         *([f"**{markdown_text(note)}**"] if note else []),
+        *(["## Anomalies\n\n" + "\n".join(f"- {markdown_text(line)}" for line in found)] if found else []),
         *[f"## {title}\n\n" + markdown_table(header, rows) for title, header, rows in tables(stmt)],
     ]) + "\n"
 
@@ -125,11 +127,12 @@ def html_page(stmt: Statement) -> str:
     from flows.report.page import HEAD
     from flows.report.period_charts import trend_charts
 
-    note = incomplete_note(stmt)
+    note, found = incomplete_note(stmt), descriptions(stmt.anomalies)
     lines = [
         f"<h1>openbooks: {html.escape(stmt.period.label)}</h1>",
         f"<p>{html.escape(headline(stmt))}</p>",
         *([f'<p class="incomplete"><strong>{html.escape(note)}</strong></p>'] if note else []),
+        *(["<h2>Anomalies</h2><ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in found) + "</ul>"] if found else []),
         "<h2>Trends</h2>" + "".join(trend_charts(stmt.daily, stmt.cost_breakdown)),
         *[html_table(title, header, rows) for title, header, rows in tables(stmt)],
     ]
@@ -167,6 +170,7 @@ def json_text(stmt: Statement) -> str:
         "waterfall": _records(stmt.waterfall),
         "cost_breakdown": _records(stmt.cost_breakdown),
         "customers": _records(stmt.customers),
+        "anomalies": _records(stmt.anomalies),
     }
     return json.dumps(document, indent=2) + "\n"
 

@@ -12,9 +12,13 @@ from flows.warehouse import frame
 
 
 def read_day(con: duckdb.DuckDBPyConnection, day: date, names: tuple[str, ...] = TABLES) -> dict[str, pl.DataFrame]:
-    """Each table the report reads (``sections.TABLES``), the day's rows in the
-    order the run published them. An empty ``daily_economics``: not published."""
-    return {name: frame(con, f"SELECT * FROM {name} WHERE day = ? ORDER BY rowid", [day]) for name in names}
+    """Each table the report reads (``sections.TABLES``) that the warehouse
+    has, the day's rows in the order the run published them. An empty
+    ``daily_economics``: not published."""
+    held = {row[0] for row in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    return {name: frame(con, f"SELECT * FROM {name} WHERE day = ? ORDER BY rowid", [day])
+            for name in names if name in held}
 
 
 def context_of(con: duckdb.DuckDBPyConnection, daily: pl.DataFrame) -> tuple[str, str, list[str]]:

@@ -8,10 +8,11 @@ section is one module and one entry here.
 from __future__ import annotations
 
 from flows.report.sections import (
-    charts, claims, cost, customers, figures, hourly, in_depth, scenarios, validation, waterfall,
+    anomalies, charts, claims, cost, customers, figures, hourly, in_depth, scenarios, validation, waterfall,
 )
 
 SECTIONS = (
+    anomalies,  # at the top, when the day has any
     figures,
     charts,
     in_depth,  # the economics in depth: in_depth to claims
