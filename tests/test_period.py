@@ -128,3 +128,23 @@ def test_a_key_figure_past_its_threshold_against_the_trailing_median_is_an_anoma
         "2025-03-06 Gross margin 70.0% against a median of 80.0% over 5 days (-10.0 pts, threshold 5.0 pts)")
     assert day_anomalies(daily, date(2025, 3, 3)).is_empty()  # two days before it: too few to judge
     assert day_anomalies(daily, date(2025, 3, 6), window_days=2).is_empty()
+
+
+def test_the_cost_lines_as_focus_rows():
+    from datetime import UTC, datetime
+
+    daily = pl.DataFrame({"day": [date(2025, 3, 1)], "day_start": [datetime(2025, 3, 1, 4, tzinfo=UTC)],
+                          "day_end": [datetime(2025, 3, 2, 4, tzinfo=UTC)], "gpu_hours": [384.0]})
+    lines = pl.DataFrame({"day": [date(2025, 3, 1)] * 3, "line_order": [1, 2, 3],
+                          "line": ["GPU rental", "power", "training transfer"],
+                          "usd": [768.0, 40.0, -100.0], "share": [768 / 708, 40 / 708, -100 / 708]})
+    rows = period.focus_rows(lines, daily)
+    assert rows.columns[:12] == ["ChargePeriodStart", "ChargePeriodEnd", "BillingCurrency", "ChargeCategory",
+                                 "ChargeDescription", "BilledCost", "EffectiveCost", "ListCost", "ServiceName",
+                                 "ResourceId", "ConsumedQuantity", "ConsumedUnit"]
+    assert all(c.startswith("x_") for c in rows.columns[12:])
+    first = rows.row(0, named=True)
+    assert (first["ChargePeriodStart"], first["ChargePeriodEnd"]) == ("2025-03-01T04:00:00Z", "2025-03-02T04:00:00Z")
+    assert (first["ConsumedQuantity"], first["ConsumedUnit"]) == (384.0, "GPU-hours")
+    assert rows["ChargeCategory"].to_list() == ["Usage", "Usage", "Credit"]
+    assert rows["BilledCost"].sum() == 708.0 and rows["ConsumedUnit"].null_count() == 2

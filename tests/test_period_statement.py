@@ -71,6 +71,11 @@ def test_the_week_statement_in_every_format(week):
     header = lines[0].split(",")
     assert float(lines[-1].split(",")[header.index("gpu_cost_usd")]) == pytest.approx(gpu)
     assert "2025-02-27,published," in paths["csv"].read_text()
+    focus, _ = report_period(week.config_path, start="2025-02-20", end="2025-02-27", fmt="focus")
+    assert focus.name == "2025-02-20_2025-02-27.focus.csv"
+    (loaded,) = published(config, "SELECT sum(loaded_cost_usd) FROM daily_economics")[0]
+    billed = [float(line.split(",")[5]) for line in focus.read_text().splitlines()[1:]]
+    assert round(sum(billed), 2) == round(loaded, 2) and len(billed) == 8 * 5
 
 
 def test_a_week_and_its_previous_week(week):

@@ -169,3 +169,29 @@ def period_customers(customers: pl.DataFrame) -> pl.DataFrame:
     summed = customers.group_by("customer_id").agg(pl.col(c).sum() for c in amounts)
     margin = pl.col("billed_revenue_usd") - pl.col("allocated_cost_usd")
     return summed.with_columns(margin_usd=margin, gross_margin=ratio(margin, pl.col("billed_revenue_usd")))
+
+
+FOCUS_SERVICE = "AI model serving"
+
+
+def focus_rows(breakdown: pl.DataFrame, daily: pl.DataFrame, currency: str = "USD") -> pl.DataFrame:
+    """The period's cost lines as FOCUS 1.2-shaped rows, one per day and line:
+    the charge period is the business day; billed, effective and list cost are
+    the line's amount (openbooks prices at rental, with no discounts); GPU
+    rental is consumed in GPU-hours; openbooks' own columns are ``x_``-prefixed."""
+    days = daily.select("day", "day_start", "day_end", "gpu_hours")
+    rows = breakdown.join(days, on="day", how="inner").sort("day", "line_order")
+    is_gpu = pl.col("line_order") == pl.col("line_order").min().over("day")  # GPU rental or amortization
+    utc = "%Y-%m-%dT%H:%M:%SZ"
+    return rows.select(
+        ChargePeriodStart=pl.col("day_start").dt.convert_time_zone("UTC").dt.strftime(utc),
+        ChargePeriodEnd=pl.col("day_end").dt.convert_time_zone("UTC").dt.strftime(utc),
+        BillingCurrency=pl.lit(currency),
+        ChargeCategory=pl.when(pl.col("usd") < 0).then(pl.lit("Credit")).otherwise(pl.lit("Usage")),
+        ChargeDescription=pl.col("line"),
+        BilledCost=pl.col("usd"), EffectiveCost=pl.col("usd"), ListCost=pl.col("usd"),
+        ServiceName=pl.lit(FOCUS_SERVICE), ResourceId=pl.col("line"),
+        ConsumedQuantity=pl.when(is_gpu).then(pl.col("gpu_hours")).otherwise(None),
+        ConsumedUnit=pl.when(is_gpu).then(pl.lit("GPU-hours")).otherwise(None),
+        x_BusinessDay=pl.col("day"), x_LineOrder=pl.col("line_order"), x_CostShare=pl.col("share"),
+    )

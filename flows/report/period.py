@@ -90,6 +90,7 @@ class Statement:
     customers: pl.DataFrame
     daily: pl.DataFrame  # the published days' rows, for the trends
     anomalies: pl.DataFrame = field(default_factory=pl.DataFrame)
+    daily_cost_lines: pl.DataFrame = field(default_factory=pl.DataFrame)  # cost_breakdown per day
 
     @property
     def absent(self) -> pl.DataFrame:
@@ -130,6 +131,7 @@ def statement(current: dict[str, pl.DataFrame], previous: dict[str, pl.DataFrame
         customers=period.period_customers(customers) if customers.height else pl.DataFrame(),
         daily=current["daily_economics"],
         anomalies=current.get("anomalies", pl.DataFrame()),
+        daily_cost_lines=current["cost_breakdown"],
     )
 
 

@@ -22,7 +22,7 @@ from flows.report.sections import customers as customer_section
 from flows.report.sections.figures import FIGURES
 from flows.report.sections.in_depth import IN_DEPTH_FIGURES
 
-FORMATS = ("md", "html", "csv", "json")
+FORMATS = ("md", "html", "csv", "json", "focus")
 LABELS = {key: (label.strip(), fmt.replace("{:,}", "{:,.0f}")) for key, label, fmt in FIGURES + IN_DEPTH_FIGURES}
 LABELS["idle_capacity_share"] = ("Idle capacity, share of peak capacity", "{:.1%}")
 DAYS_HEADER = ["day", "status", "GPU cost", "theoretical revenue", "billed revenue", "gross margin",
@@ -175,12 +175,22 @@ def json_text(stmt: Statement) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-RENDERERS = {"md": markdown, "html": html_page, "csv": csv_text, "json": json_text}
+def focus_csv(stmt: Statement) -> str:
+    """The period's cost lines as FOCUS 1.2-shaped CSV rows, for FinOps tools."""
+    from transforms.period import focus_rows
+
+    buffer = io.StringIO()
+    focus_rows(stmt.daily_cost_lines, stmt.daily).write_csv(buffer)
+    return buffer.getvalue()
+
+
+RENDERERS = {"md": markdown, "html": html_page, "csv": csv_text, "json": json_text, "focus": focus_csv}
+SUFFIXES = {"focus": "focus.csv"}
 
 
 def write_statement(directory: Path, stmt: Statement, fmt: str) -> Path:
-    """``<directory>/<label>.<fmt>``, written atomically."""
+    """``<directory>/<label>.<fmt>`` (FOCUS rows: ``<label>.focus.csv``), written atomically."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{stmt.period.label}.{fmt}"
+    path = directory / f"{stmt.period.label}.{SUFFIXES.get(fmt, fmt)}"
     write_text_atomically(path, RENDERERS[fmt](stmt))
     return path
