@@ -1,0 +1,39 @@
+"""Prefect artifacts: the day's books where the operator already looks.
+
+Each published day leaves two artifacts on its flow run, keyed by day so the
+UI keeps a history per key: ``books-<day>`` (the report as Markdown) and
+``hourly-<day>`` (the hourly statement as a table).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE
+
+from flows.report.page import Report
+from flows.report.sections import hourly as hourly_section
+
+
+def artifact_keys(day: date | str) -> tuple[str, str]:
+    """Artifact keys allow lowercase letters, digits and dashes only."""
+    stamp = str(day).replace("_", "-").lower()
+    return f"books-{stamp}", f"hourly-{stamp}"
+
+
+@task(cache_policy=NONE)
+def publish_artifacts(rendered: Report, hourly: pl.DataFrame, timezone: str) -> tuple[str, str]:
+    """The day's report as a markdown artifact and its hourly table as a table artifact."""
+    books_key, hourly_key = artifact_keys(rendered.day)
+    create_markdown_artifact(
+        markdown=rendered.markdown, key=books_key, description=f"openbooks: the books of {rendered.day}"
+    )
+    create_table_artifact(
+        table=[dict(zip(hourly_section.HEADER, row)) for row in hourly_section.rows(hourly, timezone)],
+        key=hourly_key,
+        description=f"openbooks: hourly statement of {rendered.day} ({timezone})",
+    )
+    return books_key, hourly_key

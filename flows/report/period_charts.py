@@ -1,0 +1,82 @@
+"""Trends over a period, one point per published day, as inline SVG (the
+daily charts' rendering: hover titles, no legend entry for an absent series)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from flows.report.charts import WIDTH, svg
+
+REVENUE = {"gpu_cost_usd": "GPU cost", "theoretical_revenue_usd": "theoretical revenue",
+           "billed_revenue_usd": "billed revenue"}
+MARGINS = {"gross_margin": "theoretical", "billed_gross_margin": "billed", "loaded_gross_margin": "fully loaded"}
+UNIT_COST = {"cost_per_million_input_usd": "per million input tokens",
+             "cost_per_million_output_usd": "per million output tokens"}
+CACHE = {"cache_hit_rate": "cache hit rate"}
+NODE_HOURS = {"serving_node_hours": "serving", "idle_node_hours": "idle", "training_node_hours": "training"}
+
+
+def _long(daily: pl.DataFrame, series: dict[str, str], number: str) -> pl.DataFrame:
+    """day, series, value, label for each column of ``series`` that has a value on some day."""
+    present = [c for c in series if c in daily.columns and daily[c].drop_nulls().len() > 0]
+    frames = [
+        daily.select(
+            day=pl.col("day").cast(pl.Datetime), series=pl.lit(series[c]), value=pl.col(c).cast(pl.Float64),
+            label=pl.format("{} {}: {}", pl.col("day").dt.strftime("%Y-%m-%d"), pl.lit(series[c]),
+                            pl.col(c).map_elements(number.format, return_dtype=pl.String)),
+        )
+        for c in present
+    ]
+    schema = {"day": pl.Datetime, "series": pl.String, "value": pl.Float64, "label": pl.String}
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def line_chart(daily: pl.DataFrame, series: dict[str, str], title: str, y_title: str, number: str, axis_format: str):
+    import altair as alt
+
+    long = _long(daily, series, number)
+    domain = long["series"].unique(maintain_order=True).to_list()
+    base = alt.Chart(long.to_pandas(), title=title).encode(
+        x=alt.X("day:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
+        y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=axis_format)),
+        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=domain)),
+    )
+    points = base.mark_point(filled=True, size=40).encode(description="label:N", tooltip="label:N")
+    return alt.layer(base.mark_line(), points).properties(width=WIDTH, height=200)
+
+
+def node_hours_chart(daily: pl.DataFrame):
+    import altair as alt
+
+    frame = daily.with_columns(serving_node_hours=pl.col("prefill_node_hours") + pl.col("decode_node_hours"))
+    long = _long(frame, NODE_HOURS, "{:,.0f}")
+    long = long.filter(pl.col("value") != 0) if long.height else long
+    domain = [name for name in NODE_HOURS.values() if name in set(long["series"].to_list())]
+    return (
+        alt.Chart(long.to_pandas(), title="Node-hours by day: serving, idle, training")
+        .mark_bar()
+        .encode(
+            x=alt.X("day:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0), timeUnit="yearmonthdate"),
+            y=alt.Y("value:Q", title="node-hours", stack="zero"),
+            color=alt.Color("series:N", title=None, scale=alt.Scale(domain=domain)),
+            order=alt.Order("series:N"), description="label:N", tooltip="label:N",
+        )
+        .properties(width=WIDTH, height=200)
+    )
+
+
+def trend_charts(daily: pl.DataFrame, cost_breakdown: pl.DataFrame | None = None) -> list[str]:
+    """The period's trend charts as SVG (none without a published day)."""
+    if not daily.height:
+        return []
+    daily = daily.sort("day")
+    charts = [
+        line_chart(daily, REVENUE, "GPU cost against theoretical and billed revenue (USD per day)", "USD",
+                   "${:,.0f}", "$,.0f"),
+        line_chart(daily, MARGINS, "Gross margin: theoretical, billed, fully loaded", "gross margin",
+                   "{:.1%}", ".0%"),
+        line_chart(daily, UNIT_COST, "GPU cost per million tokens (USD)", "USD", "${:,.4f}", "$,.2f"),
+        line_chart(daily, CACHE, "Cache hit rate", "cache hit rate", "{:.2%}", ".0%"),
+        node_hours_chart(daily),
+    ]
+    return [svg(chart) for chart in charts]

@@ -1,0 +1,28 @@
+"""The sections of the day's report, in page order: the one place a section is listed.
+
+A section is a module with ``TABLES`` (the published tables it reads) and
+``render(day) -> Part | None`` (None: nothing to show that day). Adding a
+section is one module and one entry here.
+"""
+
+from __future__ import annotations
+
+from flows.report.sections import (
+    anomalies, charts, claims, cost, customers, figures, hourly, in_depth, scenarios, validation, waterfall,
+)
+
+SECTIONS = (
+    anomalies,  # at the top, when the day has any
+    figures,
+    charts,
+    in_depth,  # the economics in depth: in_depth to claims
+    waterfall,
+    cost,
+    scenarios,
+    claims,
+    validation,
+    hourly,
+    customers,
+)
+
+TABLES = tuple(dict.fromkeys(table for section in SECTIONS for table in section.TABLES))

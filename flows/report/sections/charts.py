@@ -1,0 +1,20 @@
+"""The day's charts (in the HTML page; the Markdown links to it): serving
+nodes and hourly cost against income, as DeepSeek published them, then the
+revenue waterfall and capacity by role when the economics in depth exist."""
+
+from __future__ import annotations
+
+from flows.report import charts
+from flows.report.day import HOURLY, STEPS, WATERFALL, Day
+from flows.report.format import Part
+
+TABLES = (STEPS, HOURLY, WATERFALL)
+
+
+def render(day: Day) -> Part:
+    axis = charts.time_axis(day.daily, day.context.timezone)
+    drawn = [charts.node_chart(day.table(STEPS), axis), charts.cost_income_chart(day.table(HOURLY), axis)]
+    if day.has(WATERFALL):
+        drawn += [charts.waterfall_chart(day.table(WATERFALL)), charts.capacity_chart(day.table(HOURLY), axis)]
+    svgs = tuple(charts.svg(chart) for chart in drawn)
+    return Part(html="<h2>Charts</h2>" + "".join(svgs), charts=svgs)

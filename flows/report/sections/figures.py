@@ -1,0 +1,34 @@
+"""The day's headline figures."""
+
+from __future__ import annotations
+
+import html
+
+from flows.report.day import DAILY, Day
+from flows.report.format import Part, figure_rows, markdown_table
+
+TABLES = (DAILY,)
+
+FIGURES = (
+    ("node_hours", "Node-hours (serving)", "{:,.2f}"),
+    ("peak_nodes", "Peak nodes", "{:,.0f}"),
+    ("avg_nodes", "Average nodes", "{:,.2f}"),
+    ("gpu_hours", "GPU-hours", "{:,.0f}"),
+    ("gpu_cost_usd", "GPU cost (rental)", "${:,.0f}"),
+    ("input_tokens", "Input tokens", "{:,}"),
+    ("cache_hit_tokens", "  of which cache hits", "{:,}"),
+    ("cache_hit_rate", "Cache hit rate", "{:.2%}"),
+    ("output_tokens", "Output tokens", "{:,}"),
+    ("theoretical_revenue_usd", "Theoretical revenue", "${:,.0f}"),
+    ("cost_profit_margin", "Cost profit margin", "{:.0%}"),
+    ("gross_margin", "Gross margin", "{:.1%}"),
+)
+
+
+def render(day: Day) -> Part:
+    figures = figure_rows(day.daily, FIGURES)
+    cells = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in figures)
+    return Part(
+        "## Figures\n\n" + markdown_table(["figure", "value"], [list(r) for r in figures]),
+        f"<h2>Figures</h2><table>{cells}</table>",
+    )

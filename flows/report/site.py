@@ -1,0 +1,100 @@
+"""The report site: ``reports/index.html``, every published day with its
+headline figures and a link to its page, the month statements of the latest
+published day's month and of the month before, and the trends of the last 90
+days. Every page is self-contained and opens offline.
+
+"Current month" is the month of the latest published day (a backfill of past
+data has its own present). GX Data Docs pages are linked from each day's page
+but not part of the site: they load their styles from a CDN.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from flows.report.charts import svg
+from flows.report.files import report_paths, write_text_atomically
+from flows.report.format import format_value, pct
+from flows.report.page import HEAD
+from flows.report.period import Period, month_period, period_statement
+from flows.report.period_charts import MARGINS, REVENUE, line_chart
+from flows.report.period_page import write_statement
+from flows.warehouse import frame, session
+from openbooks.config import Config
+
+TREND_DAYS = 90
+DAYS_HEADER = ["day", "GPU cost", "theoretical revenue", "billed revenue", "gross margin", "gross margin, billed",
+               "cache hit rate"]
+DATA_DOCS_NOTE = ("GX Data Docs pages, linked from each day's page, load their styles from a CDN and are "
+                  "not part of this offline site.")
+
+
+def site_months(latest: date) -> list[Period]:
+    """The latest published day's month and the month before it."""
+    current = month_period(f"{latest:%Y-%m}")
+    before = current.start - timedelta(days=1)
+    return [current, month_period(f"{before:%Y-%m}")]
+
+
+def day_rows(daily: pl.DataFrame, directory: Path) -> list[tuple[str, bool, list[str]]]:
+    """(day, has a page, formatted figures) for each day, newest first."""
+    usd = "${:,.0f}"
+    rows = []
+    for r in daily.sort("day", descending=True).iter_rows(named=True):
+        day = r["day"].isoformat()
+        figures = [format_value(r["gpu_cost_usd"], usd), format_value(r["theoretical_revenue_usd"], usd),
+                   format_value(r["billed_revenue_usd"], usd), pct(r["gross_margin"]), pct(r["billed_gross_margin"]),
+                   format_value(r["cache_hit_rate"], "{:.2%}")]
+        rows.append((day, report_paths(directory, day)[1].exists(), figures))
+    return rows
+
+
+def days_table(rows: list[tuple[str, bool, list[str]]]) -> str:
+    head = "".join(f"<th>{h}</th>" for h in DAYS_HEADER)
+    body = "".join(
+        "<tr><td>" + (f'<a href="{day}.html">{day}</a>' if linked else day) + "</td>"
+        + "".join(f"<td>{html.escape(c)}</td>" for c in figures) + "</tr>"
+        for day, linked, figures in rows
+    )
+    return f"<h2>Days</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def index_page(daily: pl.DataFrame, directory: Path, statements: list[tuple[Period, str]], trends: list[str]) -> str:
+    links = "".join(f'<li><a href="{html.escape(path)}">{html.escape(p.label)}</a> ({p.start} to {p.end})</li>'
+                    for p, path in statements)
+    lines = [
+        "<h1>openbooks</h1>",
+        f"<p>{daily.height} published day(s), {daily['day'].min()} to {daily['day'].max()}.</p>",
+        f"<h2>Month statements</h2><ul>{links}</ul>" if links else "",
+        f"<h2>Last {TREND_DAYS} days</h2>" + "".join(trends),
+        days_table(day_rows(daily, directory)),
+        f'<p class="muted">{html.escape(DATA_DOCS_NOTE)}</p>',
+    ]
+    return HEAD.format(day="reports") + "\n".join(line for line in lines if line) + "\n</body></html>\n"
+
+
+def write_site(config: Config) -> Path | None:
+    """Rewrite ``index.html`` and the two month statements it links (None when
+    nothing is published yet)."""
+    with session(config, read_only=True) as con:
+        daily = frame(con, "SELECT * FROM daily_economics ORDER BY day")
+    if not daily.height:
+        return None
+    directory = config.report_dir
+    statements = []
+    for month in site_months(daily["day"].max()):
+        if daily.filter(pl.col("day").is_between(month.start, month.end)).height:
+            path = write_statement(directory / "periods", period_statement(config, month), "html")
+            statements.append((month, path.relative_to(directory).as_posix()))
+    recent = daily.filter(pl.col("day") > daily["day"].max() - timedelta(days=TREND_DAYS))
+    trends = [svg(line_chart(recent, REVENUE, "GPU cost against theoretical and billed revenue (USD per day)",
+                             "USD", "${:,.0f}", "$,.0f")),
+              svg(line_chart(recent, MARGINS, "Gross margin: theoretical, billed, fully loaded", "gross margin",
+                             "{:.1%}", ".0%"))]
+    index = directory / "index.html"
+    write_text_atomically(index, index_page(daily, directory, statements, trends))
+    return index
