@@ -188,6 +188,14 @@ class Parsed:
         return allocation_frame(self.rows)
 
 
+def merge(result: Any, parsed: Parsed) -> pl.DataFrame:
+    """Add one file's problems and skips to a kind's ``SourceResult``; its allocations."""
+    result.problems += parsed.problems
+    for reason, count in parsed.skipped.items():
+        result.skipped[reason] = result.skipped.get(reason, 0) + count
+    return parsed.allocations
+
+
 def finish(result: Any, frames: list[pl.DataFrame], request: Any, *, outside: str) -> Any:
     """Fill a kind's ``SourceResult``: the day's part of every allocation
     (``extra["allocations"]``, GPU-hours in ``extra["gpu_hours"]``) and the

@@ -200,10 +200,7 @@ def day_result(request: DayRequest, files: list[Path], texts: list[str]) -> Sour
     for path, text in zip(files, texts):
         parsed = parse_sacct(text, str(path), options, source=request.name, hardware=hardware,
                              export_time=export_time_in_name(path.name, options))
-        frames.append(parsed.allocations)
-        result.problems += parsed.problems
-        for reason, count in parsed.skipped.items():
-            result.skipped[reason] = result.skipped.get(reason, 0) + count
+        frames.append(alloc.merge(result, parsed))
     return alloc.finish(result, frames, request, outside="job outside the day")
 
 
