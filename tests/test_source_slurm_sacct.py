@@ -202,3 +202,16 @@ def test_gpus_by_type():
     assert slurm.gpus_by_type("cpu=8,gres/gpu=2,mem=1G") == {None: 2}
     assert slurm.gpus_by_type("cpu=8,mem=1G") == {}
     assert slurm.gpus_by_type("gres/gpu:a100=2,gres/gpu:h100=4,gres/gpu=6") == {"a100": 2, "h100": 4}
+
+
+def test_a_byte_order_mark_and_crlf_lines_are_read(config, tmp_path):
+    text = "\ufeff" + WITH_STEPS.read_text().replace("\n", "\r\n")
+    result = _result(config, tmp_path / "sacct_2025-02-28T10-30-00.txt", text)
+    assert result.problems == [] and result.extra["gpu_hours"] == 909.0
+
+
+def test_no_file_for_the_day_is_a_problem_naming_the_source(config):
+    result = slurm.day_result(_request(config), [], [])
+    [problem] = result.problems
+    assert (problem.source, problem.file) == ("node_log", None)
+    assert "sources.node_log.path" in problem.expected

@@ -176,7 +176,7 @@ def parse_sacct(
 ) -> alloc.Parsed:
     """The allocations in one ``sacct --parsable2`` file's text (pure)."""
     file = _File(source, path, options, hardware, export_time)
-    lines = text.splitlines()
+    lines = text.lstrip("\ufeff").splitlines()
     header = lines[0].split(options.delimiter) if lines else []
     if _header_problem(file, header):
         return file.parsed
