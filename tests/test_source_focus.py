@@ -127,3 +127,36 @@ def test_missing_focus_column_is_a_problem_on_line_1(config):
     text = FIXTURE.read_text().replace("EffectiveCost", "AmortizedCost", 1)
     [problem] = _result(config, FIXTURE, text).problems
     assert (problem.line, problem.column) == (1, "EffectiveCost")
+
+
+# End to end: `openbooks run --date D` on a config naming the kind, nothing else.
+SOURCE = {"kind": "focus", "path": "focus_{date}.csv", "options": OPTIONS}
+
+
+def test_openbooks_run_on_a_focus_export(tmp_path):
+    pytest.importorskip("flows.sources.registry")
+    import json
+
+    from tests.fleet_project import daily, fleet_project, run_day, skipped_rows
+
+    project, _ = fleet_project(tmp_path, FIXTURE, SOURCE)
+    run_day(project)
+    # deepseek-r1 decode 36.5 + prefill 24 node-hours of gpu-h800-8x instances; × 8 GPUs × $2.00.
+    assert daily(project, "node_hours, decode_node_hours, prefill_node_hours, gpu_hours, gpu_cost_usd, "
+                          "peak_nodes") == [(60.5, 36.5, 24.0, 484.0, 968.0, 3.0)]
+    assert json.loads(skipped_rows(project)[0]) == {"node_log": SKIPPED}
+
+
+def test_a_bad_charge_fails_the_day_and_publishes_nothing(tmp_path):
+    pytest.importorskip("flows.sources.registry")
+    from openbooks.errors import OpenbooksError
+    from tests.books import published
+    from tests.fleet_project import fleet_project, run_day
+
+    project, copy = fleet_project(tmp_path, FIXTURE, SOURCE)
+    copy.write_text(_edit(copy.read_text(), 10, "BilledCost", "twenty"))
+    with pytest.raises(OpenbooksError) as error:
+        run_day(project)
+    assert str(error.value) == f"{copy} line 10 column BilledCost: expected a decimal number, got 'twenty'"
+    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
+    assert published(project.config, "SELECT line, column_name, value FROM quarantine") == [(10, "BilledCost", "twenty")]

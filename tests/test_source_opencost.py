@@ -134,3 +134,36 @@ def test_not_json_or_not_a_response_is_one_problem(config):
     assert broken.line == 3 and "JSON" in broken.expected
     [shape] = _result(config, FIXTURE, '{"code": 200, "data": {"a": 1}}').problems
     assert (shape.line, shape.column) == (1, "data")
+
+
+# End to end: `openbooks run --date D` on a config naming the kind, nothing else.
+SOURCE = {"kind": "opencost", "path": "allocation_{date}.json", "options": OPTIONS}
+
+
+def test_openbooks_run_on_an_allocation_response(tmp_path):
+    pytest.importorskip("flows.sources.registry")
+    from tests.fleet_project import daily, fleet_project, run_day, skipped_rows
+
+    project, _ = fleet_project(tmp_path, FIXTURE, SOURCE)
+    run_day(project)
+    # deepseek-r1 decode 36 + prefill 13.25 node-hours; × 8 GPUs × $2.00.
+    assert daily(project, "node_hours, decode_node_hours, prefill_node_hours, gpu_hours, gpu_cost_usd, "
+                          "peak_nodes") == [(49.25, 36.0, 13.25, 394.0, 788.0, 2.5)]
+    assert json.loads(skipped_rows(project)[0]) == {"node_log": SKIPPED}
+
+
+def test_a_bad_allocation_fails_the_day_and_publishes_nothing(tmp_path):
+    pytest.importorskip("flows.sources.registry")
+    from openbooks.errors import OpenbooksError
+    from tests.books import published
+    from tests.fleet_project import fleet_project, run_day
+
+    project, copy = fleet_project(tmp_path, FIXTURE, SOURCE)
+    response = json.loads(copy.read_text())
+    response["data"][2]["llm-d/ds-r1-decode-1/vllm"]["gpuHours"] = 40.0
+    copy.write_text(json.dumps(response, indent=2))
+    with pytest.raises(OpenbooksError) as error:
+        run_day(project)
+    assert str(error.value) == f"{copy} line 634 column gpuHours: expected gpuCount × running hours = 48, got '40.0'"
+    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
+    assert published(project.config, "SELECT line, column_name, value FROM quarantine") == [(634, "gpuHours", "40.0")]

@@ -215,3 +215,48 @@ def test_no_file_for_the_day_is_a_problem_naming_the_source(config):
     [problem] = result.problems
     assert (problem.source, problem.file) == ("node_log", None)
     assert "sources.node_log.path" in problem.expected
+
+
+# End to end: `openbooks run --date D` on a config naming the kind, nothing else.
+SOURCE = {"kind": "slurm_sacct", "path": "sacct_{date}_*.txt", "options": OPTIONS}
+SKIPPED = {"job step line (its job's allocation line counts)": 7, "PENDING job": 1, "job without GPUs": 1,
+           "GPU job matching no rule": 1, "job that never started": 1, "job outside the day": 1}
+
+
+def test_openbooks_run_on_a_sacct_export(tmp_path):
+    import json
+
+    pytest.importorskip("flows.sources.registry")
+    from tests.fleet_project import daily, fleet_project, run_cli, skipped_rows
+
+    project, _ = fleet_project(tmp_path, WITH_STEPS, SOURCE)
+    result = run_cli(project)
+    assert result.returncode == 0, result.stderr
+    assert "GPU cost (rental)" in result.stdout and "$1,306" in result.stdout
+    # Serving: r1 decode 45 + v3 decode 12.625, r1 prefill 24 node-hours; × 8 GPUs × $2.00.
+    assert daily(project, "node_hours, decode_node_hours, prefill_node_hours, training_node_hours, gpu_hours, "
+                          "gpu_cost_usd") == [(81.625, 57.625, 24.0, 32.0, 653.0, 1306.0)]
+    assert json.loads(skipped_rows(project)[0]) == {"node_log": SKIPPED}
+
+
+def test_a_bad_sacct_line_fails_the_day_and_publishes_nothing(tmp_path):
+    from openbooks.errors import OpenbooksError
+    from tests.books import published, tables
+    pytest.importorskip("flows.sources.registry")
+    from tests.fleet_project import fleet_project, run_day
+
+    project, copy = fleet_project(tmp_path, WITH_STEPS, SOURCE)
+    run_day(project)
+    before = tables(project.config)
+    lines = copy.read_text().splitlines()
+    lines[7] = lines[7].replace("gres/gpu:h800=8,gres/gpu=8", "gres/gpu:h800=8.5,gres/gpu=8")  # job 1003, line 8
+    copy.write_text("\n".join(lines) + "\n")
+    with pytest.raises(OpenbooksError) as error:
+        run_day(project)
+    assert str(error.value) == (
+        f"{copy} line 8 column AllocTRES: expected whole GPU counts (gres/gpu=N or gres/gpu:<type>=N), "
+        "got 'billing=128,cpu=128,gres/gpu:h800=8.5,gres/gpu=8,mem=1000G,node=1'")
+    assert tables(project.config) == before
+    assert published(project.config, "SELECT source_file, line, column_name FROM quarantine") == [
+        (str(copy), 8, "AllocTRES")]
+    assert published(project.config, "SELECT status FROM run_log ORDER BY started_at") == [("published",), ("failed",)]
