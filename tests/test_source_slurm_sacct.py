@@ -237,6 +237,11 @@ def test_openbooks_run_on_a_sacct_export(tmp_path):
     assert daily(project, "node_hours, decode_node_hours, prefill_node_hours, training_node_hours, gpu_hours, "
                           "gpu_cost_usd") == [(81.625, 57.625, 24.0, 32.0, 653.0, 1306.0)]
     assert json.loads(skipped_rows(project)[0]) == {"node_log": SKIPPED}
+    from tests.books import published
+
+    [(path, rows, rejected)] = published(project.config, "SELECT path, rows, rejected_rows FROM raw.files "
+                                                         "WHERE source = 'node_log'")
+    assert (Path(path).name, rows, rejected) == (WITH_STEPS.name, 17, 0)
 
 
 def test_a_bad_sacct_line_fails_the_day_and_publishes_nothing(tmp_path):
@@ -260,3 +265,4 @@ def test_a_bad_sacct_line_fails_the_day_and_publishes_nothing(tmp_path):
     assert published(project.config, "SELECT source_file, line, column_name FROM quarantine") == [
         (str(copy), 8, "AllocTRES")]
     assert published(project.config, "SELECT status FROM run_log ORDER BY started_at") == [("published",), ("failed",)]
+    assert published(project.config, "SELECT rows, rejected_rows FROM raw.files WHERE source = 'node_log'") == [(17, 1)]

@@ -12,8 +12,8 @@ the GPU type's ``gpus_per_node``.
 
 from __future__ import annotations
 
-import glob
 import re
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,11 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, field_validator
+
+from flows.sources.files import day_files, display_path
+from flows.sources.raw_tables import record_file
+from flows.warehouse import session
+from openbooks.errors import InputError
 
 UTC_US = pl.Datetime("us", "UTC")
 KEY = ("model", "role", "gpu_type")
@@ -164,11 +169,36 @@ def node_log_rows(allocations: pl.DataFrame, gpus_per_node: dict[str, int]) -> p
     )
 
 
-def day_files(request: Any) -> list[Path]:
-    """The files a run of the request's day reads (``{date}`` filled in)."""
-    pattern = request.source.path.replace("{date}", request.day.isoformat())
-    resolved = request.config.resolve(pattern)
-    return sorted(Path(p) for p in glob.glob(str(resolved)) if Path(p).is_file())
+def listed_files(request: Any) -> list[Any]:
+    """The day's files of the request's source (``flows.sources.files.SourceFile``, hashed)."""
+    return day_files(request.config, request.name, request.day)
+
+
+def file_content(path: Path) -> str | pl.DataFrame:
+    """A file's text (UTF-8), or its frame when it is Parquet (by suffix); an
+    unreadable file is an ``InputError`` naming it."""
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pl.read_parquet(path)
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise InputError(f"{display_path(path)} line {line}: expected UTF-8 text (byte {exc.start} is not)")
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"{display_path(path)}: expected a readable Parquet file ({str(exc).splitlines()[0]})")
+
+
+def record_files(request: Any, files: list[Any], result: Any) -> Any:
+    """Each file read into ``raw.files`` (rows read, problems found) and each
+    problem tagged with its file's content hash, for quarantine."""
+    hashes = {str(file.path): file.content_hash for file in files}
+    result.problems = [replace(p, content_hash=hashes[p.file]) if p.file in hashes else p for p in result.problems]
+    records = result.extra.get("records", {})
+    with session(request.config) as con:
+        for file in files:
+            rejected = sum(1 for p in result.problems if p.file == str(file.path))
+            record_file(con, file, rows=records.get(str(file.path)), rejected_rows=rejected, error=None)
+    return result
 
 
 class Parsed:
@@ -216,4 +246,6 @@ def finish(result: Any, frames: list[pl.DataFrame], request: Any, *, outside: st
     result.extra["allocations"] = day
     result.extra["gpu_hours"] = gpu_hours(day)
     result.frame = node_log_rows(day, per_node)
+    result.extra["summary"] = (f"{day.height} allocation(s), {result.extra['gpu_hours']:g} GPU-hours, "
+                               f"{result.frame.height} node-log row(s), {sum(result.skipped.values())} skipped")
     return result

@@ -217,21 +217,17 @@ def day_result(request: DayRequest, files: list[Path], contents: list[str | pl.D
         rows = list(enumerate(content.to_dicts(), start=1)) if isinstance(content, pl.DataFrame) else csv_rows(content)
         parsed, invoice = parse_focus(rows, str(path), request.options, source=request.name,
                                       hardware=request.config.hardware, day=(request.start, request.end))
+        result.extra.setdefault("records", {})[str(path)] = len(rows)
         frames.append(alloc.merge(result, parsed))
         invoices.append(invoice)
     result.extra["invoiced_cost"] = pl.concat(invoices) if invoices else pl.DataFrame(schema=INVOICE_SCHEMA)
     return alloc.finish(result, frames, request, outside="usage outside the day")
 
 
-def _content(path: Path) -> str | pl.DataFrame:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pl.read_parquet(path)
-    return path.read_text(encoding="utf-8")
-
-
 def read(request: DayRequest) -> SourceResult:
-    files = alloc.day_files(request)
-    return day_result(request, files, [_content(path) for path in files])
+    files = alloc.listed_files(request)
+    result = day_result(request, [file.path for file in files], [alloc.file_content(file.path) for file in files])
+    return alloc.record_files(request, files, result)
 
 
 KIND = SourceKind(

@@ -194,20 +194,16 @@ def day_result(request: DayRequest, files: list[Path], contents: list[str | pl.D
             records, problems = json_records(content, str(path), request.name)
         parsed = parse_allocations(records, str(path), request.options, source=request.name,
                                    hardware=request.config.hardware)
+        result.extra.setdefault("records", {})[str(path)] = len(records)
         result.problems += problems
         frames.append(alloc.merge(result, parsed))
     return alloc.finish(result, frames, request, outside="allocation outside the day")
 
 
-def _content(path: Path) -> str | pl.DataFrame:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pl.read_parquet(path)
-    return path.read_text(encoding="utf-8")
-
-
 def read(request: DayRequest) -> SourceResult:
-    files = alloc.day_files(request)
-    return day_result(request, files, [_content(path) for path in files])
+    files = alloc.listed_files(request)
+    result = day_result(request, [file.path for file in files], [alloc.file_content(file.path) for file in files])
+    return alloc.record_files(request, files, result)
 
 
 KIND = SourceKind(

@@ -200,13 +200,16 @@ def day_result(request: DayRequest, files: list[Path], texts: list[str]) -> Sour
     for path, text in zip(files, texts):
         parsed = parse_sacct(text, str(path), options, source=request.name, hardware=hardware,
                              export_time=export_time_in_name(path.name, options))
+        result.extra.setdefault("records", {})[str(path)] = sum(1 for line in text.splitlines()[1:] if line.strip())
         frames.append(alloc.merge(result, parsed))
     return alloc.finish(result, frames, request, outside="job outside the day")
 
 
 def read(request: DayRequest) -> SourceResult:
-    files = alloc.day_files(request)
-    return day_result(request, files, [path.read_text(encoding="utf-8") for path in files])
+    files = alloc.listed_files(request)
+    paths = [file.path for file in files]
+    result = day_result(request, paths, [alloc.file_content(path) for path in paths])
+    return alloc.record_files(request, files, result)
 
 
 KIND = SourceKind(
