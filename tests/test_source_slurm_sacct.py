@@ -284,3 +284,21 @@ def test_a_node_count_changing_off_the_hour_grid_publishes_the_day(tmp_path):
     [(node_hours, gpu_hours, cost)] = daily(project, "node_hours, gpu_hours, gpu_cost_usd")
     assert node_hours == pytest.approx((2 * 3612 + 3 * 82788) / 3600, rel=1e-12)
     assert gpu_hours == pytest.approx(8 * node_hours, rel=1e-12) and cost == pytest.approx(2 * gpu_hours, rel=1e-12)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"partition": {"h800": "H800"}}, "sources.node_log.options.partition: unknown key"),
+    ({"timezone": "Mars/Olympus"}, "sources.node_log.options.timezone: "
+                                   "expected an IANA timezone such as 'Asia/Shanghai' or 'UTC', got 'Mars/Olympus'"),
+    ({"rules": [{"match": {"JobName": "(vllm"}, "model": "m", "role": "decode"}]},
+     "sources.node_log.options.rules.0.match: JobName: expected a regular expression, got '(vllm'"),
+])
+def test_bad_options_are_a_config_error_naming_the_key(tmp_path, options, message):
+    from openbooks.errors import ConfigError
+    from tests.conftest import base_config_data
+
+    data = base_config_data()
+    data["sources"]["node_log"] = {"kind": "slurm_sacct", "path": "sacct_{date}.txt", "options": options}
+    with pytest.raises(ConfigError) as error:
+        Project(tmp_path).write_config(replace=data)
+    assert message in str(error.value)

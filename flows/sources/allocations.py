@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -55,7 +55,7 @@ class Rule(BaseModel):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"match.{field}: not a regular expression ({exc})")
+                raise ValueError(f"{field}: expected a regular expression, got {pattern!r} ({exc})")
         return value
 
 
@@ -79,6 +79,15 @@ def match_rules(rules: list[Rule], record: dict[str, Any]) -> tuple[str, str] | 
 
 def zone(name: str) -> tzinfo:
     return ZoneInfo(name)
+
+
+def timezone_name(name: str) -> str:
+    """``name`` if it is an IANA timezone (for an options model's validator)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA timezone such as 'Asia/Shanghai' or 'UTC', got {name!r}")
+    return name
 
 
 def parse_time(text: str, default_zone: tzinfo, time_format: str | None = None) -> datetime | None:

@@ -55,7 +55,7 @@ class FocusOptions(BaseModel):
     currency: str = "USD"
     hour_units: list[str] = ["Hour", "Hours", "Hrs"]  # ConsumedUnit values that are instance-hours
 
-    _zone = field_validator("timezone")(lambda cls, v: (alloc.zone(v), v)[1])
+    _zone = field_validator("timezone")(lambda cls, v: alloc.timezone_name(v))
 
 
 def _null(value: Any) -> Any:

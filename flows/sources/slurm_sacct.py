@@ -52,7 +52,7 @@ class SlurmOptions(BaseModel):
     unmatched: Literal["skip", "fail"] = "skip"  # a GPU job no rule matches
     delimiter: str = "|"
 
-    _zone = field_validator("timezone")(lambda cls, v: (alloc.zone(v), v)[1])
+    _zone = field_validator("timezone")(lambda cls, v: alloc.timezone_name(v))
 
 
 def export_time_in_name(name: str, options: SlurmOptions) -> datetime | None:
