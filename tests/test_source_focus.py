@@ -64,6 +64,18 @@ def test_invoiced_cost_of_the_day_per_gpu_type(config):
         {"i-0decode01": 440.0, "i-0prefill01": 345.6, "i-0decode02": 250.0, "i-0train01": 80.0})
 
 
+def test_declared_rate_against_the_invoice_per_gpu_type(config):
+    result = _result(config, FIXTURE, FIXTURE.read_text())
+    [row] = result.extra["invoice_by_gpu_type"].to_dicts()
+    # 64.5 invoiced instance-hours × 8 GPUs × $2.00 declared = $1,032.
+    assert row == pytest.approx({
+        "gpu_type": "H800", "node_hours": 64.5, "gpu_hours": 516.0, "billed_cost_usd": 770.0,
+        "effective_cost_usd": 1115.6, "list_cost_usd": 1651.2, "declared_cost_usd": 1032.0,
+        "billed_minus_declared_usd": -262.0, "effective_minus_declared_usd": 83.6,
+    })
+    assert result.extra["summary"].endswith("invoiced $770.00 billed against $1,032.00 at the declared rates")
+
+
 def test_parquet_export_gives_the_same(config, tmp_path):
     frame = pl.read_csv(FIXTURE, infer_schema_length=0)  # FOCUS Parquet: strings here, as read
     path = tmp_path / "focus.parquet"

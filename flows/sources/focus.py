@@ -30,8 +30,10 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from flows.frames import hardware_frame
 from flows.sources import allocations as alloc
 from flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from transforms import cost
 
 NULLS = {"", "NULL", "null"}
 JSON_COLUMNS = ("SkuPriceDetails", "Tags")
@@ -209,6 +211,24 @@ def parse_focus(
     return file.parsed, pl.DataFrame(file.invoices, schema=INVOICE_SCHEMA)
 
 
+def invoice_by_gpu_type(invoiced: pl.DataFrame, hardware: pl.DataFrame) -> pl.DataFrame:
+    """Per GPU type: the day's invoiced instance-hours (``node_hours``) and
+    GPU-hours, what they cost at the declared rental rate, what the invoice
+    says (billed, effective, list) and billed or effective minus declared."""
+    return (
+        invoiced.group_by("gpu_type")
+        .agg(node_hours=pl.col("hours").sum(), gpu_hours=pl.col("gpu_hours").sum(),
+             billed_cost_usd=pl.col("billed_cost").sum(), effective_cost_usd=pl.col("effective_cost").sum(),
+             list_cost_usd=pl.col("list_cost").sum())
+        .join(hardware, on="gpu_type", how="left")
+        .with_columns(declared_cost_usd=cost.rental_usd())
+        .with_columns(billed_minus_declared_usd=pl.col("billed_cost_usd") - pl.col("declared_cost_usd"),
+                      effective_minus_declared_usd=pl.col("effective_cost_usd") - pl.col("declared_cost_usd"))
+        .drop("gpus_per_node", "rental_usd_per_gpu_hour")
+        .sort("gpu_type")
+    )
+
+
 def day_result(request: DayRequest, files: list[Path], contents: list[str | pl.DataFrame]) -> SourceResult:
     """The day's node log and invoiced cost from the files' contents: CSV text or a Parquet frame."""
     result = SourceResult(frame=None, files=list(files))
@@ -220,8 +240,14 @@ def day_result(request: DayRequest, files: list[Path], contents: list[str | pl.D
         result.extra.setdefault("records", {})[str(path)] = len(rows)
         frames.append(alloc.merge(result, parsed))
         invoices.append(invoice)
-    result.extra["invoiced_cost"] = pl.concat(invoices) if invoices else pl.DataFrame(schema=INVOICE_SCHEMA)
-    return alloc.finish(result, frames, request, outside="usage outside the day")
+    invoiced = pl.concat(invoices) if invoices else pl.DataFrame(schema=INVOICE_SCHEMA)
+    result.extra["invoiced_cost"] = invoiced
+    result.extra["invoice_by_gpu_type"] = invoice_by_gpu_type(invoiced, hardware_frame(request.config))
+    result = alloc.finish(result, frames, request, outside="usage outside the day")
+    billed, declared = (float(result.extra["invoice_by_gpu_type"][c].sum()) for c in ("billed_cost_usd",
+                                                                                     "declared_cost_usd"))
+    result.extra["summary"] += f"; invoiced ${billed:,.2f} billed against ${declared:,.2f} at the declared rates"
+    return result
 
 
 def read(request: DayRequest) -> SourceResult:
