@@ -3,6 +3,7 @@ configured by YAML only, run through ``openbooks run --date D``."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,10 +12,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from openbooks.errors import OpenbooksError
 from tests.books import published
 from tests.conftest import Project, base_config_data
 
 DAY = "2025-02-27"
+NODE_FIGURES = "node_hours, decode_node_hours, prefill_node_hours, gpu_hours, gpu_cost_usd, peak_nodes"
 
 
 def fleet_project(root: Path, fixture: Path, node_log: dict[str, Any], **overrides: Any) -> tuple[Project, Path]:
@@ -54,3 +59,20 @@ def daily(project: Project, columns: str) -> list[tuple]:
 
 def skipped_rows(project: Project) -> list[str | None]:
     return [row[0] for row in published(project.config, "SELECT skipped_rows FROM run_log ORDER BY started_at")]
+
+
+def published_day(project: Project) -> tuple[tuple, dict]:
+    """Run the day: its ``NODE_FIGURES`` in daily_economics and the rows skipped per source in run_log."""
+    run_day(project)
+    [figures] = daily(project, NODE_FIGURES)
+    return figures, json.loads(skipped_rows(project)[-1])
+
+
+def failed_day(project: Project) -> tuple[str, list[tuple]]:
+    """Run a day that must fail and publish nothing: its message and the
+    quarantined (line, column, value)."""
+    with pytest.raises(OpenbooksError) as error:
+        run_day(project)
+    assert daily(project, "count(*)") == [(0,)]
+    assert published(project.config, "SELECT status FROM run_log") == [("failed",)]
+    return str(error.value), published(project.config, "SELECT line, column_name, value FROM quarantine")

@@ -13,6 +13,7 @@ import pytest
 from flows.sources import focus
 from flows.sources.base import DayRequest
 from tests.conftest import Project
+from tests.fleet_project import failed_day, fleet_project, published_day
 from tests.test_source_slurm_sacct import node_hours
 
 FIXTURE = Path(__file__).parent / "fixtures" / "focus" / "focus_2025-02-27.csv"
@@ -146,29 +147,13 @@ SOURCE = {"kind": "focus", "path": "focus_{date}.csv", "options": OPTIONS}
 
 
 def test_openbooks_run_on_a_focus_export(tmp_path):
-    pytest.importorskip("flows.sources.registry")
-    import json
-
-    from tests.fleet_project import daily, fleet_project, run_day, skipped_rows
-
     project, _ = fleet_project(tmp_path, FIXTURE, SOURCE)
-    run_day(project)
     # deepseek-r1 decode 36.5 + prefill 24 node-hours of gpu-h800-8x instances; × 8 GPUs × $2.00.
-    assert daily(project, "node_hours, decode_node_hours, prefill_node_hours, gpu_hours, gpu_cost_usd, "
-                          "peak_nodes") == [(60.5, 36.5, 24.0, 484.0, 968.0, 3.0)]
-    assert json.loads(skipped_rows(project)[0]) == {"node_log": SKIPPED}
+    assert published_day(project) == ((60.5, 36.5, 24.0, 484.0, 968.0, 3.0), {"node_log": SKIPPED})
 
 
 def test_a_bad_charge_fails_the_day_and_publishes_nothing(tmp_path):
-    pytest.importorskip("flows.sources.registry")
-    from openbooks.errors import OpenbooksError
-    from tests.books import published
-    from tests.fleet_project import fleet_project, run_day
-
     project, copy = fleet_project(tmp_path, FIXTURE, SOURCE)
     copy.write_text(_edit(copy.read_text(), 10, "BilledCost", "twenty"))
-    with pytest.raises(OpenbooksError) as error:
-        run_day(project)
-    assert str(error.value) == f"{copy} line 10 column BilledCost: expected a decimal number, got 'twenty'"
-    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
-    assert published(project.config, "SELECT line, column_name, value FROM quarantine") == [(10, "BilledCost", "twenty")]
+    assert failed_day(project) == (f"{copy} line 10 column BilledCost: expected a decimal number, got 'twenty'",
+                                   [(10, "BilledCost", "twenty")])

@@ -14,6 +14,7 @@ import pytest
 from flows.sources import opencost
 from flows.sources.base import DayRequest
 from tests.conftest import Project
+from tests.fleet_project import failed_day, fleet_project, published_day
 from tests.test_source_slurm_sacct import node_hours
 
 FIXTURE = Path(__file__).parent / "fixtures" / "opencost" / "allocation_2025-02-27.json"
@@ -141,29 +142,16 @@ SOURCE = {"kind": "opencost", "path": "allocation_{date}.json", "options": OPTIO
 
 
 def test_openbooks_run_on_an_allocation_response(tmp_path):
-    pytest.importorskip("flows.sources.registry")
-    from tests.fleet_project import daily, fleet_project, run_day, skipped_rows
-
     project, _ = fleet_project(tmp_path, FIXTURE, SOURCE)
-    run_day(project)
     # deepseek-r1 decode 36 + prefill 13.25 node-hours; × 8 GPUs × $2.00.
-    assert daily(project, "node_hours, decode_node_hours, prefill_node_hours, gpu_hours, gpu_cost_usd, "
-                          "peak_nodes") == [(49.25, 36.0, 13.25, 394.0, 788.0, 2.5)]
-    assert json.loads(skipped_rows(project)[0]) == {"node_log": SKIPPED}
+    assert published_day(project) == ((49.25, 36.0, 13.25, 394.0, 788.0, 2.5), {"node_log": SKIPPED})
 
 
 def test_a_bad_allocation_fails_the_day_and_publishes_nothing(tmp_path):
-    pytest.importorskip("flows.sources.registry")
-    from openbooks.errors import OpenbooksError
-    from tests.books import published
-    from tests.fleet_project import fleet_project, run_day
-
     project, copy = fleet_project(tmp_path, FIXTURE, SOURCE)
     response = json.loads(copy.read_text())
     response["data"][2]["llm-d/ds-r1-decode-1/vllm"]["gpuHours"] = 40.0
     copy.write_text(json.dumps(response, indent=2))
-    with pytest.raises(OpenbooksError) as error:
-        run_day(project)
-    assert str(error.value) == f"{copy} line 634 column gpuHours: expected gpuCount × running hours = 48, got '40.0'"
-    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
-    assert published(project.config, "SELECT line, column_name, value FROM quarantine") == [(634, "gpuHours", "40.0")]
+    assert failed_day(project) == (
+        f"{copy} line 634 column gpuHours: expected gpuCount × running hours = 48, got '40.0'",
+        [(634, "gpuHours", "40.0")])

@@ -226,7 +226,6 @@ SKIPPED = {"job step line (its job's allocation line counts)": 7, "PENDING job":
 def test_openbooks_run_on_a_sacct_export(tmp_path):
     import json
 
-    pytest.importorskip("flows.sources.registry")
     from tests.fleet_project import daily, fleet_project, run_cli, skipped_rows
 
     project, _ = fleet_project(tmp_path, WITH_STEPS, SOURCE)
@@ -247,7 +246,6 @@ def test_openbooks_run_on_a_sacct_export(tmp_path):
 def test_a_bad_sacct_line_fails_the_day_and_publishes_nothing(tmp_path):
     from openbooks.errors import OpenbooksError
     from tests.books import published, tables
-    pytest.importorskip("flows.sources.registry")
     from tests.fleet_project import fleet_project, run_day
 
     project, copy = fleet_project(tmp_path, WITH_STEPS, SOURCE)
@@ -269,7 +267,6 @@ def test_a_bad_sacct_line_fails_the_day_and_publishes_nothing(tmp_path):
 
 
 def test_a_node_count_changing_off_the_hour_grid_publishes_the_day(tmp_path):
-    pytest.importorskip("flows.sources.registry")
     from openbooks.errors import ValidationFailed
     from tests.fleet_project import daily, fleet_project, run_day
 

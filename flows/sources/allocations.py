@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -79,15 +79,6 @@ def match_rules(rules: list[Rule], record: dict[str, Any]) -> tuple[str, str] | 
 
 def zone(name: str) -> tzinfo:
     return ZoneInfo(name)
-
-
-def timezone_name(name: str) -> str:
-    """``name`` if it is an IANA timezone (for an options model's validator)."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"expected an IANA timezone such as 'Asia/Shanghai' or 'UTC', got {name!r}")
-    return name
 
 
 def parse_time(text: str, default_zone: tzinfo, time_format: str | None = None) -> datetime | None:
@@ -195,6 +186,14 @@ def file_content(path: Path) -> str | pl.DataFrame:
         raise InputError(f"{display_path(path)} line {line}: expected UTF-8 text (byte {exc.start} is not)")
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"{display_path(path)}: expected a readable Parquet file ({str(exc).splitlines()[0]})")
+
+
+def read_day(request: Any, day_result: Any) -> Any:
+    """A kind's ``read``: the day's files listed, their contents passed to the
+    kind's pure ``day_result(request, paths, contents)``, the files recorded."""
+    files = listed_files(request)
+    result = day_result(request, [file.path for file in files], [file_content(file.path) for file in files])
+    return record_files(request, files, result)
 
 
 def record_files(request: Any, files: list[Any], result: Any) -> Any:

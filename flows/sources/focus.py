@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from flows.frames import hardware_frame
 from flows.sources import allocations as alloc
 from flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from openbooks.config.common import zone_name
 from transforms import cost
 
 NULLS = {"", "NULL", "null"}
@@ -57,7 +58,7 @@ class FocusOptions(BaseModel):
     currency: str = "USD"
     hour_units: list[str] = ["Hour", "Hours", "Hrs"]  # ConsumedUnit values that are instance-hours
 
-    _zone = field_validator("timezone")(lambda cls, v: alloc.timezone_name(v))
+    _zone = field_validator("timezone")(lambda cls, v: zone_name(v))
 
 
 def _null(value: Any) -> Any:
@@ -251,9 +252,7 @@ def day_result(request: DayRequest, files: list[Path], contents: list[str | pl.D
 
 
 def read(request: DayRequest) -> SourceResult:
-    files = alloc.listed_files(request)
-    result = day_result(request, [file.path for file in files], [alloc.file_content(file.path) for file in files])
-    return alloc.record_files(request, files, result)
+    return alloc.read_day(request, day_result)
 
 
 KIND = SourceKind(

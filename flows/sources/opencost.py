@@ -201,9 +201,7 @@ def day_result(request: DayRequest, files: list[Path], contents: list[str | pl.D
 
 
 def read(request: DayRequest) -> SourceResult:
-    files = alloc.listed_files(request)
-    result = day_result(request, [file.path for file in files], [alloc.file_content(file.path) for file in files])
-    return alloc.record_files(request, files, result)
+    return alloc.read_day(request, day_result)
 
 
 KIND = SourceKind(

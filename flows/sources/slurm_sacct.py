@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from flows.sources import allocations as alloc
 from flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from openbooks.config.common import zone_name
 
 REQUIRED = ("JobID", "State", "Start", "End", "AllocTRES")
 NO_TIME = {"", "Unknown", "None", "N/A"}
@@ -52,7 +53,7 @@ class SlurmOptions(BaseModel):
     unmatched: Literal["skip", "fail"] = "skip"  # a GPU job no rule matches
     delimiter: str = "|"
 
-    _zone = field_validator("timezone")(lambda cls, v: alloc.timezone_name(v))
+    _zone = field_validator("timezone")(lambda cls, v: zone_name(v))
 
 
 def export_time_in_name(name: str, options: SlurmOptions) -> datetime | None:
@@ -206,10 +207,7 @@ def day_result(request: DayRequest, files: list[Path], texts: list[str]) -> Sour
 
 
 def read(request: DayRequest) -> SourceResult:
-    files = alloc.listed_files(request)
-    paths = [file.path for file in files]
-    result = day_result(request, paths, [alloc.file_content(path) for path in paths])
-    return alloc.record_files(request, files, result)
+    return alloc.read_day(request, day_result)
 
 
 KIND = SourceKind(
