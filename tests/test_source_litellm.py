@@ -1,0 +1,146 @@
+"""kind: litellm - LiteLLM_SpendLogs to request rows: from CSV/Parquet exports
+and from a real PostgreSQL 15 started by the test, with the cached-token
+split computed by hand (tests/fixtures/litellm/README.md)."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import psycopg
+import pytest
+
+from flows.sources.base import DayRequest
+from flows.sources.litellm import KIND, LiteLLMOptions, connect
+from flows.sources.litellm_rows import FAILED, OUTSIDE, RESPONSE_CACHE, FieldMapping
+from openbooks.config import Source
+from openbooks.errors import SourceUnavailable
+from tests.servers import free_port, postgres
+
+FIXTURES = Path(__file__).parent / "fixtures" / "litellm"
+EXPORT = FIXTURES / "spend_logs_2025-02-27.csv"
+START = datetime(2025, 2, 27, 4, tzinfo=timezone.utc)
+END = datetime(2025, 2, 28, 4, tzinfo=timezone.utc)
+PASSWORD_ENV = "OPENBOOKS_TEST_LITELLM_PASSWORD"
+
+
+def day_request(config, options: LiteLLMOptions, path: Path | str = "unused") -> DayRequest:
+    return DayRequest(config=config, name="litellm", source=Source(path=str(path)), options=options,
+                      day=date(2025, 2, 27), start=START, end=END, run_id="test")
+
+
+def totals(frame: pl.DataFrame) -> dict:
+    return frame.select("input_tokens", "cached_tokens", "output_tokens").sum().row(0, named=True)
+
+
+def test_csv_export_cached_split_and_left_out_rows(project):
+    result = KIND.read(day_request(project.config, LiteLLMOptions(), EXPORT))
+    assert result.problems == []
+    assert totals(result.frame) == {"input_tokens": 720_933, "cached_tokens": 167_552, "output_tokens": 28_487}
+    assert result.skipped == {FAILED: 2, RESPONSE_CACHE: 1, OUTSIDE: 1}
+    assert result.frame.columns == ["ts", "request_id", "model", "channel", "customer_id", "input_tokens",
+                                    "cached_tokens", "output_tokens", "source_file", "line"]
+    first = result.frame.row(0, named=True)
+    assert first["ts"] == datetime(2025, 2, 27, 4, 5, 11, 120000, tzinfo=timezone.utc)
+    assert (first["line"], first["channel"], first["customer_id"]) == (2, "api", "acme")
+    assert result.frame.filter(pl.col("request_id") == "chatcmpl-05")["customer_id"].item() == "unknown"
+
+
+def test_parquet_export_reads_the_same(project, tmp_path):
+    parquet = tmp_path / "spend_logs.parquet"
+    pl.read_csv(EXPORT, infer_schema=False).with_columns(
+        pl.col("prompt_tokens", "completion_tokens").cast(pl.Int64)).write_parquet(parquet)
+    result = KIND.read(day_request(project.config, LiteLLMOptions(), parquet))
+    assert totals(result.frame) == {"input_tokens": 720_933, "cached_tokens": 167_552, "output_tokens": 28_487}
+    assert result.frame["line"].to_list()[0] == 1
+
+
+@pytest.mark.parametrize("mapping, expected", [
+    ({"tag_prefix": "channel:", "default": "api"}, {"api": 4, "web": 2}),
+    ({"column": "team_id", "values": {"team-api": "api", "team-web": "web"}}, {"api": 4, "web": 2}),
+    ({"metadata": "user_api_key_team_id"}, {"team-api": 4, "team-web": 2}),
+    ({"constant": "batch"}, {"batch": 6}),
+])
+def test_channel_from_a_declared_mapping(project, mapping, expected):
+    options = LiteLLMOptions(channel=FieldMapping(**mapping), customer=FieldMapping(column="api_key"))
+    frame = KIND.read(day_request(project.config, options, EXPORT)).frame
+    assert dict(frame.group_by("channel").len().iter_rows()) == expected
+    assert set(frame["customer_id"]) == {"88dc28d0f030", "1f0e9c3b7a21"}
+
+
+def test_unmapped_value_is_a_problem_naming_the_row(project):
+    options = LiteLLMOptions(channel=FieldMapping(column="team_id", values={"team-api": "api"}))
+    result = KIND.read(day_request(project.config, options, EXPORT))
+    assert {(p.line, p.column) for p in result.problems} == {(4, "team_id"), (6, "team_id")}
+    assert "a value for channel" in result.problems[0].expected
+
+
+def test_dsn_with_a_password_is_refused():
+    with pytest.raises(ValueError, match="password_env"):
+        LiteLLMOptions(dsn="host=db dbname=litellm user=reader password=hunter2")
+
+
+@pytest.fixture(scope="module")
+def litellm_db():
+    with postgres() as server:
+        with psycopg.connect(server.dsn(), password=server.password) as conn:
+            conn.execute((FIXTURES / "schema.sql").read_text())
+            with open(EXPORT, newline="") as handle:
+                rows = list(csv.DictReader(handle))
+            columns = list(rows[0])
+            names = ", ".join(f'"{c}"' for c in columns)
+            marks = ", ".join(["%s"] * len(columns))
+            for row in rows:
+                values = [row[c] if row[c] != "" or c in ("cache_key",) else None for c in columns]
+                conn.execute(f'INSERT INTO "LiteLLM_SpendLogs" ({names}) VALUES ({marks})', values)
+        yield server
+
+
+def db_options(server, **overrides) -> LiteLLMOptions:
+    fields = {"dsn": server.dsn(), "password_env": PASSWORD_ENV,
+              "channel": FieldMapping(tag_prefix="channel:", default="api")} | overrides
+    return LiteLLMOptions(**fields)
+
+
+def test_postgres_day_with_the_cached_split(litellm_db, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, litellm_db.password)
+    result = KIND.read(day_request(None, db_options(litellm_db)))
+    assert result.problems == []
+    assert totals(result.frame) == {"input_tokens": 720_933, "cached_tokens": 167_552, "output_tokens": 28_487}
+    assert result.skipped == {FAILED: 2, RESPONSE_CACHE: 1}  # the query itself leaves out rows outside the day
+    assert result.frame["request_id"].to_list() == [f"chatcmpl-0{i}" for i in range(1, 7)]
+    assert litellm_db.password not in repr(result.frame.to_dicts())
+
+
+def test_postgres_connection_is_read_only(litellm_db, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, litellm_db.password)
+    with connect(db_options(litellm_db), "litellm") as conn:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute('DELETE FROM "LiteLLM_SpendLogs"')
+
+
+def test_wrong_password_is_one_line_without_the_secret(litellm_db, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
+    with pytest.raises(SourceUnavailable) as caught:
+        KIND.read(day_request(None, db_options(litellm_db)))
+    message = str(caught.value)
+    assert caught.value.transient and "\n" not in message
+    assert "password authentication failed" in message and f"check the password in {PASSWORD_ENV}" in message
+    assert "not-the-password" not in message and litellm_db.password not in message
+
+
+def test_missing_table_and_unreachable_server(litellm_db, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, litellm_db.password)
+    with pytest.raises(SourceUnavailable, match="table 'LiteLLM_SpendLog' not found at 127.0.0.1:"):
+        KIND.read(day_request(None, db_options(litellm_db, table="LiteLLM_SpendLog")))
+    dead = db_options(litellm_db, dsn=litellm_db.dsn(port=free_port()))
+    with pytest.raises(SourceUnavailable, match="cannot connect to PostgreSQL at 127.0.0.1:.*check options.dsn"):
+        KIND.read(day_request(None, dead))
+
+
+def test_unset_password_variable(litellm_db, monkeypatch):
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    with pytest.raises(SourceUnavailable, match=f"environment variable {PASSWORD_ENV} is not set"):
+        KIND.read(day_request(None, db_options(litellm_db)))
