@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily
 
 PROMETHEUS = "/usr/bin/prometheus"
+PROMTOOL = "/usr/bin/promtool"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
@@ -121,7 +122,7 @@ class PrometheusServer:
         self.log = open(root / "prometheus.log", "wb")
         self.process = subprocess.Popen(
             [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={root / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
+             f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=100y"],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         wait_until(lambda: urllib.request.urlopen(f"{self.url}/-/ready", timeout=1).status == 200, "Prometheus ready")
@@ -145,6 +146,25 @@ class PrometheusServer:
             self.process.kill()
             self.process.wait()
         self.log.close()
+
+
+def backfill(root: Path, openmetrics_text: str) -> None:
+    """Historical samples into ``root/tsdb`` with ``promtool`` before the server starts."""
+    source = root / "history.om"
+    source.write_text(openmetrics_text)
+    subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(source), str(root / "tsdb")],
+                   check=True, capture_output=True)
+
+
+@contextmanager
+def prometheus_with_history(root: Path, openmetrics_text: str) -> Iterator[PrometheusServer]:
+    """A Prometheus serving the given past samples from its own storage (nothing scraped)."""
+    backfill(root, openmetrics_text)
+    server = PrometheusServer(root, [])
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @contextmanager

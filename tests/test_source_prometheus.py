@@ -16,7 +16,8 @@ from flows.sources.base import DayRequest
 from flows.sources.prometheus import KIND, PrometheusOptions, fetch_json, hourly_token_counts, query_url, saved_series
 from flows.sources.prometheus_series import counter_increase, series_from_matrix
 from openbooks.errors import SourceUnavailable
-from tests.servers import free_port, prometheus_with_exporter, wait_until
+from tests.prometheus_day import hourly_truth, openmetrics
+from tests.servers import free_port, prometheus_with_exporter, prometheus_with_history, wait_until
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prometheus"
 START = datetime(2025, 2, 27, 4, tzinfo=timezone.utc)
@@ -169,3 +170,18 @@ def test_days_do_not_share_a_difference():
     second = hourly_token_counts(series, options, "t", middle, END, "x")[0].select(FIGURES).sum()
     assert (first + second).rows() == whole.rows()
     assert date(2025, 2, 27) == START.date()
+
+
+SHANGHAI_DAY = (datetime(2025, 2, 27, 4, tzinfo=timezone.utc), datetime(2025, 2, 28, 4, tzinfo=timezone.utc))
+RESTART = datetime(2025, 2, 27, 10, 2, 30, tzinfo=timezone.utc)
+
+
+def test_real_prometheus_serves_a_whole_business_day(tmp_path):
+    start, end = SHANGHAI_DAY
+    with prometheus_with_history(tmp_path, openmetrics(start, end, RESTART)) as server:
+        result = KIND.read(day_request(PrometheusOptions(url=server.url, max_gap_seconds=600), start, end))
+    assert result.problems == []
+    got = {(r["hour_start"], r["model"]): [r[c] for c in FIGURES] for r in result.frame.iter_rows(named=True)}
+    assert got == hourly_truth(start, end, RESTART)
+    assert len(got) == 48  # 24 hours x 2 models
+    assert result.extra["counter_resets"] == 4  # engine 0's four counters
