@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from prometheus_client.parser import text_string_to_metric_families
-
 Labels = tuple[tuple[str, str], ...]
 
 
@@ -95,6 +93,8 @@ def scrape_time(path: Path) -> float:
 def samples_from_scrape(text: str, taken_at: float, wanted: set[str]) -> Iterable[tuple[str, Labels, float, float]]:
     """``(sample name, labels, time, value)`` for each wanted sample in one
     scrape; a sample's own timestamp wins over the scrape's time."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name in wanted:
