@@ -144,3 +144,12 @@ def test_unset_password_variable(litellm_db, monkeypatch):
     monkeypatch.delenv(PASSWORD_ENV, raising=False)
     with pytest.raises(SourceUnavailable, match=f"environment variable {PASSWORD_ENV} is not set"):
         KIND.read(day_request(None, db_options(litellm_db)))
+
+
+def test_metadata_that_is_not_json_is_a_problem(project, tmp_path):
+    frame = pl.read_csv(EXPORT, infer_schema=False)
+    broken = frame.with_columns(pl.when(pl.col("request_id") == "chatcmpl-03").then(pl.lit('{"usage_object": {'))
+                                .otherwise(pl.col("metadata")).alias("metadata"))
+    broken.write_csv(tmp_path / "export.csv")
+    problems = KIND.read(day_request(project.config, LiteLLMOptions(), tmp_path / "export.csv")).problems
+    assert [(p.line, p.column, p.expected) for p in problems] == [(4, "metadata", "a JSON object")]

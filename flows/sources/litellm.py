@@ -24,12 +24,14 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows.sources.base import FEEDS, DayRequest, SourceKind, SourceResult
+from flows.sources.base import DayRequest, SourceKind, SourceResult
 from flows.sources.litellm_rows import FieldMapping, request_rows
 from openbooks.errors import InputError, SourceUnavailable
 
 COLUMNS = ["request_id", "startTime", "model", "model_group", "prompt_tokens", "completion_tokens", "user",
            "end_user", "api_key", "team_id", "organization_id", "status", "cache_hit", "metadata", "request_tags"]
+JSON_COLUMNS = ("metadata", "request_tags")
+DB_TYPES = {"startTime": pl.Datetime("us"), "prompt_tokens": pl.Int64, "completion_tokens": pl.Int64}
 REQUIRED = ["request_id", "startTime", "model", "prompt_tokens", "completion_tokens"]
 SCHEMA = {"ts": pl.Datetime("us", "UTC"), "request_id": pl.Utf8, "model": pl.Utf8, "channel": pl.Utf8,
           "customer_id": pl.Utf8, "input_tokens": pl.Int64, "cached_tokens": pl.Int64, "output_tokens": pl.Int64,
@@ -107,20 +109,31 @@ def table_columns(conn, options: LiteLLMOptions, source: str) -> list[str]:
     return [c for c in COLUMNS if c in present]
 
 
-def fetch_spend_rows(options: LiteLLMOptions, source: str, start: datetime, end: datetime) -> list[dict]:
+def select_list(columns: list[str]):
+    """The selected columns; JSON columns as their text, read the same way as an export's."""
+    from psycopg import sql
+
+    def one(column: str):
+        name = sql.Identifier(column)
+        return sql.SQL("{}::text AS {}").format(name, name) if column in JSON_COLUMNS else name
+
+    return sql.SQL(", ").join(one(c) for c in columns)
+
+
+def fetch_spend_rows(options: LiteLLMOptions, source: str, start: datetime, end: datetime) -> pl.DataFrame:
     """The day's spend-log rows, in ``startTime`` order, in one read-only transaction."""
     from psycopg import sql
-    from psycopg.rows import dict_row
 
     zone = ZoneInfo(options.timezone)
     lo, hi = (t.astimezone(zone).replace(tzinfo=None) for t in (start, end))
     with connect(options, source) as conn:
         columns = table_columns(conn, options, source)
         query = sql.SQL('SELECT {} FROM {} WHERE "startTime" >= %s AND "startTime" < %s '
-                        'ORDER BY "startTime", request_id').format(
-            sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(options.table))
-        with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
-            return cursor.execute(query, [lo, hi]).fetchall()
+                        'ORDER BY "startTime", request_id').format(select_list(columns), sql.Identifier(options.table))
+        with conn.transaction(), conn.cursor() as cursor:
+            rows = cursor.execute(query, [lo, hi]).fetchall()
+    schema = {c: DB_TYPES.get(c, pl.Utf8) for c in columns}
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def export_files(request: DayRequest) -> list[Path]:
@@ -128,45 +141,38 @@ def export_files(request: DayRequest) -> list[Path]:
     return sorted(Path(p) for p in glob.glob(str(request.config.resolve(pattern))) if Path(p).is_file())
 
 
-def export_rows(path: Path, source: str) -> tuple[list[dict], int]:
-    """A CSV or Parquet export's rows (all as read) and the line number of the first."""
+def export_rows(path: Path) -> tuple[pl.DataFrame, int]:
+    """A CSV or Parquet export's rows (as read) and the line number of the first."""
+    parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
-        frame = pl.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else \
-            pl.read_csv(path, infer_schema=False)
+        frame = pl.read_parquet(path) if parquet else pl.read_csv(path, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"{path}: not a readable LiteLLM_SpendLogs export ({str(exc).splitlines()[0]})") from None
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise InputError(f"{path} line 1: missing column {', '.join(map(repr, missing))} "
                          f"(expected LiteLLM_SpendLogs columns, e.g. {REQUIRED})")
-    for column in ("prompt_tokens", "completion_tokens"):
-        frame = frame.with_columns(pl.col(column).cast(pl.Float64, strict=False))
-    is_csv = path.suffix.lower() not in (".parquet", ".pq")
-    return frame.to_dicts(), 2 if is_csv else 1
-
-
-def requests_frame(kept: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(kept, schema=SCHEMA).select(*FEEDS["requests"], "source_file", "line")
+    return frame, 1 if parquet else 2
 
 
 def read(request: DayRequest) -> SourceResult:
     options: LiteLLMOptions = request.options
-    mapping = {"channel": options.channel, "customer_id": options.customer}
-    common = dict(source=request.name, mapping=mapping, model_field=options.model_field,
-                  zone=ZoneInfo(options.timezone), start=request.start, end=request.end)
+    common = dict(source=request.name, mapping={"channel": options.channel, "customer_id": options.customer},
+                  model_field=options.model_field, zone=options.timezone, start=request.start, end=request.end)
     if options.dsn:
         rows = fetch_spend_rows(options, request.name, request.start, request.end)
-        kept, skipped, problems = request_rows(rows, origin=None, **common)
-        return SourceResult(requests_frame(kept), skipped=skipped, problems=problems)
-    files, kept, skipped, problems = export_files(request), [], {}, []
+        frame, skipped, problems = request_rows(rows, origin=None, **common)
+        return SourceResult(frame, skipped=skipped, problems=problems)
+    files, frames, skipped, problems = export_files(request), [], {}, []
     for path in files:
-        rows, first = export_rows(path, request.name)
-        more, left, found = request_rows(rows, origin=str(path), first_line=first, **common)
-        kept += more
+        rows, first = export_rows(path)
+        frame, left, found = request_rows(rows, origin=str(path), first_line=first, **common)
+        frames.append(frame)
         problems += found
         for reason, count in left.items():
             skipped[reason] = skipped.get(reason, 0) + count
-    return SourceResult(requests_frame(kept), files=files, skipped=skipped, problems=problems)
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=SCHEMA)
+    return SourceResult(frame, files=files, skipped=skipped, problems=problems)
 
 
 KIND = SourceKind(
