@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.sources.base import DayRequest, SourceKind, SourceResult
 from flows.sources.litellm_rows import FieldMapping, request_rows
-from openbooks.errors import InputError, SourceUnavailable
+from openbooks.errors import ConfigError, InputError, SourceNotFound, SourceUnavailable
 
 COLUMNS = ["request_id", "startTime", "model", "model_group", "prompt_tokens", "completion_tokens", "user",
            "end_user", "api_key", "team_id", "organization_id", "status", "cache_hit", "metadata", "request_tags"]
@@ -163,7 +163,12 @@ def read(request: DayRequest) -> SourceResult:
         rows = fetch_spend_rows(options, request.name, request.start, request.end)
         frame, skipped, problems = request_rows(rows, origin=None, **common)
         return SourceResult(frame, skipped=skipped, problems=problems)
+    if not getattr(request.source, "path", None):
+        raise ConfigError(f"sources.{request.name}: give options.dsn (LiteLLM's database) or path "
+                          "(CSV or Parquet exports of LiteLLM_SpendLogs)")
     files, frames, skipped, problems = export_files(request), [], {}, []
+    if not files:
+        raise SourceNotFound(f"sources.{request.name}: no LiteLLM_SpendLogs export matches {request.source.path}")
     for path in files:
         rows, first = export_rows(path)
         frame, left, found = request_rows(rows, origin=str(path), first_line=first, **common)

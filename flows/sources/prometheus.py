@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
 from flows.sources.prometheus_series import Series, counter_increase, gaps, series_from_matrix, series_from_scrapes
-from openbooks.errors import SourceUnavailable
+from openbooks.errors import ConfigError, SourceUnavailable
 
 # The counters of each engine, by what they count (vllm/v1/metrics/loggers.py;
 # SGLang's python/sglang/srt/metrics/collector.py).
@@ -223,6 +223,9 @@ def read(request: DayRequest) -> SourceResult:
     if options.url:
         series, files, origin = fetch_series(options, request.name, request.start, request.end), [], options.url
     else:
+        if not getattr(request.source, "path", None):
+            raise ConfigError(f"sources.{request.name}: give options.url (a Prometheus server) or path "
+                              "(saved query answers or /metrics scrapes)")
         files = saved_files(request)
         if not files:
             raise SourceUnavailable(f"sources.{request.name}: no saved Prometheus data matches {request.source.path}")
