@@ -150,6 +150,7 @@ class PrometheusServer:
 
 def backfill(root: Path, openmetrics_text: str) -> None:
     """Historical samples into ``root/tsdb`` with ``promtool`` before the server starts."""
+    root.mkdir(parents=True, exist_ok=True)
     source = root / "history.om"
     source.write_text(openmetrics_text)
     subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(source), str(root / "tsdb")],

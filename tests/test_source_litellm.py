@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from flows.sources.base import DayRequest
-from flows.sources.litellm import KIND, LiteLLMOptions, connect
+from flows.sources.litellm import LiteLLMOptions, connect, requests_of_day
 from flows.sources.litellm_rows import FAILED, OUTSIDE, RESPONSE_CACHE, FieldMapping
 from openbooks.config import Source
 from openbooks.errors import SourceUnavailable
@@ -36,7 +36,7 @@ def totals(frame: pl.DataFrame) -> dict:
 
 
 def test_csv_export_cached_split_and_left_out_rows(project):
-    result = KIND.read(day_request(project.config, LiteLLMOptions(), EXPORT))
+    result = requests_of_day(day_request(project.config, LiteLLMOptions(), EXPORT))
     assert result.problems == []
     assert totals(result.frame) == {"input_tokens": 720_933, "cached_tokens": 167_552, "output_tokens": 28_487}
     assert result.skipped == {FAILED: 2, RESPONSE_CACHE: 1, OUTSIDE: 1}
@@ -52,7 +52,7 @@ def test_parquet_export_reads_the_same(project, tmp_path):
     parquet = tmp_path / "spend_logs.parquet"
     pl.read_csv(EXPORT, infer_schema=False).with_columns(
         pl.col("prompt_tokens", "completion_tokens").cast(pl.Int64)).write_parquet(parquet)
-    result = KIND.read(day_request(project.config, LiteLLMOptions(), parquet))
+    result = requests_of_day(day_request(project.config, LiteLLMOptions(), parquet))
     assert totals(result.frame) == {"input_tokens": 720_933, "cached_tokens": 167_552, "output_tokens": 28_487}
     assert result.frame["line"].to_list()[0] == 1
 
@@ -65,14 +65,14 @@ def test_parquet_export_reads_the_same(project, tmp_path):
 ])
 def test_channel_from_a_declared_mapping(project, mapping, expected):
     options = LiteLLMOptions(channel=FieldMapping(**mapping), customer=FieldMapping(column="api_key"))
-    frame = KIND.read(day_request(project.config, options, EXPORT)).frame
+    frame = requests_of_day(day_request(project.config, options, EXPORT)).frame
     assert dict(frame.group_by("channel").len().iter_rows()) == expected
     assert set(frame["customer_id"]) == {"88dc28d0f030", "1f0e9c3b7a21"}
 
 
 def test_unmapped_value_is_a_problem_naming_the_row(project):
     options = LiteLLMOptions(channel=FieldMapping(column="team_id", values={"team-api": "api"}))
-    result = KIND.read(day_request(project.config, options, EXPORT))
+    result = requests_of_day(day_request(project.config, options, EXPORT))
     assert {(p.line, p.column) for p in result.problems} == {(4, "team_id"), (6, "team_id")}
     assert "a value for channel" in result.problems[0].expected
 
@@ -106,7 +106,7 @@ def db_options(server, **overrides) -> LiteLLMOptions:
 
 def test_postgres_day_with_the_cached_split(litellm_db, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, litellm_db.password)
-    result = KIND.read(day_request(None, db_options(litellm_db)))
+    result = requests_of_day(day_request(None, db_options(litellm_db)))
     assert result.problems == []
     assert totals(result.frame) == {"input_tokens": 720_933, "cached_tokens": 167_552, "output_tokens": 28_487}
     assert result.skipped == {FAILED: 2, RESPONSE_CACHE: 1}  # the query itself leaves out rows outside the day
@@ -124,7 +124,7 @@ def test_postgres_connection_is_read_only(litellm_db, monkeypatch):
 def test_wrong_password_is_one_line_without_the_secret(litellm_db, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
     with pytest.raises(SourceUnavailable) as caught:
-        KIND.read(day_request(None, db_options(litellm_db)))
+        requests_of_day(day_request(None, db_options(litellm_db)))
     message = str(caught.value)
     assert caught.value.transient and "\n" not in message
     assert "password authentication failed" in message and f"check the password in {PASSWORD_ENV}" in message
@@ -134,16 +134,16 @@ def test_wrong_password_is_one_line_without_the_secret(litellm_db, monkeypatch):
 def test_missing_table_and_unreachable_server(litellm_db, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, litellm_db.password)
     with pytest.raises(SourceUnavailable, match="table 'LiteLLM_SpendLog' not found at 127.0.0.1:"):
-        KIND.read(day_request(None, db_options(litellm_db, table="LiteLLM_SpendLog")))
+        requests_of_day(day_request(None, db_options(litellm_db, table="LiteLLM_SpendLog")))
     dead = db_options(litellm_db, dsn=litellm_db.dsn(port=free_port()))
     with pytest.raises(SourceUnavailable, match="cannot connect to PostgreSQL at 127.0.0.1:.*check options.dsn"):
-        KIND.read(day_request(None, dead))
+        requests_of_day(day_request(None, dead))
 
 
 def test_unset_password_variable(litellm_db, monkeypatch):
     monkeypatch.delenv(PASSWORD_ENV, raising=False)
     with pytest.raises(SourceUnavailable, match=f"environment variable {PASSWORD_ENV} is not set"):
-        KIND.read(day_request(None, db_options(litellm_db)))
+        requests_of_day(day_request(None, db_options(litellm_db)))
 
 
 def test_metadata_that_is_not_json_is_a_problem(project, tmp_path):
@@ -151,5 +151,5 @@ def test_metadata_that_is_not_json_is_a_problem(project, tmp_path):
     broken = frame.with_columns(pl.when(pl.col("request_id") == "chatcmpl-03").then(pl.lit('{"usage_object": {'))
                                 .otherwise(pl.col("metadata")).alias("metadata"))
     broken.write_csv(tmp_path / "export.csv")
-    problems = KIND.read(day_request(project.config, LiteLLMOptions(), tmp_path / "export.csv")).problems
+    problems = requests_of_day(day_request(project.config, LiteLLMOptions(), tmp_path / "export.csv")).problems
     assert [(p.line, p.column, p.expected) for p in problems] == [(4, "metadata", "a JSON object")]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flows.sources.base import DayRequest
-from flows.sources.openai_usage import KIND, OUTSIDE, OpenAIUsageOptions
+from flows.sources.openai_usage import OUTSIDE, OpenAIUsageOptions, usage_of_day
 from openbooks.config import Source
 from openbooks.errors import InputError, SourceNotFound
 
@@ -21,7 +21,7 @@ OPTIONS = OpenAIUsageOptions(channels={"proj_api": "api", "proj_web": "web"})
 
 
 def read(config, path, options=OPTIONS):
-    return KIND.read(DayRequest(config=config, name="openai", source=Source(path=str(path)), options=options,
+    return usage_of_day(DayRequest(config=config, name="openai", source=Source(path=str(path)), options=options,
                                 day=date(2025, 2, 27), start=START, end=END, run_id="test"))
 
 
@@ -63,7 +63,7 @@ def test_daily_buckets_cached_above_input_and_a_page_saved_twice(project, tmp_pa
 
 
 def test_no_pages_and_not_a_page(project, tmp_path):
-    with pytest.raises(SourceNotFound, match="no saved usage page matches"):
+    with pytest.raises(SourceNotFound, match="no openai file for 2025-02-27"):
         read(project.config, tmp_path / "*.json")
     (tmp_path / "x.json").write_text('{"object": "list", "data": []}')
     with pytest.raises(InputError, match="expected a usage API page"):

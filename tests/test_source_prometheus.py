@@ -5,6 +5,9 @@ Prometheus scraping a real exporter through an engine restart."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -16,6 +19,8 @@ from flows.sources.base import DayRequest
 from flows.sources.prometheus import KIND, PrometheusOptions, fetch_json, hourly_token_counts, query_url, saved_series
 from flows.sources.prometheus_series import counter_increase, series_from_matrix
 from openbooks.errors import SourceUnavailable
+from tests.books import published
+from tests.conftest import base_config_data
 from tests.prometheus_day import hourly_truth, openmetrics
 from tests.servers import free_port, prometheus_with_exporter, prometheus_with_history, wait_until
 
@@ -185,3 +190,62 @@ def test_real_prometheus_serves_a_whole_business_day(tmp_path):
     assert got == hourly_truth(start, end, RESTART)
     assert len(got) == 48  # 24 hours x 2 models
     assert result.extra["counter_resets"] == 4  # engine 0's four counters
+
+
+def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """The real ``openbooks`` entry point (its one error boundary included), in-process."""
+    from openbooks.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["openbooks", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    captured = capsys.readouterr()
+    return exited.value.code, captured.out, captured.err
+
+
+def write_token_source(project, source: dict) -> None:
+    data = base_config_data()
+    data["sources"]["token_counts"] = source
+    project.write_config(replace=data)
+
+
+def test_openbooks_run_reads_a_day_from_prometheus_with_config_only(project, tmp_path, monkeypatch, capsys):
+    start, end = SHANGHAI_DAY
+    with prometheus_with_history(tmp_path / "prometheus", openmetrics(start, end, RESTART)) as server:
+        write_token_source(project, {"kind": "prometheus", "options": {"url": server.url, "max_gap_seconds": 600}})
+        code, out, err = run_cli(monkeypatch, capsys, "run", "--date", "2025-02-27", "--config",
+                                 str(project.config_path))
+    assert code == 0, err
+    truth = hourly_truth(start, end, RESTART)
+    by_hour: dict[datetime, list[int]] = {}
+    for (hour, _), figures_ in truth.items():
+        by_hour[hour] = [a + b for a, b in zip(by_hour.get(hour, [0, 0, 0, 0]), figures_)]
+    hours = published(project.config, "SELECT hour_start, cache_hit_tokens, cache_miss_tokens, output_tokens, requests "
+                                      "FROM hourly_economics ORDER BY hour_start")
+    assert {h.astimezone(timezone.utc): list(rest) for h, *rest in hours} == by_hour
+    day = published(project.config, "SELECT cache_hit_tokens, cache_miss_tokens, output_tokens, requests "
+                                    "FROM daily_economics")
+    assert list(day[0]) == [sum(v[i] for v in by_hour.values()) for i in range(4)]
+
+
+def openbooks_cli(*args: str) -> subprocess.CompletedProcess:
+    """The ``openbooks`` command as a user runs it: its own process, its own output."""
+    return subprocess.run([sys.executable, "-m", "openbooks.cli", *args], capture_output=True, text=True,
+                          timeout=600, env={**os.environ})
+
+
+def test_openbooks_run_with_prometheus_down_is_one_line_and_publishes_nothing(project):
+    url = f"http://127.0.0.1:{free_port()}"
+    write_token_source(project, {"kind": "prometheus", "options": {"url": url, "timeout_seconds": 5}})
+    done = openbooks_cli("run", "--date", "2025-02-27", "--config", str(project.config_path))
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: sources.token_counts: cannot read Prometheus at {url} (")
+    assert done.stderr.endswith("check options.url and that the server is up\n")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
+    assert published(project.config, "SELECT status FROM run_log") == [("failed",)]
+    with pytest.raises(SourceUnavailable) as caught:
+        from flows.daily import daily_books
+
+        daily_books(date(2025, 2, 27), str(project.config_path))
+    assert caught.value.transient  # a scheduled run retries it

@@ -14,7 +14,6 @@ customer come from the declared ``options.channel`` / ``options.customer``.
 
 from __future__ import annotations
 
-import glob
 import os
 from datetime import datetime
 from pathlib import Path
@@ -26,16 +25,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.sources.base import DayRequest, SourceKind, SourceResult
 from flows.sources.litellm_rows import FieldMapping, request_rows
-from openbooks.errors import ConfigError, InputError, SourceNotFound, SourceUnavailable
+from flows.sources.recorded_files import listed_files, record_files
+from flows.sources.requests import aggregate_request_frame, day_scope, keep_samples, usage_result
+from openbooks.errors import ConfigError, InputError, SourceUnavailable
 
 COLUMNS = ["request_id", "startTime", "model", "model_group", "prompt_tokens", "completion_tokens", "user",
            "end_user", "api_key", "team_id", "organization_id", "status", "cache_hit", "metadata", "request_tags"]
 JSON_COLUMNS = ("metadata", "request_tags")
 DB_TYPES = {"startTime": pl.Datetime("us"), "prompt_tokens": pl.Int64, "completion_tokens": pl.Int64}
 REQUIRED = ["request_id", "startTime", "model", "prompt_tokens", "completion_tokens"]
-SCHEMA = {"ts": pl.Datetime("us", "UTC"), "request_id": pl.Utf8, "model": pl.Utf8, "channel": pl.Utf8,
-          "customer_id": pl.Utf8, "input_tokens": pl.Int64, "cached_tokens": pl.Int64, "output_tokens": pl.Int64,
-          "source_file": pl.Utf8, "line": pl.Int64}
 
 
 class LiteLLMOptions(BaseModel):
@@ -136,11 +134,6 @@ def fetch_spend_rows(options: LiteLLMOptions, source: str, start: datetime, end:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def export_files(request: DayRequest) -> list[Path]:
-    pattern = request.source.path.replace("{date}", request.day.isoformat())
-    return sorted(Path(p) for p in glob.glob(str(request.config.resolve(pattern))) if Path(p).is_file())
-
-
 def export_rows(path: Path) -> tuple[pl.DataFrame, int]:
     """A CSV or Parquet export's rows (as read) and the line number of the first."""
     parquet = path.suffix.lower() in (".parquet", ".pq")
@@ -155,7 +148,9 @@ def export_rows(path: Path) -> tuple[pl.DataFrame, int]:
     return frame, 1 if parquet else 2
 
 
-def read(request: DayRequest) -> SourceResult:
+def requests_of_day(request: DayRequest) -> SourceResult:
+    """The day's served requests as a canonical ``requests`` frame, the rows
+    left out and the problems; nothing recorded or aggregated."""
     options: LiteLLMOptions = request.options
     common = dict(source=request.name, mapping={"channel": options.channel, "customer_id": options.customer},
                   model_field=options.model_field, zone=options.timezone, start=request.start, end=request.end)
@@ -166,9 +161,7 @@ def read(request: DayRequest) -> SourceResult:
     if not getattr(request.source, "path", None):
         raise ConfigError(f"sources.{request.name}: give options.dsn (LiteLLM's database) or path "
                           "(CSV or Parquet exports of LiteLLM_SpendLogs)")
-    files, frames, skipped, problems = export_files(request), [], {}, []
-    if not files:
-        raise SourceNotFound(f"sources.{request.name}: no LiteLLM_SpendLogs export matches {request.source.path}")
+    files, frames, skipped, problems = listed_files(request), [], {}, []
     for path in files:
         rows, first = export_rows(path)
         frame, left, found = request_rows(rows, origin=str(path), first_line=first, **common)
@@ -176,8 +169,23 @@ def read(request: DayRequest) -> SourceResult:
         problems += found
         for reason, count in left.items():
             skipped[reason] = skipped.get(reason, 0) + count
-    frame = pl.concat(frames) if frames else pl.DataFrame(schema=SCHEMA)
-    return SourceResult(frame, files=files, skipped=skipped, problems=problems)
+    return SourceResult(pl.concat(frames), files=files, skipped=skipped, problems=problems)
+
+
+def read(request: DayRequest) -> SourceResult:
+    """The day's requests aggregated as openbooks' own request logs are (hourly
+    token counts, per-customer usage, the requests suite's checks)."""
+    day = requests_of_day(request)
+    options: LiteLLMOptions = request.options
+    label = f"{request.name} (LiteLLM at {where(options)})" if options.dsn else f"{request.name} ({len(day.files)} files)"
+    usage = aggregate_request_frame(request.config, day.frame, day_scope(request), label)
+    keep_samples(request, usage)
+    record_files(request, day.files)
+    result = usage_result(usage)
+    result.files, result.skipped, result.problems = day.files, day.skipped, day.problems
+    left_out = "".join(f"; {count} left out: {reason}" for reason, count in day.skipped.items())
+    result.extra["summary"] = f"{day.frame.height} served requests{left_out}"
+    return result
 
 
 KIND = SourceKind(
@@ -187,4 +195,5 @@ KIND = SourceKind(
     options=LiteLLMOptions,
     suite="requests",
     description="LiteLLM proxy spend logs (LiteLLM_SpendLogs) from its Postgres or CSV/Parquet exports",
+    files=False,  # with options.dsn nothing is read from files; path is then not needed
 )

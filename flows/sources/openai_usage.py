@@ -17,7 +17,6 @@ same traffic costs on its own GPUs.
 
 from __future__ import annotations
 
-import glob
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +25,8 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from flows.sources.base import FEEDS, DayRequest, Problem, SourceKind, SourceResult
-from openbooks.errors import InputError, SourceNotFound
+from flows.sources.recorded_files import listed_files, record_files
+from openbooks.errors import InputError
 
 SCHEMA = {"hour_start": pl.Datetime("us", "UTC"), "model": pl.Utf8, "channel": pl.Utf8, "cache_hit_tokens": pl.Int64,
           "cache_miss_tokens": pl.Int64, "output_tokens": pl.Int64, "requests": pl.Int64, "source_file": pl.Utf8,
@@ -126,12 +126,10 @@ def load_page(path: Path) -> dict:
     return page
 
 
-def read(request: DayRequest) -> SourceResult:
+def usage_of_day(request: DayRequest) -> SourceResult:
+    """The day's token counts from its saved pages, without recording anything."""
     options: OpenAIUsageOptions = request.options
-    pattern = request.source.path.replace("{date}", request.day.isoformat())
-    files = sorted(Path(p) for p in glob.glob(str(request.config.resolve(pattern))) if Path(p).is_file())
-    if not files:
-        raise SourceNotFound(f"sources.{request.name}: no saved usage page matches {request.source.path}")
+    files = listed_files(request)
     rows, outside, problems, seen = [], 0, [], {}
     for path in files:
         more, out, found = page_rows(load_page(path), options, source=request.name, origin=str(path),
@@ -139,6 +137,12 @@ def read(request: DayRequest) -> SourceResult:
         rows, outside, problems = rows + more, outside + out, problems + found
     return SourceResult(token_counts(rows), files=files, skipped={OUTSIDE: outside} if outside else {},
                         problems=problems)
+
+
+def read(request: DayRequest) -> SourceResult:
+    result = usage_of_day(request)
+    record_files(request, result.files)
+    return result
 
 
 KIND = SourceKind(

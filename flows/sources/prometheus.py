@@ -18,7 +18,6 @@ problem: the tokens are not lost, but they could land in the wrong hour.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import urllib.error
@@ -32,6 +31,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from flows.sources.recorded_files import listed_files, record_files
 from flows.sources.prometheus_series import Series, counter_increase, gaps, series_from_matrix, series_from_scrapes
 from openbooks.errors import ConfigError, SourceUnavailable
 
@@ -213,23 +213,22 @@ def saved_series(files: list[Path], options: PrometheusOptions) -> list[Series]:
     return found + series_from_scrapes([f for f in files if f not in answers], wanted)
 
 
-def saved_files(request: DayRequest) -> list[Path]:
-    pattern = request.source.path.replace("{date}", request.day.isoformat())
-    return sorted(Path(p) for p in glob.glob(str(request.config.resolve(pattern)), recursive=True) if Path(p).is_file())
-
-
-def read(request: DayRequest) -> SourceResult:
+def day_series(request: DayRequest) -> tuple[list[Series], list[Path], str]:
+    """The wanted counters' series for the day, the files read (none from a server), where they came from."""
     options: PrometheusOptions = request.options
     if options.url:
-        series, files, origin = fetch_series(options, request.name, request.start, request.end), [], options.url
-    else:
-        if not getattr(request.source, "path", None):
-            raise ConfigError(f"sources.{request.name}: give options.url (a Prometheus server) or path "
-                              "(saved query answers or /metrics scrapes)")
-        files = saved_files(request)
-        if not files:
-            raise SourceUnavailable(f"sources.{request.name}: no saved Prometheus data matches {request.source.path}")
-        series, origin = saved_series(files, options), request.source.path
+        return fetch_series(options, request.name, request.start, request.end), [], options.url
+    if not getattr(request.source, "path", None):
+        raise ConfigError(f"sources.{request.name}: give options.url (a Prometheus server) or path "
+                          "(saved query answers or /metrics scrapes)")
+    files = listed_files(request)
+    return saved_series(files, options), files, request.source.path
+
+
+def token_counts_of_day(request: DayRequest) -> SourceResult:
+    """The day's canonical token counts, without recording anything."""
+    options: PrometheusOptions = request.options
+    series, files, origin = day_series(request)
     missing = missing_metrics(series, options)
     if missing:
         raise SourceUnavailable(f"sources.{request.name}: no series of {', '.join(missing)} at {origin}; check "
@@ -239,6 +238,12 @@ def read(request: DayRequest) -> SourceResult:
     return SourceResult(frame, files=files, problems=problems, extra={"counter_resets": resets})
 
 
+def read(request: DayRequest) -> SourceResult:
+    result = token_counts_of_day(request)
+    record_files(request, result.files)
+    return result
+
+
 KIND = SourceKind(
     name="prometheus",
     feeds="token_counts",
@@ -246,4 +251,5 @@ KIND = SourceKind(
     options=PrometheusOptions,
     suite="token_counts",
     description="vLLM / SGLang token counters from a Prometheus server, saved query answers or saved scrapes",
+    files=False,  # with options.url nothing is read from files; path is then not needed
 )
