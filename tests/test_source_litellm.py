@@ -5,6 +5,10 @@ split computed by hand (tests/fixtures/litellm/README.md)."""
 from __future__ import annotations
 
 import csv
+import json
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -17,6 +21,11 @@ from flows.sources.litellm import LiteLLMOptions, connect, requests_of_day
 from flows.sources.litellm_rows import FAILED, OUTSIDE, RESPONSE_CACHE, FieldMapping
 from openbooks.config import Source
 from openbooks.errors import SourceUnavailable
+from typer.testing import CliRunner
+
+from openbooks.cli import app
+from tests.books import published
+from tests.conftest import base_config_data
 from tests.servers import free_port, postgres
 
 FIXTURES = Path(__file__).parent / "fixtures" / "litellm"
@@ -153,3 +162,51 @@ def test_metadata_that_is_not_json_is_a_problem(project, tmp_path):
     broken.write_csv(tmp_path / "export.csv")
     problems = requests_of_day(day_request(project.config, LiteLLMOptions(), tmp_path / "export.csv")).problems
     assert [(p.line, p.column, p.expected) for p in problems] == [(4, "metadata", "a JSON object")]
+
+
+def write_litellm_config(project, server) -> None:
+    data = base_config_data()
+    del data["sources"]["token_counts"]  # every token of the day comes from LiteLLM
+    data["sources"]["requests"] = {"kind": "litellm", "options": {
+        "dsn": server.dsn(), "password_env": PASSWORD_ENV,
+        "channel": {"tag_prefix": "channel:", "default": "api"},
+        "customer": {"column": "end_user", "default": "unknown"},
+    }}
+    project.write_config(replace=data)
+
+
+def everything_written(project) -> bytes:
+    """Every byte the run left: warehouse, reports, run log, Data Docs."""
+    return b"".join(p.read_bytes() for p in sorted(project.root.rglob("*")) if p.is_file())
+
+
+def test_openbooks_run_reads_litellm_from_postgres_with_config_only(project, litellm_db, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, litellm_db.password)
+    write_litellm_config(project, litellm_db)
+    result = CliRunner().invoke(app, ["run", "--date", "2025-02-27", "--config", str(project.config_path)])
+    assert result.exit_code == 0, result.output
+    day = published(project.config, "SELECT input_tokens, cache_hit_tokens, cache_miss_tokens, output_tokens, "
+                                    "requests FROM daily_economics")
+    assert day == [(720_933, 167_552, 553_381, 28_487, 6)]
+    customers = published(project.config, "SELECT customer_id, input_tokens, cache_hit_tokens, output_tokens "
+                                          "FROM customer_economics ORDER BY customer_id")
+    assert customers == [("acme", 208_888, 70_720, 7_000), ("globex", 295_417, 26_352, 12_210),
+                         ("initech", 150_000, 50_000, 7_777), ("unknown", 66_628, 20_480, 1_500)]
+    skipped = json.loads(published(project.config, "SELECT skipped_rows FROM run_log")[0][0])
+    assert skipped == {"requests": {FAILED: 2, RESPONSE_CACHE: 1}}
+    assert litellm_db.password.encode() not in everything_written(project)
+    assert litellm_db.password not in result.output
+
+
+def test_openbooks_run_with_a_wrong_password_is_one_line_without_it(project, litellm_db):
+    write_litellm_config(project, litellm_db)
+    done = subprocess.run([sys.executable, "-m", "openbooks.cli", "run", "--date", "2025-02-27", "--config",
+                           str(project.config_path)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, PASSWORD_ENV: "wrong-" + litellm_db.password})
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: sources.requests: cannot connect to PostgreSQL at 127.0.0.1:")
+    assert "password authentication failed" in done.stderr and done.stderr.count("\n") == 1
+    assert f"check the password in {PASSWORD_ENV}" in done.stderr and "Traceback" not in done.stderr
+    assert litellm_db.password not in done.stderr + done.stdout
+    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
+    assert litellm_db.password.encode() not in everything_written(project)
