@@ -8,11 +8,15 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from flows.sources.base import DayRequest
 from flows.sources.openai_usage import OUTSIDE, OpenAIUsageOptions, usage_of_day
+from openbooks.cli import app
 from openbooks.config import Source
 from openbooks.errors import InputError, SourceNotFound
+from tests.books import published
+from tests.conftest import base_config_data
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openai_usage"
 START = datetime(2025, 2, 27, 4, tzinfo=timezone.utc)
@@ -68,3 +72,23 @@ def test_no_pages_and_not_a_page(project, tmp_path):
     (tmp_path / "x.json").write_text('{"object": "list", "data": []}')
     with pytest.raises(InputError, match="expected a usage API page"):
         read(project.config, tmp_path / "*.json")
+
+
+def test_openbooks_run_reads_usage_pages_with_config_only(project):
+    data = base_config_data()
+    data["sources"]["token_counts"] = {
+        "kind": "openai_usage",
+        "path": str(FIXTURES / "usage_completions_{date}_page*.json"),
+        "options": {"channels": {"proj_api": "api", "proj_web": "web"},
+                    "models": {"gpt-4o-2024-08-06": "deepseek-r1", "gpt-4o-mini-2024-07-18": "deepseek-v3"}},
+    }
+    project.write_config(replace=data)
+    result = CliRunner().invoke(app, ["run", "--date", "2025-02-27", "--config", str(project.config_path)])
+    assert result.exit_code == 0, result.output
+    day = published(project.config, "SELECT cache_hit_tokens, cache_miss_tokens, output_tokens, requests "
+                                    "FROM daily_economics")
+    assert day == [(32768 + 10000 + 40000 + 256, 87232 + 40000 + 300000 + 40000 + 744,
+                    9100 + 4000 + 12000 + 5000 + 100, 41 + 20 + 150 + 30 + 2)]
+    files = published(project.config, "SELECT source, path FROM raw.files WHERE source = 'token_counts' ORDER BY path")
+    assert [Path(p).name for _, p in files] == ["usage_completions_2025-02-27_page1.json",
+                                                 "usage_completions_2025-02-27_page2.json"]
