@@ -48,3 +48,11 @@ class DayLocked(OpenbooksError):
     """Another run of the same day holds its lock."""
 
     transient = True
+
+
+class SourceUnavailable(InputError):
+    """A source server (Prometheus, a database) cannot be reached or read:
+    down, refused the credentials, or lacks the metric or table. A retry
+    can help once it is back or fixed."""
+
+    transient = True

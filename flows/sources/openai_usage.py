@@ -1,0 +1,155 @@
+"""Token counts from OpenAI's organization Usage API, saved as JSON pages.
+
+``kind: openai_usage`` feeds ``token_counts`` from the pages of
+``GET /v1/organization/usage/completions`` (``bucket_width=1h``,
+``group_by=model,project_id``), each saved as one JSON file:
+``{"object": "page", "data": [{"object": "bucket", "start_time", "end_time",
+"results": [{"object": "organization.usage.completions.result",
+"input_tokens", "input_cached_tokens", "output_tokens", "num_model_requests",
+"model", "project_id", ...}]}], "has_more", "next_page"}``
+(https://platform.openai.com/docs/api-reference/usage/completions).
+``input_cached_tokens`` is part of ``input_tokens``: cache hits are the
+cached tokens and misses the rest. The channel comes from ``project_id``
+through ``options.channels``; ``options.models`` renames API models to the
+price book's names, so a team can compare what it paid the API with what the
+same traffic costs on its own GPUs.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from flows.sources.base import FEEDS, DayRequest, Problem, SourceKind, SourceResult
+from flows.sources.recorded_files import listed_files, record_files
+from openbooks.errors import InputError
+
+SCHEMA = {"hour_start": pl.Datetime("us", "UTC"), "model": pl.Utf8, "channel": pl.Utf8, "cache_hit_tokens": pl.Int64,
+          "cache_miss_tokens": pl.Int64, "output_tokens": pl.Int64, "requests": pl.Int64, "source_file": pl.Utf8,
+          "line": pl.Int64}
+OUTSIDE = "usage bucket outside the business day"
+GROUP_KEYS = ("model", "project_id", "user_id", "api_key_id", "batch", "service_tier")
+
+
+class OpenAIUsageOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channels: dict[str, str] = {}  # project_id -> channel
+    channel: str = "api"  # for projects not listed (and results not grouped by project)
+    models: dict[str, str] = {}  # API model -> the model name in openbooks' price book
+
+
+def whole(value, name: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}|a whole, non-negative number of tokens")
+    return value
+
+
+def result_row(bucket: dict, result: dict, options: OpenAIUsageOptions, hour: datetime) -> dict:
+    """One token-count row from one usage result; raises ValueError 'field|expected'."""
+    if not result.get("model"):
+        raise ValueError("model|a model (save the pages with group_by=model)")
+    given, cached = whole(result.get("input_tokens"), "input_tokens"), whole(result.get("input_cached_tokens"),
+                                                                               "input_cached_tokens")
+    if cached > given:
+        raise ValueError("input_cached_tokens|no more than input_tokens")
+    project = result.get("project_id")
+    return {"hour_start": hour, "model": options.models.get(result["model"], result["model"]),
+            "channel": options.channels.get(project, options.channel) if project else options.channel,
+            "cache_hit_tokens": cached, "cache_miss_tokens": given - cached,
+            "output_tokens": whole(result.get("output_tokens"), "output_tokens"),
+            "requests": whole(result.get("num_model_requests"), "num_model_requests")}
+
+
+def bucket_hour(bucket: dict) -> datetime:
+    """The hour a bucket of at most an hour lies in; raises for wider ones."""
+    start, end = bucket.get("start_time"), bucket.get("end_time")
+    if not isinstance(start, int) or not isinstance(end, int) or not 0 < end - start <= 3600:
+        raise ValueError("start_time|buckets of at most an hour (save the pages with bucket_width=1h)")
+    hour = datetime.fromtimestamp(start - start % 3600, tz=timezone.utc)
+    if end > hour.timestamp() + 3600:
+        raise ValueError("end_time|a bucket inside one clock hour")
+    return hour
+
+
+def page_rows(page: dict, options: OpenAIUsageOptions, *, source: str, origin: str, start: datetime, end: datetime,
+              seen: dict) -> tuple[list[dict], int, list[Problem]]:
+    """One saved page's rows in the day, the results outside it, its problems."""
+    rows, outside, problems, number = [], 0, [], 0
+    for bucket in page.get("data") or []:
+        for result in bucket.get("results") or []:
+            number += 1
+            try:
+                hour = bucket_hour(bucket)
+                if not start <= hour < end:
+                    outside += 1
+                    continue
+                row = result_row(bucket, result, options, hour)
+            except ValueError as exc:
+                field, _, expected = str(exc).partition("|")
+                problems.append(Problem(source, expected, file=origin, line=number, column=field,
+                                        record=json.dumps(result)))
+                continue
+            key = (bucket["start_time"], *(str(result.get(k)) for k in GROUP_KEYS))
+            if key in seen:
+                problems.append(Problem(source, f"each bucket and group once (also in {seen[key]})", file=origin,
+                                        line=number, column="start_time", record=json.dumps(result)))
+                continue
+            seen[key] = f"{origin} result {number}"
+            rows.append(row | {"source_file": origin, "line": number})
+    return rows, outside, problems
+
+
+def token_counts(rows: list[dict]) -> pl.DataFrame:
+    """Rows summed per hour x model x channel (results grouped by user or key add up)."""
+    frame = pl.DataFrame(rows, schema=SCHEMA)
+    figures = ["cache_hit_tokens", "cache_miss_tokens", "output_tokens", "requests"]
+    keys = ["hour_start", "model", "channel"]
+    return (frame.group_by(keys).agg(*(pl.col(f).sum() for f in figures), pl.col("source_file").first(),
+                                     pl.col("line").min())
+            .sort(keys).select(*FEEDS["token_counts"], "source_file", "line"))
+
+
+def load_page(path: Path) -> dict:
+    try:
+        page = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path}: not a saved usage page ({exc})") from None
+    if not isinstance(page, dict) or page.get("object") != "page":
+        raise InputError(f'{path}: expected a usage API page ({{"object": "page", "data": [...]}})')
+    return page
+
+
+def usage_of_day(request: DayRequest) -> SourceResult:
+    """The day's token counts from its saved pages, without recording anything."""
+    options: OpenAIUsageOptions = request.options
+    files = listed_files(request)
+    rows, outside, problems, seen = [], 0, [], {}
+    for path in files:
+        more, out, found = page_rows(load_page(path), options, source=request.name, origin=str(path),
+                                     start=request.start, end=request.end, seen=seen)
+        rows, outside, problems = rows + more, outside + out, problems + found
+    return SourceResult(token_counts(rows), files=files, skipped={OUTSIDE: outside} if outside else {},
+                        problems=problems)
+
+
+def read(request: DayRequest) -> SourceResult:
+    result = usage_of_day(request)
+    record_files(request, result.files)
+    return result
+
+
+KIND = SourceKind(
+    name="openai_usage",
+    feeds="token_counts",
+    read=read,
+    options=OpenAIUsageOptions,
+    suite="token_counts",
+    description="OpenAI organization Usage API pages (usage/completions, hourly buckets) saved as JSON",
+)

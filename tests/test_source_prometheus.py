@@ -1,0 +1,251 @@
+"""kind: prometheus - vLLM / SGLang counters to hourly token counts: the
+counter arithmetic on saved data with hand-computed truth, and a real
+Prometheus scraping a real exporter through an engine restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows.sources.base import DayRequest
+from flows.sources.prometheus import KIND, PrometheusOptions, fetch_json, hourly_token_counts, query_url, saved_series
+from flows.sources.prometheus_series import counter_increase, series_from_matrix
+from openbooks.errors import SourceUnavailable
+from tests.books import published
+from tests.conftest import base_config_data
+from tests.prometheus_day import hourly_truth, openmetrics
+from tests.servers import free_port, prometheus_with_exporter, prometheus_with_history, wait_until
+
+FIXTURES = Path(__file__).parent / "fixtures" / "prometheus"
+START = datetime(2025, 2, 27, 4, tzinfo=timezone.utc)
+END = datetime(2025, 2, 27, 6, tzinfo=timezone.utc)
+FIGURES = ["cache_hit_tokens", "cache_miss_tokens", "output_tokens", "requests"]
+
+
+def figures(frame: pl.DataFrame) -> list[tuple]:
+    return [(row["hour_start"].hour, row["model"], *(row[c] for c in FIGURES)) for row in frame.iter_rows(named=True)]
+
+
+def test_counter_reset_counts_the_new_value_from_zero():
+    samples = [(90.0, 100.0), (110.0, 150.0), (120.0, 200.0), (130.0, 30.0), (140.0, 80.0), (200.0, 500.0)]
+    increase = counter_increase(samples, 100.0, 200.0)
+    assert [d for _, d in increase.deltas] == [50, 50, 30, 50]
+    assert increase.resets == 1
+
+
+def test_series_first_seen_in_the_day_counts_from_zero_and_fractions_are_flagged():
+    increase = counter_increase([(100.0, 7.0), (110.0, 9.5), (120.0, 12.0)], 100.0, 200.0)
+    assert [d for _, d in increase.deltas] == [7, 5]
+    assert increase.not_whole == [(110.0, 9.5)]
+
+
+def test_saved_vllm_scrapes_two_pods_and_a_restart():
+    files = sorted((FIXTURES / "scrapes").rglob("*.prom"))
+    options = PrometheusOptions(max_gap_seconds=3000)
+    frame, problems, resets = hourly_token_counts(saved_series(files, options), options, "tokens", START, END, "x")
+    assert problems == []
+    assert resets >= 4  # pod-a's restart, seen by each of its counters
+    # hour 04: pod-a 12000-10000 + 15000-12000, pod-b 1000 (new) + 1000; hits 1000+1500 + 0+600
+    assert figures(frame) == [(4, "qwen3-8b", 3100, 3900, 2200, 35), (5, "qwen3-8b", 1900, 2000, 1150, 19)]
+    assert frame["channel"].to_list() == ["api", "api"]
+    assert frame.schema["hour_start"] == pl.Datetime("us", "UTC")
+
+
+def test_missing_scrapes_are_a_coverage_problem():
+    files = sorted((FIXTURES / "scrapes").rglob("*.prom"))
+    options = PrometheusOptions(max_gap_seconds=2000)
+    _, problems, _ = hourly_token_counts(saved_series(files, options), options, "tokens", START, END, "x")
+    gaps = {(p.file.split("/")[-1], p.expected.split("(no scrape from ")[1].split(";")[0]) for p in problems}
+    assert ("pod-a", "2025-02-27T04:10:00+00:00 to 2025-02-27T04:50:00+00:00") in gaps
+    assert ("pod-b", "2025-02-27T04:20:00+00:00 to 2025-02-27T04:55:00+00:00") in gaps
+    assert all(p.column and p.column.startswith("vllm:") for p in problems)
+
+
+def test_saved_sglang_query_answer():
+    options = PrometheusOptions(engine="sglang", channel="batch", max_gap_seconds=1800)
+    series = saved_series([FIXTURES / "sglang_query_range.json"], options)
+    frame, problems, resets = hourly_token_counts(series, options, "tokens", START, END, "x")
+    assert problems == [] and resets == 0
+    assert figures(frame) == [(4, "llama-3.1-8b", 2300, 3200, 2400, 27), (5, "llama-3.1-8b", 200, 800, 500, 5)]
+    assert set(frame["channel"]) == {"batch"}
+
+
+def test_channel_from_a_label_and_hits_above_prompt_is_a_problem():
+    answer = json.loads((FIXTURES / "sglang_query_range.json").read_text())
+    for item in answer["data"]["result"]:
+        item["metric"]["tier"] = "free"
+        if item["metric"]["__name__"] == "sglang:cached_tokens_total":
+            item["values"][-1][1] = "70000"
+    options = PrometheusOptions(engine="sglang", channel_label="tier", max_gap_seconds=1800)
+    frame, problems, _ = hourly_token_counts(series_from_matrix(answer, "a"), options, "tokens", START, END, "x")
+    assert set(frame["channel"]) == {"free"}
+    assert [p.column for p in problems] == ["cache_hit_tokens"]
+
+
+def day_request(options: PrometheusOptions, start: datetime, end: datetime) -> DayRequest:
+    return DayRequest(config=None, name="tokens", source=None, options=options, day=start.date(), start=start,
+                      end=end, run_id="test")
+
+
+def scraped(server, exporter, metrics) -> bool:
+    """Prometheus holds a sample equal to every series' current value."""
+    for metric in metrics:
+        want = sorted(float(v) for (m, _), v in exporter.values.items() if m == metric)
+        if sorted(server.latest(metric)) != want:
+            return False
+    return True
+
+
+VLLM = ["vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:prefix_cache_hits_total",
+        "vllm:request_success_total"]
+
+
+def step(server, exporter, engine: str, prompt: int, hits: int, output: int, requests: int) -> None:
+    labels = {"model_name": "qwen3-8b", "engine": engine}
+    for metric, amount in zip(VLLM, (prompt, output, hits)):
+        exporter.add(metric, amount, **labels)
+    exporter.add("vllm:prefix_cache_queries_total", prompt, **labels)
+    exporter.add("vllm:request_success_total", requests, finished_reason="stop", **labels)
+    wait_until(lambda: scraped(server, exporter, VLLM), "Prometheus to scrape the new values")
+
+
+def test_real_prometheus_through_an_engine_restart(tmp_path):
+    with prometheus_with_exporter(tmp_path) as (server, exporter):
+        step(server, exporter, "0", 5000, 1000, 800, 10)  # tokens before the day: the baseline
+        step(server, exporter, "1", 300, 0, 100, 1)
+        start = datetime.fromtimestamp(time.time(), tz=timezone.utc)
+        step(server, exporter, "0", 720, 160, 90, 3)
+        step(server, exporter, "1", 1000, 400, 250, 4)
+        exporter.restart()  # both engines restart: every counter back to 0
+        wait_until(lambda: scraped(server, exporter, VLLM), "Prometheus to scrape the restart")
+        step(server, exporter, "0", 2400, 1100, 600, 7)
+        step(server, exporter, "0", 33, 0, 5, 1)
+        step(server, exporter, "1", 77, 7, 20, 2)
+        time.sleep(1.5)  # a scrape after the last change, so the day's last sample is the final value
+        end = datetime.fromtimestamp(time.time(), tz=timezone.utc)
+        result = KIND.read(day_request(PrometheusOptions(url=server.url, max_gap_seconds=30), start, end))
+        answers = {m: fetch_json(query_url(PrometheusOptions(url=server.url), m, start, end), PrometheusOptions(),
+                                 "tokens") for m in VLLM}
+    assert result.problems == []
+    assert result.extra["counter_resets"] >= 8  # 4 counters x 2 engines
+    totals = result.frame.select(FIGURES).sum().row(0, named=True)
+    prompt, hits = 720 + 1000 + 2400 + 33 + 77, 160 + 400 + 1100 + 0 + 7
+    assert totals == {"cache_hit_tokens": hits, "cache_miss_tokens": prompt - hits,
+                      "output_tokens": 90 + 250 + 600 + 5 + 20, "requests": 3 + 4 + 7 + 1 + 2}
+    assert set(result.frame["model"]) == {"qwen3-8b"}
+    assert all(a["data"]["resultType"] == "matrix" for a in answers.values())
+
+
+def test_unreachable_server_is_one_retryable_line():
+    options = PrometheusOptions(url=f"http://127.0.0.1:{free_port()}", timeout_seconds=5)
+    with pytest.raises(SourceUnavailable) as caught:
+        KIND.read(day_request(options, START, END))
+    message = str(caught.value)
+    assert caught.value.transient and "\n" not in message
+    assert message.startswith("sources.tokens: cannot read Prometheus at http://127.0.0.1:")
+    assert "check options.url" in message
+
+
+def test_missing_metric_names_what_to_check(tmp_path):
+    with prometheus_with_exporter(tmp_path) as (server, exporter):
+        exporter.add("vllm:prompt_tokens_total", 1, model_name="m", engine="0")
+        wait_until(lambda: server.latest("vllm:prompt_tokens_total"), "a first scrape")
+        now = datetime.fromtimestamp(time.time(), tz=timezone.utc)
+        with pytest.raises(SourceUnavailable) as caught:
+            KIND.read(day_request(PrometheusOptions(url=server.url, engine="sglang"), now, now))
+    assert "no series of sglang:prompt_tokens_total" in str(caught.value)
+    assert "check options.engine (sglang)" in str(caught.value)
+
+
+def test_days_do_not_share_a_difference():
+    answer = json.loads((FIXTURES / "sglang_query_range.json").read_text())
+    options = PrometheusOptions(engine="sglang")
+    series = series_from_matrix(answer, "a")
+    middle = datetime(2025, 2, 27, 4, 45, tzinfo=timezone.utc)
+    whole = hourly_token_counts(series, options, "t", START, END, "x")[0].select(FIGURES).sum()
+    first = hourly_token_counts(series, options, "t", START, middle, "x")[0].select(FIGURES).sum()
+    second = hourly_token_counts(series, options, "t", middle, END, "x")[0].select(FIGURES).sum()
+    assert (first + second).rows() == whole.rows()
+    assert date(2025, 2, 27) == START.date()
+
+
+SHANGHAI_DAY = (datetime(2025, 2, 27, 4, tzinfo=timezone.utc), datetime(2025, 2, 28, 4, tzinfo=timezone.utc))
+RESTART = datetime(2025, 2, 27, 10, 2, 30, tzinfo=timezone.utc)
+
+
+def test_real_prometheus_serves_a_whole_business_day(tmp_path):
+    start, end = SHANGHAI_DAY
+    with prometheus_with_history(tmp_path, openmetrics(start, end, RESTART)) as server:
+        result = KIND.read(day_request(PrometheusOptions(url=server.url, max_gap_seconds=600), start, end))
+    assert result.problems == []
+    got = {(r["hour_start"], r["model"]): [r[c] for c in FIGURES] for r in result.frame.iter_rows(named=True)}
+    assert got == hourly_truth(start, end, RESTART)
+    assert len(got) == 48  # 24 hours x 2 models
+    assert result.extra["counter_resets"] == 4  # engine 0's four counters
+
+
+def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """The real ``openbooks`` entry point (its one error boundary included), in-process."""
+    from openbooks.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["openbooks", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    captured = capsys.readouterr()
+    return exited.value.code, captured.out, captured.err
+
+
+def write_token_source(project, source: dict) -> None:
+    data = base_config_data()
+    data["sources"]["token_counts"] = source
+    project.write_config(replace=data)
+
+
+def test_openbooks_run_reads_a_day_from_prometheus_with_config_only(project, tmp_path, monkeypatch, capsys):
+    start, end = SHANGHAI_DAY
+    with prometheus_with_history(tmp_path / "prometheus", openmetrics(start, end, RESTART)) as server:
+        write_token_source(project, {"kind": "prometheus", "options": {"url": server.url, "max_gap_seconds": 600}})
+        code, out, err = run_cli(monkeypatch, capsys, "run", "--date", "2025-02-27", "--config",
+                                 str(project.config_path))
+    assert code == 0, err
+    truth = hourly_truth(start, end, RESTART)
+    by_hour: dict[datetime, list[int]] = {}
+    for (hour, _), figures_ in truth.items():
+        by_hour[hour] = [a + b for a, b in zip(by_hour.get(hour, [0, 0, 0, 0]), figures_)]
+    hours = published(project.config, "SELECT hour_start, cache_hit_tokens, cache_miss_tokens, output_tokens, requests "
+                                      "FROM hourly_economics ORDER BY hour_start")
+    assert {h.astimezone(timezone.utc): list(rest) for h, *rest in hours} == by_hour
+    day = published(project.config, "SELECT cache_hit_tokens, cache_miss_tokens, output_tokens, requests "
+                                    "FROM daily_economics")
+    assert list(day[0]) == [sum(v[i] for v in by_hour.values()) for i in range(4)]
+
+
+def openbooks_cli(*args: str) -> subprocess.CompletedProcess:
+    """The ``openbooks`` command as a user runs it: its own process, its own output."""
+    return subprocess.run([sys.executable, "-m", "openbooks.cli", *args], capture_output=True, text=True,
+                          timeout=600, env={**os.environ})
+
+
+def test_openbooks_run_with_prometheus_down_is_one_line_and_publishes_nothing(project):
+    url = f"http://127.0.0.1:{free_port()}"
+    write_token_source(project, {"kind": "prometheus", "options": {"url": url, "timeout_seconds": 5}})
+    done = openbooks_cli("run", "--date", "2025-02-27", "--config", str(project.config_path))
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: sources.token_counts: cannot read Prometheus at {url} (")
+    assert done.stderr.endswith("check options.url and that the server is up\n")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
+    assert published(project.config, "SELECT status FROM run_log") == [("failed",)]
+    with pytest.raises(SourceUnavailable) as caught:
+        from flows.daily import daily_books
+
+        daily_books(date(2025, 2, 27), str(project.config_path))
+    assert caught.value.transient  # a scheduled run retries it
