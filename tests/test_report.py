@@ -17,7 +17,7 @@ import pytest
 
 from flows import report
 from flows.daily import daily_books
-from flows.operator import data_docs_pages
+from flows.operator.report_rebuild import data_docs_pages
 from flows.report import Context, charts, render_day, sections
 from flows.report.format import Part
 from flows.report.tables import context_of, read_day

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from flows.daily import daily_books
-from flows.operator import check_project
+from flows.operator.project_check import check_project
 from flows.sources.registry import kind_for, kinds
 from openbooks.config import PACKAGED_EXPECTATIONS, load_config
 from openbooks.errors import ConfigError
