@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.cache_policies import NONE
 
 from flows import compute as compute_mod
@@ -27,11 +27,12 @@ from flows.artifacts import publish_artifacts
 from flows.compute import Books, DayWindow
 from flows.economics import checked_frames
 from flows.runlog import RunRecord, finish_run, record_config, start_run
+from flows.sources.base import SourceResult
 from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
-from flows.sources.base import SourceResult
 from openbooks.errors import OpenbooksError, ValidationFailed
 from transforms import customers
+
 
 def _run_id() -> str:
     from prefect.runtime import flow_run
@@ -75,10 +76,9 @@ def read_inputs(config: Config, window: DayWindow, record: RunRecord) -> tuple[p
         inputs.raise_problems(results)
         node_log = compute_mod.flag_node_log(window, inputs.joined(list(results.values())))
         node_problems = validate_node_log(config, window, node_log, record)
-    except BaseException:
+    finally:
         for future in background.values():
-            future.wait()
-        raise
+            future.wait()  # none left running, whatever failed
     later = {name: future.result() for name, future in background.items()}
     inputs.note_results(record, later)
     inputs.raise_problems(later)

@@ -117,3 +117,21 @@ def test_request_rows_from_a_frame_aggregate_as_the_files_do(project):
     assert from_frame.summary.equals(from_files.summary)
     key = ["customer_id", "model", "channel", "hour_start"]
     assert from_frame.customers.sort(key).equals(from_files.customers.sort(key))
+
+
+def test_rows_skipped_on_purpose_are_counted_per_reason_in_run_log(tmp_path):
+    import duckdb
+
+    from flows.inputs import note_results
+    from flows.runlog import RunRecord, finish_run, start_run
+    from flows.sources.base import SourceResult
+    from flows.warehouse import ensure_schema
+
+    record = RunRecord("r1", DAY, "openbooks.yaml", "abc")
+    note_results(record, {"node_log": SourceResult(None, skipped={"PENDING job": 3, "cancelled": 1})})
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(con)
+    start_run(con, record)
+    finish_run(con, record, "failed", "x")
+    (skipped,) = con.execute("SELECT skipped_rows FROM run_log").fetchone()
+    assert json.loads(skipped) == {"node_log": {"PENDING job": 3, "cancelled": 1}}

@@ -1,8 +1,6 @@
-"""Adding a source: write one module ``flows/sources/<kind>.py`` that defines
-``KIND = SourceKind(name, feeds, read, options=..., suite=...)`` (see ``base.py``);
-``read(DayRequest) -> SourceResult`` returns the canonical frame of its feed
-(``FEEDS``), the files read, rows skipped per reason and problems, using the
-helpers here (``files.day_files``, ``readers.reader_for``, ``mapping``,
-``raw_source.read_raw_source``, ``requests.aggregate_request_frame``). Add its GX suite
-``expectations/<suite>.json`` and its tests; users select it with ``sources.<name>.kind:``.
+"""Adding a source: one module ``flows/sources/<kind>.py`` defining
+``KIND = SourceKind(name=..., feeds=..., read=..., options=..., suite=...)`` (``base.py``).
+``read(DayRequest)`` returns a ``SourceResult``: the canonical frame of its feed, files, skipped rows, problems.
+Build it from the helpers beside it: ``files``, ``readers``, ``mapping``, ``raw_source``, ``requests``.
+Add its GX suite ``expectations/<suite>.json`` and its tests; users pick it with ``sources.<name>.kind``.
 """

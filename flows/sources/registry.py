@@ -25,7 +25,11 @@ def kinds() -> dict[str, SourceKind]:
 
     found: dict[str, SourceKind] = {}
     for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        kind = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), "KIND", None)
+        try:
+            loaded = importlib.import_module(f"{package.__name__}.{module.name}")
+        except ImportError as exc:
+            raise RuntimeError(f"source kind module flows/sources/{module.name}.py cannot be imported: {exc}") from exc
+        kind = getattr(loaded, "KIND", None)
         if not isinstance(kind, SourceKind):
             continue
         if kind.name in found:
