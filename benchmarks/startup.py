@@ -81,7 +81,7 @@ def main() -> None:
     config_path, day = sys.argv[1], sys.argv[2]
     config = load_config(config_path)
     url = use_local_api(config)  # started (or found) before the clock starts
-    env = {**os.environ, "PREFECT_API_URL": url}
+    env = {**os.environ, "PREFECT_API_URL": url, "PREFECT_LOGGING_LEVEL": "INFO"}  # INFO: its flow-start line
     command = [sys.executable, "-X", "importtime", "-m", "openbooks.cli", "--verbose", "run", "--date", day, "--config", config_path]
     began = time.time()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
