@@ -5,9 +5,6 @@ Prometheus scraping a real exporter through an engine restart."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -22,7 +19,7 @@ from openbooks.errors import SourceUnavailable
 from tests.books import published
 from tests.conftest import base_config_data
 from tests.prometheus_day import hourly_truth, openmetrics
-from tests.servers import free_port, prometheus_with_exporter, prometheus_with_history, wait_until
+from tests.servers import free_port, openbooks_command, prometheus_with_exporter, prometheus_with_history, wait_until
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prometheus"
 START = datetime(2025, 2, 27, 4, tzinfo=timezone.utc)
@@ -192,30 +189,18 @@ def test_real_prometheus_serves_a_whole_business_day(tmp_path):
     assert result.extra["counter_resets"] == 4  # engine 0's four counters
 
 
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """The real ``openbooks`` entry point (its one error boundary included), in-process."""
-    from openbooks.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["openbooks", *args])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    captured = capsys.readouterr()
-    return exited.value.code, captured.out, captured.err
-
-
 def write_token_source(project, source: dict) -> None:
     data = base_config_data()
     data["sources"]["token_counts"] = source
     project.write_config(replace=data)
 
 
-def test_openbooks_run_reads_a_day_from_prometheus_with_config_only(project, tmp_path, monkeypatch, capsys):
+def test_openbooks_run_reads_a_day_from_prometheus_with_config_only(project, tmp_path):
     start, end = SHANGHAI_DAY
     with prometheus_with_history(tmp_path / "prometheus", openmetrics(start, end, RESTART)) as server:
         write_token_source(project, {"kind": "prometheus", "options": {"url": server.url, "max_gap_seconds": 600}})
-        code, out, err = run_cli(monkeypatch, capsys, "run", "--date", "2025-02-27", "--config",
-                                 str(project.config_path))
-    assert code == 0, err
+        done = openbooks_command("run", "--date", "2025-02-27", "--config", str(project.config_path))
+    assert done.returncode == 0, done.stderr
     truth = hourly_truth(start, end, RESTART)
     by_hour: dict[datetime, list[int]] = {}
     for (hour, _), figures_ in truth.items():
@@ -228,16 +213,10 @@ def test_openbooks_run_reads_a_day_from_prometheus_with_config_only(project, tmp
     assert list(day[0]) == [sum(v[i] for v in by_hour.values()) for i in range(4)]
 
 
-def openbooks_cli(*args: str) -> subprocess.CompletedProcess:
-    """The ``openbooks`` command as a user runs it: its own process, its own output."""
-    return subprocess.run([sys.executable, "-m", "openbooks.cli", *args], capture_output=True, text=True,
-                          timeout=600, env={**os.environ})
-
-
 def test_openbooks_run_with_prometheus_down_is_one_line_and_publishes_nothing(project):
     url = f"http://127.0.0.1:{free_port()}"
     write_token_source(project, {"kind": "prometheus", "options": {"url": url, "timeout_seconds": 5}})
-    done = openbooks_cli("run", "--date", "2025-02-27", "--config", str(project.config_path))
+    done = openbooks_command("run", "--date", "2025-02-27", "--config", str(project.config_path))
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: sources.token_counts: cannot read Prometheus at {url} (")
     assert done.stderr.endswith("check options.url and that the server is up\n")
