@@ -203,3 +203,15 @@ def test_openbooks_run_with_a_wrong_password_is_one_line_without_it(project, lit
     assert litellm_db.password not in done.stderr + done.stdout
     assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
     assert litellm_db.password.encode() not in everything_written(project)
+
+
+def test_a_scheduled_run_waits_while_postgres_refuses(project, litellm_db, monkeypatch):
+    from flows.schedule import sources_ready
+
+    write_litellm_config(project, litellm_db)
+    monkeypatch.setenv(PASSWORD_ENV, "wrong")
+    with pytest.raises(SourceUnavailable) as refused:
+        sources_ready.fn(project.config, date(2025, 2, 27))
+    assert refused.value.transient  # retried by the schedule's retry_transient
+    monkeypatch.setenv(PASSWORD_ENV, litellm_db.password)
+    assert sources_ready.fn(project.config, date(2025, 2, 27)) == {"node_log": 1}

@@ -228,3 +228,20 @@ def test_openbooks_run_with_prometheus_down_is_one_line_and_publishes_nothing(pr
 
         daily_books(date(2025, 2, 27), str(project.config_path))
     assert caught.value.transient  # a scheduled run retries it
+
+
+def test_a_scheduled_run_waits_while_prometheus_is_down_or_lacks_the_metric(project, tmp_path):
+    from flows.schedule import sources_ready
+
+    day = date(2025, 2, 27)
+    write_token_source(project, {"kind": "prometheus", "options": {"url": f"http://127.0.0.1:{free_port()}"}})
+    with pytest.raises(SourceUnavailable) as down:
+        sources_ready.fn(project.config, day)
+    assert down.value.transient  # retried by the schedule's retry_transient
+    start, end = SHANGHAI_DAY
+    with prometheus_with_history(tmp_path / "prometheus", openmetrics(start, end, RESTART)) as server:
+        write_token_source(project, {"kind": "prometheus", "options": {"url": server.url}})
+        assert sources_ready.fn(project.config, day) == {"node_log": 1}
+        write_token_source(project, {"kind": "prometheus", "options": {"url": server.url, "engine": "sglang"}})
+        with pytest.raises(SourceUnavailable, match="no series of sglang:prompt_tokens_total"):
+            sources_ready.fn(project.config, day)
