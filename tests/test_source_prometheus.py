@@ -174,6 +174,7 @@ def test_days_do_not_share_a_difference():
     assert date(2025, 2, 27) == START.date()
 
 
+SECRET = "bearer-s3cret-7f9c"  # sent as the Prometheus bearer token; must appear nowhere
 SHANGHAI_DAY = (datetime(2025, 2, 27, 4, tzinfo=timezone.utc), datetime(2025, 2, 28, 4, tzinfo=timezone.utc))
 RESTART = datetime(2025, 2, 27, 10, 2, 30, tzinfo=timezone.utc)
 
@@ -198,9 +199,13 @@ def write_token_source(project, source: dict) -> None:
 def test_openbooks_run_reads_a_day_from_prometheus_with_config_only(project, tmp_path):
     start, end = SHANGHAI_DAY
     with prometheus_with_history(tmp_path / "prometheus", openmetrics(start, end, RESTART)) as server:
-        write_token_source(project, {"kind": "prometheus", "options": {"url": server.url, "max_gap_seconds": 600}})
-        done = openbooks_command("run", "--date", "2025-02-27", "--config", str(project.config_path))
+        write_token_source(project, {"kind": "prometheus", "options": {
+            "url": server.url, "max_gap_seconds": 600, "token_env": "OPENBOOKS_TEST_PROMETHEUS_TOKEN"}})
+        done = openbooks_command("run", "--date", "2025-02-27", "--config", str(project.config_path),
+                                 env={"OPENBOOKS_TEST_PROMETHEUS_TOKEN": SECRET})
     assert done.returncode == 0, done.stderr
+    written = b"".join(p.read_bytes() for p in project.root.rglob("*") if p.is_file())
+    assert SECRET.encode() not in written and SECRET not in done.stdout + done.stderr
     truth = hourly_truth(start, end, RESTART)
     by_hour: dict[datetime, list[int]] = {}
     for (hour, _), figures_ in truth.items():
