@@ -22,6 +22,8 @@ from prefect import task
 from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
+from flows.compute import day_window
+from flows.inputs import day_request
 from flows.sources.files import day_paths
 from flows.sources.registry import kind_for
 from flows.runlog import RunRecord, finish_run, start_run
@@ -69,6 +71,10 @@ def sources_ready(config: Config, day: date) -> dict[str, int]:
     source (sources read from a server or an API are not counted)."""
     found = {name: len(day_paths(config, name, day)) for name, source in config.sources.named().items()
              if kind_for(source).files}
+    window = day_window(config, day)
+    for name, source in config.sources.named().items():
+        if kind_for(source).ready is not None:  # a server kind: does it answer?
+            kind_for(source).ready(day_request(config, name, window, "ready-check"))
     with day_lock(config, day):
         with session(config):
             pass

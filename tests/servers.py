@@ -229,3 +229,11 @@ def postgres(user: str = "litellm", password: str = "s3cret-test-pw", database: 
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def openbooks_command(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The ``openbooks`` command as a user runs it: its own process, its own output."""
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "openbooks.cli", *args], capture_output=True, text=True,
+                          timeout=900, env={**os.environ, **(env or {})})

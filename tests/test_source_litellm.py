@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -21,12 +18,9 @@ from flows.sources.litellm import LiteLLMOptions, connect, requests_of_day
 from flows.sources.litellm_rows import FAILED, OUTSIDE, RESPONSE_CACHE, FieldMapping
 from openbooks.config import Source
 from openbooks.errors import SourceUnavailable
-from typer.testing import CliRunner
-
-from openbooks.cli import app
 from tests.books import published
 from tests.conftest import base_config_data
-from tests.servers import free_port, postgres
+from tests.servers import free_port, openbooks_command, postgres
 
 FIXTURES = Path(__file__).parent / "fixtures" / "litellm"
 EXPORT = FIXTURES / "spend_logs_2025-02-27.csv"
@@ -183,8 +177,8 @@ def everything_written(project) -> bytes:
 def test_openbooks_run_reads_litellm_from_postgres_with_config_only(project, litellm_db, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, litellm_db.password)
     write_litellm_config(project, litellm_db)
-    result = CliRunner().invoke(app, ["run", "--date", "2025-02-27", "--config", str(project.config_path)])
-    assert result.exit_code == 0, result.output
+    done = openbooks_command("run", "--date", "2025-02-27", "--config", str(project.config_path))
+    assert done.returncode == 0, done.stderr
     day = published(project.config, "SELECT input_tokens, cache_hit_tokens, cache_miss_tokens, output_tokens, "
                                     "requests FROM daily_economics")
     assert day == [(720_933, 167_552, 553_381, 28_487, 6)]
@@ -195,14 +189,13 @@ def test_openbooks_run_reads_litellm_from_postgres_with_config_only(project, lit
     skipped = json.loads(published(project.config, "SELECT skipped_rows FROM run_log")[0][0])
     assert skipped == {"requests": {FAILED: 2, RESPONSE_CACHE: 1}}
     assert litellm_db.password.encode() not in everything_written(project)
-    assert litellm_db.password not in result.output
+    assert litellm_db.password not in done.stdout + done.stderr
 
 
 def test_openbooks_run_with_a_wrong_password_is_one_line_without_it(project, litellm_db):
     write_litellm_config(project, litellm_db)
-    done = subprocess.run([sys.executable, "-m", "openbooks.cli", "run", "--date", "2025-02-27", "--config",
-                           str(project.config_path)], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, PASSWORD_ENV: "wrong-" + litellm_db.password})
+    done = openbooks_command("run", "--date", "2025-02-27", "--config", str(project.config_path),
+                             env={PASSWORD_ENV: "wrong-" + litellm_db.password})
     assert done.returncode == 1
     assert done.stderr.startswith("error: sources.requests: cannot connect to PostgreSQL at 127.0.0.1:")
     assert "password authentication failed" in done.stderr and done.stderr.count("\n") == 1
@@ -210,3 +203,15 @@ def test_openbooks_run_with_a_wrong_password_is_one_line_without_it(project, lit
     assert litellm_db.password not in done.stderr + done.stdout
     assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
     assert litellm_db.password.encode() not in everything_written(project)
+
+
+def test_a_scheduled_run_waits_while_postgres_refuses(project, litellm_db, monkeypatch):
+    from flows.schedule import sources_ready
+
+    write_litellm_config(project, litellm_db)
+    monkeypatch.setenv(PASSWORD_ENV, "wrong")
+    with pytest.raises(SourceUnavailable) as refused:
+        sources_ready.fn(project.config, date(2025, 2, 27))
+    assert refused.value.transient  # retried by the schedule's retry_transient
+    monkeypatch.setenv(PASSWORD_ENV, litellm_db.password)
+    assert sources_ready.fn(project.config, date(2025, 2, 27)) == {"node_log": 1}

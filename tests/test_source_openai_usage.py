@@ -8,11 +8,10 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from flows.daily import daily_books
 from flows.sources.base import DayRequest
 from flows.sources.openai_usage import OUTSIDE, OpenAIUsageOptions, usage_of_day
-from openbooks.cli import app
 from openbooks.config import Source
 from openbooks.errors import InputError, SourceNotFound
 from tests.books import published
@@ -74,7 +73,7 @@ def test_no_pages_and_not_a_page(project, tmp_path):
         read(project.config, tmp_path / "*.json")
 
 
-def test_openbooks_run_reads_usage_pages_with_config_only(project):
+def test_a_day_reads_usage_pages_with_config_only(project):
     data = base_config_data()
     data["sources"]["token_counts"] = {
         "kind": "openai_usage",
@@ -83,8 +82,7 @@ def test_openbooks_run_reads_usage_pages_with_config_only(project):
                     "models": {"gpt-4o-2024-08-06": "deepseek-r1", "gpt-4o-mini-2024-07-18": "deepseek-v3"}},
     }
     project.write_config(replace=data)
-    result = CliRunner().invoke(app, ["run", "--date", "2025-02-27", "--config", str(project.config_path)])
-    assert result.exit_code == 0, result.output
+    daily_books(date(2025, 2, 27), str(project.config_path))  # what `openbooks run --date 2025-02-27` runs
     day = published(project.config, "SELECT cache_hit_tokens, cache_miss_tokens, output_tokens, requests "
                                     "FROM daily_economics")
     assert day == [(32768 + 10000 + 40000 + 256, 87232 + 40000 + 300000 + 40000 + 744,

@@ -5,9 +5,6 @@ Prometheus scraping a real exporter through an engine restart."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -22,7 +19,7 @@ from openbooks.errors import SourceUnavailable
 from tests.books import published
 from tests.conftest import base_config_data
 from tests.prometheus_day import hourly_truth, openmetrics
-from tests.servers import free_port, prometheus_with_exporter, prometheus_with_history, wait_until
+from tests.servers import free_port, openbooks_command, prometheus_with_exporter, prometheus_with_history, wait_until
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prometheus"
 START = datetime(2025, 2, 27, 4, tzinfo=timezone.utc)
@@ -177,6 +174,7 @@ def test_days_do_not_share_a_difference():
     assert date(2025, 2, 27) == START.date()
 
 
+SECRET = "bearer-s3cret-7f9c"  # sent as the Prometheus bearer token; must appear nowhere
 SHANGHAI_DAY = (datetime(2025, 2, 27, 4, tzinfo=timezone.utc), datetime(2025, 2, 28, 4, tzinfo=timezone.utc))
 RESTART = datetime(2025, 2, 27, 10, 2, 30, tzinfo=timezone.utc)
 
@@ -192,30 +190,22 @@ def test_real_prometheus_serves_a_whole_business_day(tmp_path):
     assert result.extra["counter_resets"] == 4  # engine 0's four counters
 
 
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """The real ``openbooks`` entry point (its one error boundary included), in-process."""
-    from openbooks.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["openbooks", *args])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    captured = capsys.readouterr()
-    return exited.value.code, captured.out, captured.err
-
-
 def write_token_source(project, source: dict) -> None:
     data = base_config_data()
     data["sources"]["token_counts"] = source
     project.write_config(replace=data)
 
 
-def test_openbooks_run_reads_a_day_from_prometheus_with_config_only(project, tmp_path, monkeypatch, capsys):
+def test_openbooks_run_reads_a_day_from_prometheus_with_config_only(project, tmp_path):
     start, end = SHANGHAI_DAY
     with prometheus_with_history(tmp_path / "prometheus", openmetrics(start, end, RESTART)) as server:
-        write_token_source(project, {"kind": "prometheus", "options": {"url": server.url, "max_gap_seconds": 600}})
-        code, out, err = run_cli(monkeypatch, capsys, "run", "--date", "2025-02-27", "--config",
-                                 str(project.config_path))
-    assert code == 0, err
+        write_token_source(project, {"kind": "prometheus", "options": {
+            "url": server.url, "max_gap_seconds": 600, "token_env": "OPENBOOKS_TEST_PROMETHEUS_TOKEN"}})
+        done = openbooks_command("run", "--date", "2025-02-27", "--config", str(project.config_path),
+                                 env={"OPENBOOKS_TEST_PROMETHEUS_TOKEN": SECRET})
+    assert done.returncode == 0, done.stderr
+    written = b"".join(p.read_bytes() for p in project.root.rglob("*") if p.is_file())
+    assert SECRET.encode() not in written and SECRET not in done.stdout + done.stderr
     truth = hourly_truth(start, end, RESTART)
     by_hour: dict[datetime, list[int]] = {}
     for (hour, _), figures_ in truth.items():
@@ -228,16 +218,10 @@ def test_openbooks_run_reads_a_day_from_prometheus_with_config_only(project, tmp
     assert list(day[0]) == [sum(v[i] for v in by_hour.values()) for i in range(4)]
 
 
-def openbooks_cli(*args: str) -> subprocess.CompletedProcess:
-    """The ``openbooks`` command as a user runs it: its own process, its own output."""
-    return subprocess.run([sys.executable, "-m", "openbooks.cli", *args], capture_output=True, text=True,
-                          timeout=600, env={**os.environ})
-
-
 def test_openbooks_run_with_prometheus_down_is_one_line_and_publishes_nothing(project):
     url = f"http://127.0.0.1:{free_port()}"
     write_token_source(project, {"kind": "prometheus", "options": {"url": url, "timeout_seconds": 5}})
-    done = openbooks_cli("run", "--date", "2025-02-27", "--config", str(project.config_path))
+    done = openbooks_command("run", "--date", "2025-02-27", "--config", str(project.config_path))
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: sources.token_counts: cannot read Prometheus at {url} (")
     assert done.stderr.endswith("check options.url and that the server is up\n")
@@ -249,3 +233,20 @@ def test_openbooks_run_with_prometheus_down_is_one_line_and_publishes_nothing(pr
 
         daily_books(date(2025, 2, 27), str(project.config_path))
     assert caught.value.transient  # a scheduled run retries it
+
+
+def test_a_scheduled_run_waits_while_prometheus_is_down_or_lacks_the_metric(project, tmp_path):
+    from flows.schedule import sources_ready
+
+    day = date(2025, 2, 27)
+    write_token_source(project, {"kind": "prometheus", "options": {"url": f"http://127.0.0.1:{free_port()}"}})
+    with pytest.raises(SourceUnavailable) as down:
+        sources_ready.fn(project.config, day)
+    assert down.value.transient  # retried by the schedule's retry_transient
+    start, end = SHANGHAI_DAY
+    with prometheus_with_history(tmp_path / "prometheus", openmetrics(start, end, RESTART)) as server:
+        write_token_source(project, {"kind": "prometheus", "options": {"url": server.url}})
+        assert sources_ready.fn(project.config, day) == {"node_log": 1}
+        write_token_source(project, {"kind": "prometheus", "options": {"url": server.url, "engine": "sglang"}})
+        with pytest.raises(SourceUnavailable, match="no series of sglang:prompt_tokens_total"):
+            sources_ready.fn(project.config, day)

@@ -123,3 +123,6 @@ class SourceKind:
     # Extension: whether the kind reads files matched by ``sources.<name>.path``
     # (then ``path`` is required in the config); False for a server or an API.
     files: bool = True
+    # Extension: a quick check that the kind's server answers (raises a
+    # transient error when not); a scheduled run retries it before starting.
+    ready: Callable[[DayRequest], None] | None = None

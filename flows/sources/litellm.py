@@ -172,6 +172,17 @@ def requests_of_day(request: DayRequest) -> SourceResult:
     return SourceResult(pl.concat(frames), files=files, skipped=skipped, problems=problems)
 
 
+def ready(request: DayRequest) -> None:
+    """The database answers to the password and has the table (or the exports
+    are there); a transient error otherwise."""
+    options: LiteLLMOptions = request.options
+    if not options.dsn:
+        listed_files(request)
+        return
+    with connect(options, request.name) as conn:
+        table_columns(conn, options, request.name)
+
+
 def read(request: DayRequest) -> SourceResult:
     """The day's requests aggregated as openbooks' own request logs are (hourly
     token counts, per-customer usage, the requests suite's checks)."""
@@ -196,4 +207,5 @@ KIND = SourceKind(
     suite="requests",
     description="LiteLLM proxy spend logs (LiteLLM_SpendLogs) from its Postgres or CSV/Parquet exports",
     files=False,  # with options.dsn nothing is read from files; path is then not needed
+    ready=ready,
 )

@@ -238,6 +238,23 @@ def token_counts_of_day(request: DayRequest) -> SourceResult:
     return SourceResult(frame, files=files, problems=problems, extra={"counter_resets": resets})
 
 
+def ready(request: DayRequest) -> None:
+    """The server answers and has a series of every wanted counter in the day
+    (or the saved files are there); a transient error otherwise."""
+    options: PrometheusOptions = request.options
+    if not options.url:
+        listed_files(request)
+        return
+    window = int((request.end - request.start).total_seconds() + options.lookback_seconds) + 1
+    for metric in dict.fromkeys(options.metric_names().values()):
+        query = f"count(last_over_time({metric}{{{options.selector}}}[{window}s]))"
+        params = urllib.parse.urlencode({"query": query, "time": f"{request.end.timestamp():.3f}"})
+        answer = fetch_json(f"{options.url.rstrip('/')}/api/v1/query?{params}", options, request.name)
+        if not (answer.get("data") or {}).get("result"):
+            raise SourceUnavailable(f"sources.{request.name}: no series of {metric} at {options.url} for the day; "
+                                    f"check options.engine ({options.engine}), options.metrics and options.selector")
+
+
 def read(request: DayRequest) -> SourceResult:
     result = token_counts_of_day(request)
     record_files(request, result.files)
@@ -252,4 +269,5 @@ KIND = SourceKind(
     suite="token_counts",
     description="vLLM / SGLang token counters from a Prometheus server, saved query answers or saved scrapes",
     files=False,  # with options.url nothing is read from files; path is then not needed
+    ready=ready,
 )
