@@ -155,3 +155,15 @@ def test_a_bad_allocation_fails_the_day_and_publishes_nothing(tmp_path):
     assert failed_day(project) == (
         f"{copy} line 634 column gpuHours: expected gpuCount × running hours = 48, got '40.0'",
         [(634, "gpuHours", "40.0")])
+
+
+def test_an_allocation_in_two_files_counts_once(config, tmp_path):
+    request = DayRequest(
+        config=config, name="node_log", source=config.sources.node_log, options=opencost.OpenCostOptions(**OPTIONS),
+        day=DAY, start=DAY_START, end=DAY_END, run_id="t",
+    )
+    parquet = tmp_path / "allocations.parquet"
+    result = opencost.day_result(request, [FIXTURE, parquet],
+                                 [FIXTURE.read_text(), exporter_frame(json.loads(FIXTURE.read_text()))])
+    assert node_hours(result.frame) == EXPECTED
+    assert result.skipped == {**SKIPPED, "allocation repeated in another file (counted once)": 17}

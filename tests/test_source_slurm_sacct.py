@@ -299,3 +299,25 @@ def test_bad_options_are_a_config_error_naming_the_key(tmp_path, options, messag
     with pytest.raises(ConfigError) as error:
         Project(tmp_path).write_config(replace=data)
     assert message in str(error.value)
+
+
+def test_a_job_in_two_exports_counts_once_as_the_latest_has_it(config, tmp_path):
+    header = "JobID|JobName|Partition|Account|State|Start|End|AllocTRES"
+    early = (f"{header}\n"
+             "7|vllm-r1-decode|h800|serving|RUNNING|2025-02-27T13:00:00|Unknown|gres/gpu=8\n"
+             "8|vllm-r1-decode|h800|serving|COMPLETED|2025-02-27T13:00:00|2025-02-27T14:00:00|gres/gpu=8\n")
+    late = (f"{header}\n"
+            "7|vllm-r1-decode|h800|serving|COMPLETED|2025-02-27T13:00:00|2025-02-27T17:00:00|gres/gpu=8\n")
+    files = [tmp_path / "sacct_2025-02-27T15-00-00.txt", tmp_path / "sacct_2025-02-28T11-00-00.txt"]
+    result = slurm.day_result(_request(config), files, [early, late])
+    assert result.problems == []
+    assert result.extra["gpu_hours"] == 8 * 4 + 8 * 1  # job 7 until 17:00 (the later export), job 8 from the first
+    assert result.skipped == {"job also in a later export (that one counts)": 1}
+
+
+def test_a_custom_slurm_time_format_is_read_with_its_strftime_codes(config, tmp_path):
+    text = ("JobID|JobName|Partition|Account|State|Start|End|AllocTRES\n"
+            "7|vllm-r1-decode|h800|serving|COMPLETED|27/02/2025 13:00|27/02/2025 14:30|gres/gpu=8\n")
+    result = _result(config, tmp_path / "s.txt", text, time_format="%d/%m/%Y %H:%M")
+    assert result.frame.select("interval_start", "interval_end").rows() == [
+        (datetime(2025, 2, 27, 5, tzinfo=UTC), datetime(2025, 2, 27, 6, 30, tzinfo=UTC))]

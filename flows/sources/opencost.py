@@ -174,11 +174,19 @@ def _allocation(file: _File, line: int, record: dict) -> None:
 
 
 def parse_allocations(
-    records: list[tuple[int, dict]], path: str, options: OpenCostOptions, *, source: str, hardware: dict
+    records: list[tuple[int, dict]], path: str, options: OpenCostOptions, *, source: str, hardware: dict,
+    seen: set[tuple] | None = None,
 ) -> alloc.Parsed:
-    """The GPU allocations among OpenCost allocation records (pure)."""
-    file = _File(source, path, options, hardware)
+    """The GPU allocations among OpenCost allocation records (pure). An
+    allocation (name and window) in ``seen``, read from another file already,
+    is skipped; the file's are added."""
+    file, seen = _File(source, path, options, hardware), set() if seen is None else seen
     for line, record in records:
+        key = (record.get("name"), str(record.get("window.start")), str(record.get("window.end")))
+        if key in seen:
+            file.parsed.skip("allocation repeated in another file (counted once)")
+            continue
+        seen.add(key)
         _allocation(file, line, record)
     return file.parsed
 
@@ -186,14 +194,14 @@ def parse_allocations(
 def day_result(request: DayRequest, files: list[Path], contents: list[str | pl.DataFrame]) -> SourceResult:
     """The day's node log from the files' contents: JSON text or a Parquet frame."""
     result = SourceResult(frame=None, files=list(files))
-    frames = []
+    frames, seen = [], set()
     for path, content in zip(files, contents):
         if isinstance(content, pl.DataFrame):
             records, problems = parquet_records(content), []
         else:
             records, problems = json_records(content, str(path), request.name)
         parsed = parse_allocations(records, str(path), request.options, source=request.name,
-                                   hardware=request.config.hardware)
+                                   hardware=request.config.hardware, seen=seen)
         result.extra.setdefault("records", {})[str(path)] = len(records)
         result.problems += problems
         frames.append(alloc.merge(result, parsed))

@@ -84,8 +84,8 @@ def gpus_by_type(tres: str) -> dict[str | None, int] | None:
 class _File:
     """One file being read: where problems and skips go."""
 
-    def __init__(self, source: str, path: str, options: SlurmOptions, hardware: dict, export_time):
-        self.source, self.path, self.options, self.hardware = source, path, options, hardware
+    def __init__(self, source: str, path: str, options: SlurmOptions, hardware: dict, export_time, seen: set):
+        self.source, self.path, self.options, self.hardware, self.seen = source, path, options, hardware, seen
         self.export_time = options.export_time or export_time
         if self.export_time is not None and self.export_time.tzinfo is None:
             self.export_time = self.export_time.replace(tzinfo=alloc.zone(options.timezone))
@@ -143,6 +143,9 @@ def _job(file: _File, record: dict, line: int, raw: str) -> None:
     parsed, state = file.parsed, record["State"].split(" ")[0].strip()
     if "." in record["JobID"]:
         return parsed.skip("job step line (its job's allocation line counts)")
+    if record["JobID"] in file.seen:
+        return parsed.skip("job also in a later export (that one counts)")
+    file.seen.add(record["JobID"])
     if state == "PENDING":
         return parsed.skip("PENDING job")
     if record["Start"].strip() in NO_TIME:
@@ -173,10 +176,12 @@ def _job(file: _File, record: dict, line: int, raw: str) -> None:
 
 
 def parse_sacct(
-    text: str, path: str, options: SlurmOptions, *, source: str, hardware: dict, export_time: datetime | None = None
+    text: str, path: str, options: SlurmOptions, *, source: str, hardware: dict, export_time: datetime | None = None,
+    seen: set[str] | None = None,
 ) -> alloc.Parsed:
-    """The allocations in one ``sacct --parsable2`` file's text (pure)."""
-    file = _File(source, path, options, hardware, export_time)
+    """The allocations in one ``sacct --parsable2`` file's text (pure). Jobs
+    in ``seen`` (read from a later export already) are skipped; the file's are added."""
+    file = _File(source, path, options, hardware, export_time, set() if seen is None else seen)
     lines = text.lstrip("\ufeff").splitlines()
     header = lines[0].split(options.delimiter) if lines else []
     if _header_problem(file, header):
@@ -193,14 +198,23 @@ def parse_sacct(
     return file.parsed
 
 
+def _latest_first(files: list[Path], texts: list[str], options: SlurmOptions) -> list[tuple[Path, str]]:
+    """The exports, the latest (by the time in its name, then by name) first:
+    a job in several exports counts once, as the latest one has it."""
+    earliest = datetime.min.replace(tzinfo=alloc.zone("UTC"))
+    order = sorted(range(len(files)), reverse=True,
+                   key=lambda i: (export_time_in_name(files[i].name, options) or earliest, str(files[i])))
+    return [(files[i], texts[i]) for i in order]
+
+
 def day_result(request: DayRequest, files: list[Path], texts: list[str]) -> SourceResult:
     """The day's node log from the sacct files' texts (pure but for the config)."""
     options, hardware = request.options, request.config.hardware
     result = SourceResult(frame=None, files=list(files))
-    frames = []
-    for path, text in zip(files, texts):
+    frames, seen = [], set()
+    for path, text in _latest_first(files, texts, options):
         parsed = parse_sacct(text, str(path), options, source=request.name, hardware=hardware,
-                             export_time=export_time_in_name(path.name, options))
+                             export_time=export_time_in_name(path.name, options), seen=seen)
         result.extra.setdefault("records", {})[str(path)] = sum(1 for line in text.splitlines()[1:] if line.strip())
         frames.append(alloc.merge(result, parsed))
     return alloc.finish(result, frames, request, outside="job outside the day")
