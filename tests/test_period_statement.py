@@ -129,3 +129,20 @@ def test_the_site_opens_offline_in_a_real_browser(week, tmp_path):
         assert (load.failed, load.remote, load.errors) == ([], [], []), name
     assert {name: load.svgs for name, load in loads.items()} == {"index": 2, "day": 4, "month": 5}
     assert (tmp_path / "index.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "month.png").stat().st_size > 10_000
+
+
+def test_a_day_being_run_is_compared_with_the_published_days_before_it(week):
+    import duckdb
+    import polars as pl
+
+    from flows.report.anomalies import anomalies_of_run
+    from flows.warehouse import frame
+
+    con = duckdb.connect(str(week.config.warehouse_path), read_only=True)
+    try:
+        today = frame(con, "SELECT * FROM daily_economics WHERE day = '2025-02-27'")
+    finally:
+        con.close()
+    assert anomalies_of_run(week.config, today).is_empty()  # the bundled week moves little
+    found = anomalies_of_run(week.config, today.with_columns(gross_margin=pl.lit(0.5)))
+    assert found["figure"].to_list() == ["gross_margin"] and found["window_days"].to_list() == [7]
