@@ -48,6 +48,11 @@ def test_the_month_statement_adds_up_to_its_daily_statements_to_the_cent(week):
     steps = {r["step"]: r["amount_usd"] for r in document["waterfall"] if r["model"] == "all"}
     assert round(steps["billed revenue"], 2) == round(document["totals"]["billed_revenue_usd"], 2)
     assert round(sum(r["usd"] for r in document["cost_breakdown"]), 2) == round(document["totals"]["loaded_cost_usd"], 2)
+    # a price change inside the period: the off-peak discount starts on 2025-02-26
+    by_day = published(config, "SELECT day, amount_usd FROM revenue_waterfall WHERE model = 'all' "
+                               "AND step = 'time-of-day pricing' AND amount_usd != 0 ORDER BY day")
+    assert [d for d, _ in by_day] == [date(2025, 2, 26), date(2025, 2, 27)]
+    assert round(steps["time-of-day pricing"], 2) == round(sum(a for _, a in by_day), 2)
     # February has 28 days, 8 of them published: the other 20 are named, and the statement says so
     assert document["period"]["complete"] is False
     assert [r["day"] for r in document["not_published"]] == [str(date(2025, 2, d)) for d in [*range(1, 20), 28]]
