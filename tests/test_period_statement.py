@@ -48,6 +48,11 @@ def test_the_month_statement_adds_up_to_its_daily_statements_to_the_cent(week):
     steps = {r["step"]: r["amount_usd"] for r in document["waterfall"] if r["model"] == "all"}
     assert round(steps["billed revenue"], 2) == round(document["totals"]["billed_revenue_usd"], 2)
     assert round(sum(r["usd"] for r in document["cost_breakdown"]), 2) == round(document["totals"]["loaded_cost_usd"], 2)
+    # a price change inside the period: the off-peak discount starts on 2025-02-26
+    by_day = published(config, "SELECT day, amount_usd FROM revenue_waterfall WHERE model = 'all' "
+                               "AND step = 'time-of-day pricing' AND amount_usd != 0 ORDER BY day")
+    assert [d for d, _ in by_day] == [date(2025, 2, 26), date(2025, 2, 27)]
+    assert round(steps["time-of-day pricing"], 2) == round(sum(a for _, a in by_day), 2)
     # February has 28 days, 8 of them published: the other 20 are named, and the statement says so
     assert document["period"]["complete"] is False
     assert [r["day"] for r in document["not_published"]] == [str(date(2025, 2, d)) for d in [*range(1, 20), 28]]
@@ -129,3 +134,20 @@ def test_the_site_opens_offline_in_a_real_browser(week, tmp_path):
         assert (load.failed, load.remote, load.errors) == ([], [], []), name
     assert {name: load.svgs for name, load in loads.items()} == {"index": 2, "day": 4, "month": 5}
     assert (tmp_path / "index.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "month.png").stat().st_size > 10_000
+
+
+def test_a_day_being_run_is_compared_with_the_published_days_before_it(week):
+    import duckdb
+    import polars as pl
+
+    from flows.report.anomalies import anomalies_of_run
+    from flows.warehouse import frame
+
+    con = duckdb.connect(str(week.config.warehouse_path), read_only=True)
+    try:
+        today = frame(con, "SELECT * FROM daily_economics WHERE day = '2025-02-27'")
+    finally:
+        con.close()
+    assert anomalies_of_run(week.config, today).is_empty()  # the bundled week moves little
+    found = anomalies_of_run(week.config, today.with_columns(gross_margin=pl.lit(0.5)))
+    assert found["figure"].to_list() == ["gross_margin"] and found["window_days"].to_list() == [7]

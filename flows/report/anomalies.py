@@ -42,3 +42,17 @@ def describe(row: dict) -> str:
 
 def descriptions(anomalies: pl.DataFrame) -> list[str]:
     return [describe(row) for row in anomalies.iter_rows(named=True)]
+
+
+def anomalies_of_run(config, daily: pl.DataFrame, window_days: int = WINDOW_DAYS) -> pl.DataFrame:
+    """The anomalies of a day being run (its computed ``daily`` row) against
+    the published days before it: for its report, before it is published."""
+    from flows.warehouse import session
+
+    day = daily["day"][0]
+    with session(config) as con:  # a writing session: it takes turns with a backfill's other days
+        history = frame(con, "SELECT * FROM daily_economics WHERE day BETWEEN ? AND ? ORDER BY day",
+                        [day - timedelta(days=window_days), day - timedelta(days=1)])
+    columns = [c for c in daily.columns if c in history.columns]
+    rows = pl.concat([history.select(columns), daily.select(columns)], how="vertical_relaxed")
+    return day_anomalies(rows, day, window_days=window_days)

@@ -135,10 +135,11 @@ def statement(current: dict[str, pl.DataFrame], previous: dict[str, pl.DataFrame
     )
 
 
-def period_statement(config: Config, of: Period) -> Statement:
-    """The statement of ``of`` from the warehouse (read-only)."""
+def period_statement(config: Config, of: Period, *, read_only: bool = True) -> Statement:
+    """The statement of ``of`` from the warehouse (read-only; within a run,
+    ``read_only=False`` takes turns with the other writers instead)."""
     before = period.previous_period(of.start, of.end)
-    with session(config, read_only=True) as con:
+    with session(config, read_only=read_only) as con:
         current = read_tables(con, of.start, of.end)
         current["anomalies"] = anomalies_between(con, of.start, of.end)
         previous = read_tables(con, *before)

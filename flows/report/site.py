@@ -77,10 +77,11 @@ def index_page(daily: pl.DataFrame, directory: Path, statements: list[tuple[Peri
     return HEAD.format(day="reports") + "\n".join(line for line in lines if line) + "\n</body></html>\n"
 
 
-def write_site(config: Config) -> Path | None:
+def write_site(config: Config, *, read_only: bool = False) -> Path | None:
     """Rewrite ``index.html`` and the two month statements it links (None when
-    nothing is published yet)."""
-    with session(config, read_only=True) as con:
+    nothing is published yet). Run after a publish, it reads in a writing
+    session, which takes turns with a backfill's other days."""
+    with session(config, read_only=read_only) as con:
         daily = frame(con, "SELECT * FROM daily_economics ORDER BY day")
     if not daily.height:
         return None
@@ -88,7 +89,8 @@ def write_site(config: Config) -> Path | None:
     statements = []
     for month in site_months(daily["day"].max()):
         if daily.filter(pl.col("day").is_between(month.start, month.end)).height:
-            path = write_statement(directory / "periods", period_statement(config, month), "html")
+            statement = period_statement(config, month, read_only=read_only)
+            path = write_statement(directory / "periods", statement, "html")
             statements.append((month, path.relative_to(directory).as_posix()))
     recent = daily.filter(pl.col("day") > daily["day"].max() - timedelta(days=TREND_DAYS))
     trends = [svg(line_chart(recent, REVENUE, "GPU cost against theoretical and billed revenue (USD per day)",
