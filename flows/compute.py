@@ -99,7 +99,8 @@ def customer_books(config: Config, books: Books, usage: pl.DataFrame) -> pl.Data
     billed = books.billed_prices if books.billed_prices is not None else day_books.day_prices(inputs).billed
     priced = customers.billed_revenue(usage, billed, card=inputs.card, billable_channels=list(inputs.billable_channels))
     prefill, decode = customers.role_costs(books.daily)
-    return customers.customer_economics(priced, prefill_cost_usd=prefill, decode_cost_usd=decode).with_columns(
+    return customers.customer_economics(priced, prefill_cost_usd=prefill, decode_cost_usd=decode,
+                                        unsplit_cost_usd=customers.unsplit_cost_usd(books.daily)).with_columns(
         day=pl.lit(books.window.day)
     )
 

@@ -8,9 +8,12 @@ import polars as pl
 
 from transforms.calendar import hours_between, in_hours, microseconds_between
 
-ROLES = ("prefill", "decode", "idle", "training")  # what a node in the node log is doing
-SERVING_ROLES = ("prefill", "decode", "idle")  # serving inference; training nodes are lent out
-ATTRIBUTED_ROLES = ("prefill", "decode")  # working for the model they are logged with (model_economics)
+# What a node in the node log is doing; ``serving``: prefill and decode on the
+# same GPUs (most vLLM and SGLang deployments), so its node-hours have no
+# prefill/decode split and the figures that need one are null ("not split").
+ROLES = ("prefill", "decode", "idle", "training", "serving")
+SERVING_ROLES = ("prefill", "decode", "idle", "serving")  # serving inference; training nodes are lent out
+ATTRIBUTED_ROLES = ("prefill", "decode", "serving")  # working for the model they are logged with (model_economics)
 
 
 def clip_to_day(node_log: pl.DataFrame, day_start: datetime, day_end: datetime) -> pl.DataFrame:

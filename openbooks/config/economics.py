@@ -133,7 +133,7 @@ class Power(Strict):
 
     usd_per_kwh: NonNegativeFloat
     pue: float = Field(default=1.0, ge=1.0)
-    kw_per_node: dict[Literal["prefill", "decode", "idle"], NonNegativeFloat]
+    kw_per_node: dict[Literal["prefill", "decode", "idle", "serving"], NonNegativeFloat]
 
 
 class CostLine(Strict):

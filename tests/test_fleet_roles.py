@@ -1,0 +1,91 @@
+"""The fleet's roles and sizes in the books: ``serving`` (prefill and decode
+on the same GPUs, no split), node-log rows in GPUs, replicas summed, a
+declared fleet size. Worked out by hand on small days."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+import pytest
+
+from flows import compute
+from tests.conftest import deep_merge
+
+DAY = "2025-02-27"
+UTC_US = pl.Datetime("us", "UTC")
+NODE_SCHEMA = {"interval_start": UTC_US, "interval_end": UTC_US, "model": pl.String, "role": pl.String,
+               "gpu_type": pl.String, "nodes": pl.Float64}
+
+
+def window(config):
+    from datetime import date
+    return compute.day_window(config, date.fromisoformat(DAY))
+
+
+def node_log(w, *rows) -> pl.DataFrame:
+    """Rows (start hour, end hour, model, role, nodes) from the day's start."""
+    return pl.DataFrame(
+        [(w.start + timedelta(hours=a), w.start + timedelta(hours=b), m, r, "H800", n) for a, b, m, r, n in rows],
+        schema=NODE_SCHEMA, orient="row",
+    )
+
+
+def tokens(w, model: str = "deepseek-v3") -> pl.DataFrame:
+    # 1M cache hits, 1M misses, 1M output tokens in the first hour, on the api channel.
+    return pl.DataFrame({
+        "hour_start": [w.start], "model": [model], "channel": ["api"], "cache_hit_tokens": [1_000_000],
+        "cache_miss_tokens": [1_000_000], "output_tokens": [1_000_000], "requests": [10],
+    }, schema_overrides={"hour_start": UTC_US})
+
+
+def books(config, log: pl.DataFrame, token_rows: pl.DataFrame | None = None, **kwargs):
+    w = window(config)
+    flagged = compute.flag_node_log(w, log)
+    return compute.books_of_day(config, w, flagged, compute.token_counts(w, token_rows if token_rows is not None
+                                                                          else tokens(w), None), **kwargs)
+
+
+def test_serving_nodes_are_costed_attributed_and_leave_the_split_figures_null(project):
+    config = project.config
+    w = window(config)
+    # 2 serving nodes all day: 48 node-hours x 8 GPUs x $2 = $768.
+    day = books(config, node_log(w, (0, 24, "deepseek-v3", "serving", 2.0)))
+    d = day.daily.row(0, named=True)
+    assert (d["serving_node_hours"], d["node_hours"], d["gpu_hours"], d["gpu_cost_usd"]) == (48.0, 48.0, 384.0, 768.0)
+    assert d["peak_nodes"] == 2.0 and d["prefill_node_hours"] == 0.0
+    for figure in ("prefill_input_tokens_per_node_second", "decode_output_tokens_per_node_second",
+                   "cost_per_million_input_usd", "cost_per_million_output_usd", "cache_saved_node_hours",
+                   "cache_saved_gpu_hours", "cache_saved_usd"):
+        assert d[figure] is None, figure
+    assert d["break_even_output_price_usd"] == 768.0  # $768 / 1M output tokens x 10^6
+    model = {r["model"]: r for r in day.models.iter_rows(named=True)}["deepseek-v3"]
+    assert (model["serving_node_hours"], model["gpu_cost_usd"], model["gpu_hours"]) == (48.0, 768.0, 384.0)
+    assert model["cost_per_million_tokens_usd"] == 256.0  # $768 / 3M tokens
+    assert model["cost_per_million_input_usd"] is None and model["cost_per_million_output_usd"] is None
+
+
+def test_a_split_day_keeps_its_split_figures(project):
+    config = project.config
+    w = window(config)
+    # 1 prefill and 1 decode node all day: 24 node-hours, $384 each.
+    day = books(config, node_log(w, (0, 24, "deepseek-v3", "prefill", 1.0), (0, 24, "deepseek-v3", "decode", 1.0)))
+    d = day.daily.row(0, named=True)
+    assert d["serving_node_hours"] == 0.0
+    assert d["cost_per_million_input_usd"] == pytest.approx(384 / 2)  # $384 / 2M input tokens x 10^6
+    assert d["cost_per_million_output_usd"] == pytest.approx(384.0)
+    assert d["prefill_input_tokens_per_node_second"] == pytest.approx(2_000_000 / (24 * 3600))
+
+
+def test_customers_of_a_serving_day_carry_its_cost_by_share_of_all_tokens():
+    from transforms import customers
+    daily = pl.DataFrame({"gpu_cost_usd": [300.0], "serving_node_hours": [10.0], "prefill_node_hours": [0.0],
+                          "decode_node_hours": [0.0]})
+    usage = pl.DataFrame({"customer_id": ["a", "b"], "requests": [1, 1], "cache_hit_tokens": [0, 0],
+                          "cache_miss_tokens": [100, 0], "output_tokens": [100, 100], "billed_revenue_usd": [1.0, 1.0]})
+    rows = customers.customer_economics(usage, prefill_cost_usd=0.0, decode_cost_usd=0.0,
+                                        unsplit_cost_usd=customers.unsplit_cost_usd(daily))
+    by = {r["customer_id"]: r for r in rows.iter_rows(named=True)}
+    # a has 200 of the 300 tokens: $200; b $100. No prefill/decode split.
+    assert (by["a"]["allocated_cost_usd"], by["b"]["allocated_cost_usd"]) == pytest.approx((200.0, 100.0))
+    assert by["a"]["prefill_cost_usd"] is None and by["b"]["decode_cost_usd"] is None
