@@ -49,6 +49,7 @@ class Books:
     models: pl.DataFrame | None = None  # model_economics
     inputs: DayInputs | None = None  # the config compiled to frames, as the day was computed from
     billed_prices: pl.DataFrame | None = None  # the billing card's prices per hour, rules applied
+    gpu_cost_check: pl.DataFrame | None = None  # declared-rate against invoiced GPU cost, with an invoice
 
 
 def day_window(config: Config, day: date) -> DayWindow:
@@ -73,13 +74,23 @@ def token_counts(window: DayWindow, staged: pl.DataFrame | None, from_requests: 
     return checks.flag_token_rows(pl.concat(frames, how="vertical_relaxed"), window.start, window.end)
 
 
-def books_of_day(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame) -> Books:
-    """The day's statements, node-count step function and economics in depth."""
+def books_of_day(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
+                 invoices: pl.DataFrame | None = None) -> Books:
+    """The day's statements, node-count step function and economics in depth;
+    with ``invoices`` (the day's invoiced GPU charges, ``invoices_of``) the
+    invoiced GPU cost and its check against the declared rates too."""
     inputs = day_inputs(config, window)
-    result = day_books.compute_day(inputs, node_log, token_counts)
+    result = day_books.compute_day(inputs, node_log, token_counts, invoices)
     return Books(window, node_log, token_counts, result.hourly, result.daily, result.steps, result.waterfall,
                  result.scenarios, result.cost_breakdown, result.claims_audit, models=result.models, inputs=inputs,
-                 billed_prices=result.prices.billed)
+                 billed_prices=result.prices.billed, gpu_cost_check=result.gpu_cost_check)
+
+
+def invoices_of(results: dict) -> pl.DataFrame | None:
+    """The day's invoiced GPU charges of every source that has them
+    (``SourceResult.extra["invoiced_cost"]``, the FOCUS kind); None without any."""
+    frames = [r.extra["invoiced_cost"] for r in results.values() if "invoiced_cost" in getattr(r, "extra", {})]
+    return pl.concat(frames, how="vertical_relaxed") if frames else None
 
 
 compute_books = books_of_day  # the name flows/daily.py calls

@@ -84,6 +84,11 @@ _IN_DEPTH = (
     _c("cache_saved_node_hours", "DOUBLE", "prefill node-hours cache hits saved (hits / declared prefill throughput)" + _NOT_SPLIT),
     _c("cache_saved_gpu_hours", "DOUBLE", "cache_saved_node_hours x GPUs per node"),
     _c("cache_saved_usd", "DOUBLE", "cache_saved_gpu_hours at rental"),
+    _c("invoiced_gpu_cost_usd", "DOUBLE", "GPU instance charges billed for the day (a FOCUS invoice's BilledCost, "
+       "every role); null without an invoice (see gpu_cost_check)"),
+    _c("invoiced_cost_profit_margin", "DOUBLE", "theoretical revenue / invoiced GPU cost - 1"),
+    _c("invoiced_gross_margin", "DOUBLE", "(theoretical revenue - invoiced GPU cost) / theoretical revenue"),
+    _c("billed_invoiced_gross_margin", "DOUBLE", "(billed revenue - invoiced GPU cost) / billed revenue"),
 )
 
 DAILY_ECONOMICS = Table(
@@ -328,7 +333,28 @@ MODEL_ECONOMICS = Table(
     ),
 )
 
+GPU_COST_CHECK = Table(
+    "gpu_cost_check",
+    "One row per GPU type and business day with an invoice: the node log's hours at the declared rental rate "
+    "against the invoiced cost, so a discount or savings plan shows by how much.",
+    (
+        _DAY,
+        _c("gpu_type", "VARCHAR", "GPU type (hardware.<gpu_type>)", True),
+        _c("node_hours", "DOUBLE", "node-hours in the node log, every role"),
+        _c("gpu_hours", "DOUBLE", "GPU-hours in the node log, every role"),
+        _c("declared_cost_usd", "DOUBLE", "gpu_hours at the declared rental_usd_per_gpu_hour"),
+        _c("invoiced_node_hours", "DOUBLE", "instance-hours the invoice charges for the day"),
+        _c("invoiced_gpu_hours", "DOUBLE", "invoiced instance-hours x GPUs per node"),
+        _c("invoiced_cost_usd", "DOUBLE", "billed cost (FOCUS BilledCost) for the day"),
+        _c("effective_cost_usd", "DOUBLE", "amortized cost after commitment discounts (FOCUS EffectiveCost)"),
+        _c("list_cost_usd", "DOUBLE", "cost at list price (FOCUS ListCost)"),
+        _c("difference_usd", "DOUBLE", "invoiced - declared cost (negative: the invoice is below the declared rate)"),
+        _c("ratio", "DOUBLE", "invoiced / declared cost (0.7 = 30% below the declared rate)"),
+        _RUN,
+    ),
+)
+
 PUBLISHED = (DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS,
              REVENUE_WATERFALL, REVENUE_SCENARIOS, COST_BREAKDOWN, CLAIMS_AUDIT,
-             CUSTOMER_ECONOMICS, MODEL_ECONOMICS)
+             CUSTOMER_ECONOMICS, MODEL_ECONOMICS, GPU_COST_CHECK)
 ALL_TABLES = (*PUBLISHED, RUN_LOG, QUARANTINE, RAW_FILES, CONFIGS)

@@ -89,3 +89,45 @@ def test_customers_of_a_serving_day_carry_its_cost_by_share_of_all_tokens():
     # a has 200 of the 300 tokens: $200; b $100. No prefill/decode split.
     assert (by["a"]["allocated_cost_usd"], by["b"]["allocated_cost_usd"]) == pytest.approx((200.0, 100.0))
     assert by["a"]["prefill_cost_usd"] is None and by["b"]["decode_cost_usd"] is None
+
+
+def invoice(**values) -> pl.DataFrame:
+    row = {"gpu_type": "H800", "billed_cost": 500.0, "effective_cost": 480.0, "list_cost": 900.0, "hours": 48.0,
+           "gpu_hours": 384.0} | values
+    return pl.DataFrame([row])
+
+
+def test_invoiced_cost_sits_beside_the_declared_rate_with_its_margins_and_check(project):
+    config = project.config
+    w = window(config)
+    # 2 serving nodes all day: $768 at the declared $2 per GPU-hour; the invoice bills $500 for the 48 instance-hours.
+    day = books(config, node_log(w, (0, 24, "deepseek-v3", "serving", 2.0)), invoices=invoice())
+    d = day.daily.row(0, named=True)
+    assert (d["gpu_cost_usd"], d["invoiced_gpu_cost_usd"]) == (768.0, 500.0)
+    # 1M hits, 1M misses, 1M output at deepseek-r1's $0.14, $0.55, $2.19: $2.88 theoretical.
+    assert d["theoretical_revenue_usd"] == pytest.approx(2.88)
+    assert d["invoiced_cost_profit_margin"] == pytest.approx(2.88 / 500 - 1)
+    assert d["invoiced_gross_margin"] == pytest.approx((2.88 - 500) / 2.88)
+    assert d["billed_invoiced_gross_margin"] == pytest.approx((d["billed_revenue_usd"] - 500) / d["billed_revenue_usd"])
+    (check,) = day.gpu_cost_check.iter_rows(named=True)
+    assert check["gpu_type"] == "H800"
+    assert (check["node_hours"], check["gpu_hours"], check["declared_cost_usd"]) == (48.0, 384.0, 768.0)
+    assert (check["invoiced_node_hours"], check["invoiced_gpu_hours"], check["invoiced_cost_usd"]) == (48.0, 384.0, 500.0)
+    assert (check["effective_cost_usd"], check["list_cost_usd"]) == (480.0, 900.0)
+    assert check["difference_usd"] == -268.0 and check["ratio"] == pytest.approx(500 / 768)
+
+
+def test_without_an_invoice_the_invoiced_figures_are_null_and_there_is_no_check(project):
+    config = project.config
+    w = window(config)
+    day = books(config, node_log(w, (0, 24, "deepseek-v3", "serving", 2.0)))
+    d = day.daily.row(0, named=True)
+    assert d["invoiced_gpu_cost_usd"] is None and d["invoiced_gross_margin"] is None
+    assert day.gpu_cost_check is None
+
+
+def test_invoices_of_gathers_every_source_with_invoiced_cost():
+    from flows.sources.base import SourceResult
+    with_invoice = SourceResult(frame=None, files=[], extra={"invoiced_cost": invoice()})
+    assert compute.invoices_of({"plain": SourceResult(frame=None, files=[])}) is None
+    assert compute.invoices_of({"bill": with_invoice, "plain": SourceResult(frame=None, files=[])}).height == 1
