@@ -13,10 +13,10 @@ from datetime import date, datetime
 
 import polars as pl
 
-from flows.frames import compile_frames
+from flows.frames import compile_frames, hardware_frame
 from openbooks.config import Config
 from transforms import books as day_books
-from transforms import calendar, checks, customers, models, waterfall
+from transforms import calendar, capacity, checks, customers, models, waterfall
 from transforms.inputs import DayInputs
 
 
@@ -61,8 +61,15 @@ def day_inputs(config: Config, window: DayWindow) -> DayInputs:
     return compile_frames(config, window.day, window.start, window.end)
 
 
-def flag_node_log(window: DayWindow, node_log: pl.DataFrame) -> pl.DataFrame:
-    return checks.flag_node_rows(node_log, window.start, window.end)
+def flag_node_log(window: DayWindow, node_log: pl.DataFrame, *, replicas_summed: bool = False,
+                  config: Config | None = None) -> pl.DataFrame:
+    """The node log flagged for its suite; with ``config``, rows giving
+    ``gpus`` instead of ``nodes`` get their nodes (``capacity.nodes_from_gpus``)
+    before the suite checks them; with ``replicas_summed`` overlapping rows
+    of one model, role and GPU type are replicas (summed, not rejected)."""
+    if config is not None:
+        node_log = capacity.nodes_from_gpus(node_log, hardware_frame(config))
+    return checks.flag_node_rows(node_log, window.start, window.end, replicas_summed=replicas_summed)
 
 
 def token_counts(window: DayWindow, staged: pl.DataFrame | None, from_requests: pl.DataFrame | None) -> pl.DataFrame:

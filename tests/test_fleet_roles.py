@@ -131,3 +131,52 @@ def test_invoices_of_gathers_every_source_with_invoiced_cost():
     with_invoice = SourceResult(frame=None, files=[], extra={"invoiced_cost": invoice()})
     assert compute.invoices_of({"plain": SourceResult(frame=None, files=[])}) is None
     assert compute.invoices_of({"bill": with_invoice, "plain": SourceResult(frame=None, files=[])}).height == 1
+
+
+def test_rows_in_gpus_count_their_gpu_hours(project):
+    config = project.config
+    w = window(config)
+    # A job holding 2 of a node's 8 GPUs all day beside 1 whole node: 0.25 + 1 nodes,
+    # 1.25 x 24 = 30 node-hours, 240 GPU-hours, $480.
+    log = node_log(w, (0, 24, "deepseek-v3", "serving", 1.0), (0, 24, "deepseek-r1", "serving", None))
+    log = log.with_columns(gpus=pl.Series([None, 2.0], dtype=pl.Float64))
+    flagged = compute.flag_node_log(w, log, config=config)
+    assert flagged["nodes"].to_list() == [1.0, 0.25]
+    d = books(config, log).daily.row(0, named=True)
+    assert (d["node_hours"], d["gpu_hours"], d["gpu_cost_usd"], d["peak_nodes"]) == (30.0, 240.0, 480.0, 1.25)
+
+
+def test_replicas_overlap_and_are_summed_when_the_source_says_so(project):
+    config = project.config
+    w = window(config)
+    # Two replicas of one model, one node each, overlapping from hour 6 to 12.
+    log = node_log(w, (0, 12, "deepseek-v3", "serving", 1.0), (6, 24, "deepseek-v3", "serving", 1.0))
+    assert compute.flag_node_log(w, log)["no_overlap"].to_list() == [True, False]
+    flagged = compute.flag_node_log(w, log, replicas_summed=True)
+    assert flagged["no_overlap"].to_list() == [True, True]
+    day = books(config, log)
+    d = day.daily.row(0, named=True)
+    assert (d["node_hours"], d["peak_nodes"]) == (30.0, 2.0)  # 12 + 18 node-hours; 2 nodes from 6 to 12
+
+
+def test_a_declared_fleet_makes_unallocated_hours_idle_not_a_gap(tmp_path):
+    from tests.conftest import Project
+    from transforms import checks
+    project = Project(tmp_path)
+    config = project.write_config({"hardware": {"H800": {"fleet_nodes": 4}}})
+    w = window(config)
+    # A fleet of 4 nodes; 3 serving nodes from hour 0 to 10, 1 training node from 4 to 24, nothing from 10 to
+    # 24 but training: idle 1 node for 0-4, 0 for 4-10, 3 for 10-24 = 4 + 42 = 46 idle node-hours.
+    log = node_log(w, (0, 10, "deepseek-v3", "serving", 3.0), (4, 24, "research", "training", 1.0))
+    day = books(config, log)
+    d = day.daily.row(0, named=True)
+    assert (d["serving_node_hours"], d["idle_node_hours"], d["training_node_hours"]) == (30.0, 46.0, 20.0)
+    assert d["node_hours"] == 76.0 and d["gpu_cost_usd"] == 76.0 * 16  # serving + idle, $16 a node-hour
+    assert checks.coverage_gaps(day.steps, w.start, w.end).is_empty()
+    assert day.hourly["node_log_coverage"].to_list() == [1.0] * 24
+    assert d["peak_nodes"] == 4.0 and d["idle_capacity_node_hours"] == 4 * 24 - 76.0
+    unattributed = {r["model"]: r for r in day.models.iter_rows(named=True)}["unattributed"]
+    assert unattributed["idle_node_hours"] == 46.0
+    # Without the fleet declared the same log leaves a gap from hour 10 on.
+    plain = books(project.write_config(), log)
+    assert checks.coverage_gaps(plain.steps, w.start, w.end).height == 1

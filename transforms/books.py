@@ -58,7 +58,8 @@ def compute_day(inputs: DayInputs, node_log: pl.DataFrame, token_counts: pl.Data
     day's invoiced GPU charges (``invoices.py``), the invoiced cost beside them."""
     prices = day_prices(inputs)
     hours = prices.hours
-    nodes = capacity.clip_to_day(node_log, inputs.day_start, inputs.day_end)
+    nodes = capacity.clip_to_day(capacity.nodes_from_gpus(node_log, inputs.hardware), inputs.day_start, inputs.day_end)
+    nodes = capacity.with_fleet(nodes, inputs.fleet, inputs.day_start, inputs.day_end)
     serving = capacity.serving(nodes)
     steps = capacity.node_count_steps(serving)
     costed = cost.gpu_cost(capacity.node_hours_by_hour(nodes, hours), inputs.hardware)
