@@ -111,7 +111,8 @@ def test_invoiced_cost_sits_beside_the_declared_rate_with_its_margins_and_check(
     assert d["billed_invoiced_gross_margin"] == pytest.approx((d["billed_revenue_usd"] - 500) / d["billed_revenue_usd"])
     (check,) = day.gpu_cost_check.iter_rows(named=True)
     assert check["gpu_type"] == "H800"
-    assert (check["node_hours"], check["gpu_hours"], check["declared_cost_usd"]) == (48.0, 384.0, 768.0)
+    assert (check["node_hours"], check["gpu_hours"], check["node_log_cost_usd"]) == (48.0, 384.0, 768.0)
+    assert check["declared_cost_usd"] == 768.0  # the invoice's 384 GPU-hours at $2
     assert (check["invoiced_node_hours"], check["invoiced_gpu_hours"], check["invoiced_cost_usd"]) == (48.0, 384.0, 500.0)
     assert (check["effective_cost_usd"], check["list_cost_usd"]) == (480.0, 900.0)
     assert check["difference_usd"] == -268.0 and check["ratio"] == pytest.approx(500 / 768)
@@ -180,3 +181,18 @@ def test_a_declared_fleet_makes_unallocated_hours_idle_not_a_gap(tmp_path):
     # Without the fleet declared the same log leaves a gap from hour 10 on.
     plain = books(project.write_config(), log)
     assert checks.coverage_gaps(plain.steps, w.start, w.end).height == 1
+
+
+def test_openbooks_run_on_a_focus_export_publishes_the_invoiced_cost_and_its_check(tmp_path):
+    from tests.books import published
+    from tests.fleet_project import fleet_project, run_day
+    from tests.test_source_focus import FIXTURE, SOURCE
+    project, _ = fleet_project(tmp_path, FIXTURE, SOURCE)
+    run_day(project)
+    # The fixture's README: $770 billed for 64.5 instance-hours (516 GPU-hours, $1,032 at the declared $2);
+    # the node log has the 60.5 node-hours mapped to a model ($968).
+    [(invoiced, gpu_cost)] = published(project.config, "SELECT invoiced_gpu_cost_usd, gpu_cost_usd FROM daily_economics")
+    assert (invoiced, gpu_cost) == pytest.approx((770.0, 968.0))
+    [row] = published(project.config, "SELECT gpu_type, node_hours, node_log_cost_usd, invoiced_node_hours, "
+                      "declared_cost_usd, invoiced_cost_usd, difference_usd, ratio FROM gpu_cost_check")
+    assert row == pytest.approx(("H800", 60.5, 968.0, 64.5, 1032.0, 770.0, -262.0, 770 / 1032))

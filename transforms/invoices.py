@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.cost import rental_usd
 from transforms.ratios import cost_profit_margin, gross_margin, ratio
 
 CHECK_COLUMNS = (
-    "gpu_type", "node_hours", "gpu_hours", "declared_cost_usd", "invoiced_node_hours", "invoiced_gpu_hours",
-    "invoiced_cost_usd", "effective_cost_usd", "list_cost_usd", "difference_usd", "ratio",
+    "gpu_type", "node_hours", "gpu_hours", "node_log_cost_usd", "invoiced_node_hours", "invoiced_gpu_hours",
+    "declared_cost_usd", "invoiced_cost_usd", "effective_cost_usd", "list_cost_usd", "difference_usd", "ratio",
 )
 DAILY_COLUMNS = ("invoiced_gpu_cost_usd", "invoiced_cost_profit_margin", "invoiced_gross_margin",
                  "billed_invoiced_gross_margin")
@@ -38,18 +39,22 @@ def declared_by_gpu_type(costed: pl.DataFrame) -> pl.DataFrame:
     """Per GPU type: the node log's node-hours and GPU-hours (every role: the
     bill charges an instance whatever it does) at the declared rental rate."""
     return costed.group_by("gpu_type").agg(
-        pl.col("node_hours").sum(), pl.col("gpu_hours").sum(), declared_cost_usd=pl.col("gpu_cost_usd").sum()
+        pl.col("node_hours").sum(), pl.col("gpu_hours").sum(), node_log_cost_usd=pl.col("gpu_cost_usd").sum()
     )
 
 
-def gpu_cost_check(costed: pl.DataFrame, invoices: pl.DataFrame) -> pl.DataFrame:
-    """One row per GPU type in the node log or the invoice: declared-rate
-    cost, invoiced (billed) cost, their difference (invoiced − declared) and
-    ratio (invoiced / declared; below 1 a discount or savings plan)."""
+def gpu_cost_check(costed: pl.DataFrame, invoices: pl.DataFrame, hardware: pl.DataFrame) -> pl.DataFrame:
+    """One row per GPU type in the node log or the invoice: the node log's
+    hours at the declared rate, the invoiced hours at the declared rate
+    (``declared_cost_usd``, like for like) and as invoiced (billed), their
+    difference (invoiced − declared) and ratio (invoiced / declared; below 1
+    a discount or savings plan)."""
     return (
         declared_by_gpu_type(costed)
         .join(invoiced_by_gpu_type(invoices), on="gpu_type", how="full", coalesce=True)
         .with_columns(pl.exclude("gpu_type").fill_null(0.0))
+        .join(hardware, on="gpu_type", how="left")
+        .with_columns(declared_cost_usd=rental_usd(pl.col("invoiced_node_hours")).fill_null(0.0))
         .with_columns(
             difference_usd=pl.col("invoiced_cost_usd") - pl.col("declared_cost_usd"),
             ratio=ratio(pl.col("invoiced_cost_usd"), pl.col("declared_cost_usd")),
