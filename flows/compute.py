@@ -13,10 +13,10 @@ from datetime import date, datetime
 
 import polars as pl
 
-from flows.frames import compile_frames
+from flows.frames import compile_frames, hardware_frame
 from openbooks.config import Config
 from transforms import books as day_books
-from transforms import calendar, checks, customers, models, waterfall
+from transforms import calendar, capacity, checks, customers, models, waterfall
 from transforms.inputs import DayInputs
 
 
@@ -49,6 +49,7 @@ class Books:
     models: pl.DataFrame | None = None  # model_economics
     inputs: DayInputs | None = None  # the config compiled to frames, as the day was computed from
     billed_prices: pl.DataFrame | None = None  # the billing card's prices per hour, rules applied
+    gpu_cost_check: pl.DataFrame | None = None  # declared-rate against invoiced GPU cost, with an invoice
 
 
 def day_window(config: Config, day: date) -> DayWindow:
@@ -60,8 +61,15 @@ def day_inputs(config: Config, window: DayWindow) -> DayInputs:
     return compile_frames(config, window.day, window.start, window.end)
 
 
-def flag_node_log(window: DayWindow, node_log: pl.DataFrame) -> pl.DataFrame:
-    return checks.flag_node_rows(node_log, window.start, window.end)
+def flag_node_log(window: DayWindow, node_log: pl.DataFrame, *, replicas_summed: bool = False,
+                  config: Config | None = None) -> pl.DataFrame:
+    """The node log flagged for its suite; with ``config``, rows giving
+    ``gpus`` instead of ``nodes`` get their nodes (``capacity.nodes_from_gpus``)
+    before the suite checks them; with ``replicas_summed`` overlapping rows
+    of one model, role and GPU type are replicas (summed, not rejected)."""
+    if config is not None:
+        node_log = capacity.nodes_from_gpus(node_log, hardware_frame(config))
+    return checks.flag_node_rows(node_log, window.start, window.end, replicas_summed=replicas_summed)
 
 
 def token_counts(window: DayWindow, staged: pl.DataFrame | None, from_requests: pl.DataFrame | None) -> pl.DataFrame:
@@ -73,13 +81,23 @@ def token_counts(window: DayWindow, staged: pl.DataFrame | None, from_requests: 
     return checks.flag_token_rows(pl.concat(frames, how="vertical_relaxed"), window.start, window.end)
 
 
-def books_of_day(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame) -> Books:
-    """The day's statements, node-count step function and economics in depth."""
+def books_of_day(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
+                 invoices: pl.DataFrame | None = None) -> Books:
+    """The day's statements, node-count step function and economics in depth;
+    with ``invoices`` (the day's invoiced GPU charges, ``invoices_of``) the
+    invoiced GPU cost and its check against the declared rates too."""
     inputs = day_inputs(config, window)
-    result = day_books.compute_day(inputs, node_log, token_counts)
+    result = day_books.compute_day(inputs, node_log, token_counts, invoices)
     return Books(window, node_log, token_counts, result.hourly, result.daily, result.steps, result.waterfall,
                  result.scenarios, result.cost_breakdown, result.claims_audit, models=result.models, inputs=inputs,
-                 billed_prices=result.prices.billed)
+                 billed_prices=result.prices.billed, gpu_cost_check=result.gpu_cost_check)
+
+
+def invoices_of(results: dict) -> pl.DataFrame | None:
+    """The day's invoiced GPU charges of every source that has them
+    (``SourceResult.extra["invoiced_cost"]``, the FOCUS kind); None without any."""
+    frames = [r.extra["invoiced_cost"] for r in results.values() if "invoiced_cost" in getattr(r, "extra", {})]
+    return pl.concat(frames, how="vertical_relaxed") if frames else None
 
 
 compute_books = books_of_day  # the name flows/daily.py calls
@@ -99,7 +117,8 @@ def customer_books(config: Config, books: Books, usage: pl.DataFrame) -> pl.Data
     billed = books.billed_prices if books.billed_prices is not None else day_books.day_prices(inputs).billed
     priced = customers.billed_revenue(usage, billed, card=inputs.card, billable_channels=list(inputs.billable_channels))
     prefill, decode = customers.role_costs(books.daily)
-    return customers.customer_economics(priced, prefill_cost_usd=prefill, decode_cost_usd=decode).with_columns(
+    return customers.customer_economics(priced, prefill_cost_usd=prefill, decode_cost_usd=decode,
+                                        unsplit_cost_usd=customers.unsplit_cost_usd(books.daily)).with_columns(
         day=pl.lit(books.window.day)
     )
 

@@ -92,8 +92,8 @@ def read_inputs(config: Config, window: DayWindow, record: RunRecord) -> tuple[p
 
 @task(cache_policy=NONE)
 def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
-                  customers: pl.DataFrame | None = None) -> Books:
-    books = compute_mod.compute_books(config, window, node_log, token_counts)
+                  customers: pl.DataFrame | None = None, invoices: pl.DataFrame | None = None) -> Books:
+    books = compute_mod.compute_books(config, window, node_log, token_counts, invoices)
     if customers is not None:
         books.customers = compute_mod.customer_books(config, books, customers)
     return books
@@ -190,7 +190,8 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
         try:
             window = compute_mod.day_window(config, day)
             node_log, token_counts, results = read_inputs(config, window, record)
-            books = compute_books(config, window, node_log, token_counts, inputs.request_customers(results))
+            books = compute_books(config, window, node_log, token_counts, inputs.request_customers(results),
+                                  compute_mod.invoices_of(results))
             check_coverage(config, books, record)
             validate_results(config, books, record)
             stage_results(config, books, record)

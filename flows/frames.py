@@ -32,7 +32,7 @@ def compile_frames(config: Config, day: date, day_start: datetime, day_end: date
         compute=costs.compute, owned=owned_frame(config), power=power_cost(config), lines=lines_frame(config),
         cache_tokens_per_node_second=config.cache.prefill_tokens_per_node_second,
         cache_gpu_type=config.cache.gpu_type or next(iter(config.hardware)),
-        claims=claims_frame(config),
+        claims=claims_frame(config), fleet=fleet_frame(config),
     )
 
 
@@ -44,6 +44,15 @@ def hardware_frame(config: Config) -> pl.DataFrame:
             "rental_usd_per_gpu_hour": [g.rental_usd_per_gpu_hour for g in config.hardware.values()],
         },
         schema={"gpu_type": pl.String, "gpus_per_node": pl.Float64, "rental_usd_per_gpu_hour": pl.Float64},
+    )
+
+
+def fleet_frame(config: Config) -> pl.DataFrame:
+    """GPU types with a declared fleet size (``hardware.<gpu_type>.fleet_nodes``)."""
+    return pl.DataFrame(
+        [{"gpu_type": name, "fleet_nodes": float(g.fleet_nodes)} for name, g in config.hardware.items()
+         if g.fleet_nodes is not None],
+        schema={"gpu_type": pl.String, "fleet_nodes": pl.Float64},
     )
 
 

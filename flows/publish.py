@@ -19,6 +19,7 @@ from flows.schema import (
     COST_BREAKDOWN,
     CUSTOMER_ECONOMICS,
     DAILY_ECONOMICS,
+    GPU_COST_CHECK,
     HOURLY_ECONOMICS,
     MODEL_ECONOMICS,
     NODE_STEPS,
@@ -50,6 +51,8 @@ def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl
     }
     if books.models is not None:
         frames[MODEL_ECONOMICS] = books.models.with_columns(day=day, run_id=pl.lit(run_id))
+    if books.gpu_cost_check is not None:
+        frames[GPU_COST_CHECK] = books.gpu_cost_check.with_columns(day=day, run_id=pl.lit(run_id))
     if books.customers is not None:
         frames[CUSTOMER_ECONOMICS] = books.customers.with_columns(day=day, run_id=pl.lit(run_id))
     return frames

@@ -53,6 +53,9 @@ _TOKENS = (
     _c("requests", "BIGINT", "requests"),
     _c("cache_hit_rate", "DOUBLE", "cache_hit_tokens / input_tokens"),
 )
+# Figures that need the prefill/decode split are null on a day (or model) with
+# serving node-hours: prefill and decode share those GPUs, so no split is known.
+_NOT_SPLIT = "; null (not split) with serving node-hours (prefill and decode on the same GPUs)"
 _ROLE_HOURS = tuple(_c(f"{role}_node_hours", "DOUBLE", f"node-hours in role {role}") for role in ROLES)
 _MARGINS = (
     _c("theoretical_revenue_usd", "DOUBLE", "every token at the reference model's list price"),
@@ -71,16 +74,21 @@ _IN_DEPTH = (
     _c("idle_capacity_share", "DOUBLE", "idle capacity / (peak nodes x hours)"),
     _c("idle_capacity_usd", "DOUBLE", "idle capacity at rental (GPU cost per serving node-hour)"),
     _c("training_node_hours_credit_usd", "DOUBLE", "node-hours lent to training, at rental (internal transfer)"),
-    _c("prefill_input_tokens_per_node_second", "DOUBLE", "input tokens / (prefill node-hours x 3,600)"),
-    _c("decode_output_tokens_per_node_second", "DOUBLE", "output tokens / (decode node-hours x 3,600)"),
-    _c("cost_per_million_input_usd", "DOUBLE", "GPU cost x prefill share of node-hours / input tokens x 10^6"),
-    _c("cost_per_million_output_usd", "DOUBLE", "GPU cost x decode share of node-hours / output tokens x 10^6"),
+    _c("prefill_input_tokens_per_node_second", "DOUBLE", "input tokens / (prefill node-hours x 3,600)" + _NOT_SPLIT),
+    _c("decode_output_tokens_per_node_second", "DOUBLE", "output tokens / (decode node-hours x 3,600)" + _NOT_SPLIT),
+    _c("cost_per_million_input_usd", "DOUBLE", "GPU cost x prefill share of node-hours / input tokens x 10^6" + _NOT_SPLIT),
+    _c("cost_per_million_output_usd", "DOUBLE", "GPU cost x decode share of node-hours / output tokens x 10^6" + _NOT_SPLIT),
     _c("break_even_output_price_usd", "DOUBLE", "output price per million that alone covers GPU cost"),
     _c("loaded_break_even_output_price_usd", "DOUBLE", "output price per million that alone covers loaded cost"),
     _c("cache_discount_usd", "DOUBLE", "revenue given up by the cache discount: hits x (miss - hit price), reference price"),
-    _c("cache_saved_node_hours", "DOUBLE", "prefill node-hours cache hits saved (hits / declared prefill throughput)"),
+    _c("cache_saved_node_hours", "DOUBLE", "prefill node-hours cache hits saved (hits / declared prefill throughput)" + _NOT_SPLIT),
     _c("cache_saved_gpu_hours", "DOUBLE", "cache_saved_node_hours x GPUs per node"),
     _c("cache_saved_usd", "DOUBLE", "cache_saved_gpu_hours at rental"),
+    _c("invoiced_gpu_cost_usd", "DOUBLE", "GPU instance charges billed for the day (a FOCUS invoice's BilledCost, "
+       "every role); null without an invoice (see gpu_cost_check)"),
+    _c("invoiced_cost_profit_margin", "DOUBLE", "theoretical revenue / invoiced GPU cost - 1"),
+    _c("invoiced_gross_margin", "DOUBLE", "(theoretical revenue - invoiced GPU cost) / theoretical revenue"),
+    _c("billed_invoiced_gross_margin", "DOUBLE", "(billed revenue - invoiced GPU cost) / billed revenue"),
 )
 
 DAILY_ECONOMICS = Table(
@@ -91,7 +99,7 @@ DAILY_ECONOMICS = Table(
         _c("day_start", "TIMESTAMPTZ", "start of the business day", True),
         _c("day_end", "TIMESTAMPTZ", "end of the business day (exclusive)", True),
         _c("hours", "DOUBLE", "length of the day in hours (23 or 25 across DST)", True),
-        _c("node_hours", "DOUBLE", "serving node-hours (prefill, decode, idle)", True),
+        _c("node_hours", "DOUBLE", "serving node-hours (prefill, decode, idle, serving)", True),
         _c("gpu_hours", "DOUBLE", "serving GPU-hours", True),
         _c("peak_nodes", "DOUBLE", "most serving nodes at any moment", True),
         _c("avg_nodes", "DOUBLE", "node_hours / hours", True),
@@ -286,9 +294,12 @@ CUSTOMER_ECONOMICS = Table(
         _c("customer_id", "VARCHAR", "customer, as in the request log", True),
         *_TOKENS[:5],  # input, cache hit, cache miss, output tokens; requests
         _c("billed_revenue_usd", "DOUBLE", "tokens of billable channels at their model's billed price (time-of-day rules applied)"),
-        _c("prefill_cost_usd", "DOUBLE", "prefill share of GPU cost (by node-hours) × the customer's share of input tokens"),
-        _c("decode_cost_usd", "DOUBLE", "decode share of GPU cost (by node-hours) × the customer's share of output tokens"),
-        _c("allocated_cost_usd", "DOUBLE", "prefill + decode cost; the day's customers add up to its GPU cost"),
+        _c("prefill_cost_usd", "DOUBLE", "prefill share of GPU cost (by node-hours) × the customer's share of input tokens"
+           + _NOT_SPLIT),
+        _c("decode_cost_usd", "DOUBLE", "decode share of GPU cost (by node-hours) × the customer's share of output tokens"
+           + _NOT_SPLIT),
+        _c("allocated_cost_usd", "DOUBLE", "prefill + decode cost (not split: GPU cost × the customer's "
+           "share of input + output tokens); the day's customers add up to its GPU cost"),
         _c("margin_usd", "DOUBLE", "billed revenue - allocated cost"),
         _c("gross_margin", "DOUBLE", "margin / billed revenue"),
         _RUN,
@@ -304,7 +315,7 @@ MODEL_ECONOMICS = Table(
         _DAY,
         _c("model", "VARCHAR", "a model, or 'unattributed' (idle and training node-hours)", True),
         *_ROLE_HOURS,
-        _c("gpu_hours", "DOUBLE", "serving GPU-hours of the row (prefill + decode; idle on 'unattributed')"),
+        _c("gpu_hours", "DOUBLE", "serving GPU-hours of the row (prefill + decode + serving; idle on 'unattributed')"),
         _c("prefill_cost_usd", "DOUBLE", "prefill node-hours at rental"),
         _c("decode_cost_usd", "DOUBLE", "decode node-hours at rental"),
         _c("gpu_cost_usd", "DOUBLE", "the row's serving GPU cost; the day's rows add up to its GPU cost"),
@@ -316,13 +327,35 @@ MODEL_ECONOMICS = Table(
         _c("gross_margin", "DOUBLE", "(theoretical revenue - GPU cost) / theoretical revenue"),
         _c("billed_gross_margin", "DOUBLE", "(billed revenue - GPU cost) / billed revenue"),
         _c("cost_per_million_tokens_usd", "DOUBLE", "GPU cost / (input + output tokens) x 10^6"),
-        _c("cost_per_million_input_usd", "DOUBLE", "prefill cost / input tokens x 10^6"),
-        _c("cost_per_million_output_usd", "DOUBLE", "decode cost / output tokens x 10^6"),
+        _c("cost_per_million_input_usd", "DOUBLE", "prefill cost / input tokens x 10^6" + _NOT_SPLIT),
+        _c("cost_per_million_output_usd", "DOUBLE", "decode cost / output tokens x 10^6" + _NOT_SPLIT),
+        _RUN,
+    ),
+)
+
+GPU_COST_CHECK = Table(
+    "gpu_cost_check",
+    "One row per GPU type and business day with an invoice: the node log's hours at the declared rental rate "
+    "against the invoiced cost, so a discount or savings plan shows by how much.",
+    (
+        _DAY,
+        _c("gpu_type", "VARCHAR", "GPU type (hardware.<gpu_type>)", True),
+        _c("node_hours", "DOUBLE", "node-hours in the node log, every role"),
+        _c("gpu_hours", "DOUBLE", "GPU-hours in the node log, every role"),
+        _c("node_log_cost_usd", "DOUBLE", "gpu_hours at the declared rental_usd_per_gpu_hour"),
+        _c("invoiced_node_hours", "DOUBLE", "instance-hours the invoice charges for the day"),
+        _c("invoiced_gpu_hours", "DOUBLE", "invoiced instance-hours x GPUs per node"),
+        _c("declared_cost_usd", "DOUBLE", "invoiced_gpu_hours at the declared rental_usd_per_gpu_hour"),
+        _c("invoiced_cost_usd", "DOUBLE", "billed cost (FOCUS BilledCost) for the day"),
+        _c("effective_cost_usd", "DOUBLE", "amortized cost after commitment discounts (FOCUS EffectiveCost)"),
+        _c("list_cost_usd", "DOUBLE", "cost at list price (FOCUS ListCost)"),
+        _c("difference_usd", "DOUBLE", "invoiced - declared cost (negative: the invoice is below the declared rate)"),
+        _c("ratio", "DOUBLE", "invoiced / declared cost (0.7 = 30% below the declared rate)"),
         _RUN,
     ),
 )
 
 PUBLISHED = (DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS,
              REVENUE_WATERFALL, REVENUE_SCENARIOS, COST_BREAKDOWN, CLAIMS_AUDIT,
-             CUSTOMER_ECONOMICS, MODEL_ECONOMICS)
+             CUSTOMER_ECONOMICS, MODEL_ECONOMICS, GPU_COST_CHECK)
 ALL_TABLES = (*PUBLISHED, RUN_LOG, QUARANTINE, RAW_FILES, CONFIGS)

@@ -8,12 +8,18 @@ capacity (node-hours, step function, coverage, roles), cost (the rental
 formula), pricing (list prices, own-else-"*", theoretical revenue), billing
 (time-of-day rules, billed revenue), statements (hourly_economics,
 daily_economics), loaded_cost, efficiency, cache, scenarios, waterfall,
-claims, customers, models (cost and margin per model), ratios (margins and
-rates), books (the one pass), inputs (the compiled config's shape).
+claims, customers, models (cost and margin per model), invoices (invoiced GPU
+cost against the declared rate), ratios (margins and rates), books (the one
+pass), inputs (the compiled config's shape).
+
+Roles: prefill, decode, idle, training and serving (prefill and decode on the
+same GPUs). Figures that need the prefill/decode split are null ("not
+split", efficiency.split) on a day or model with serving node-hours.
 
 Where each figure is computed (module.function):
 - hours, hour_start, hour_end ........... calendar.hour_grid; day_start/day_end calendar.day_window
-- node_hours, <role>_node_hours ......... capacity.node_hours_by_hour, summed in statements.hourly_economics
+- node_hours, <role>_node_hours ......... capacity.node_hours_by_hour, summed in statements.hourly_economics;
+  rows in GPUs: capacity.nodes_from_gpus; a declared fleet's unallocated nodes: capacity.with_fleet (idle)
 - gpu_hours, gpu_cost_usd ............... cost.gpu_hours, cost.rental_usd (via cost.gpu_cost)
 - peak_nodes; node_steps ................ capacity.node_count_steps (peak: statements.daily_economics)
 - avg_nodes, input_tokens, tokens, requests, unpriced_token_rows ... statements.hourly_economics / daily_economics
@@ -31,6 +37,7 @@ Where each figure is computed (module.function):
 - (loaded_)break_even_output_price_usd .. efficiency.usd_per_million
 - cache_discount_usd .................... cache.cache_discount_usd
 - cache_saved_node_hours/_gpu_hours/_usd  cache.saved_prefill_node_hours, cost.gpu_hours, cost.rental_usd
+- invoiced_gpu_cost_usd, invoiced_*margin  invoices.invoiced_daily; gpu_cost_check: invoices.gpu_cost_check
 - revenue_waterfall ..................... waterfall.revenue_waterfall (levels: waterfall.waterfall_levels)
 - revenue_scenarios ..................... scenarios.card_revenue, scenarios.revenue_scenarios
 - claims_audit .......................... claims.claims_audit (claims.day_figures, claims.verdict)

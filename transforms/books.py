@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from transforms import (
-    billing, cache, calendar, capacity, claims, cost, efficiency, loaded_cost, models, pricing, scenarios,
-    statements, waterfall,
+    billing, cache, calendar, capacity, claims, cost, efficiency, invoices as invoicing, loaded_cost, models, pricing,
+    scenarios, statements, waterfall,
 )
 from transforms.inputs import DayInputs
 from transforms.ratios import cost_profit_margin, gross_margin
@@ -40,6 +40,7 @@ class DayBooks:
     claims_audit: pl.DataFrame
     models: pl.DataFrame  # model_economics
     prices: DayPrices
+    gpu_cost_check: pl.DataFrame | None = None  # declared-rate against invoiced cost per GPU type (with an invoice)
 
 
 def day_prices(inputs: DayInputs) -> DayPrices:
@@ -51,11 +52,14 @@ def day_prices(inputs: DayInputs) -> DayPrices:
     return DayPrices(hours, listed, shares, billed)
 
 
-def compute_day(inputs: DayInputs, node_log: pl.DataFrame, token_counts: pl.DataFrame) -> DayBooks:
-    """The day's statements, step function and economics in depth."""
+def compute_day(inputs: DayInputs, node_log: pl.DataFrame, token_counts: pl.DataFrame,
+                invoices: pl.DataFrame | None = None) -> DayBooks:
+    """The day's statements, step function and economics in depth; given the
+    day's invoiced GPU charges (``invoices.py``), the invoiced cost beside them."""
     prices = day_prices(inputs)
     hours = prices.hours
-    nodes = capacity.clip_to_day(node_log, inputs.day_start, inputs.day_end)
+    nodes = capacity.clip_to_day(capacity.nodes_from_gpus(node_log, inputs.hardware), inputs.day_start, inputs.day_end)
+    nodes = capacity.with_fleet(nodes, inputs.fleet, inputs.day_start, inputs.day_end)
     serving = capacity.serving(nodes)
     steps = capacity.node_count_steps(serving)
     costed = cost.gpu_cost(capacity.node_hours_by_hour(nodes, hours), inputs.hardware)
@@ -76,14 +80,17 @@ def compute_day(inputs: DayInputs, node_log: pl.DataFrame, token_counts: pl.Data
         .with_columns(pl.col("billed_revenue_usd").fill_null(0.0), day=pl.lit(inputs.day))
     )
     breakdown = loaded_cost.cost_lines(inputs, costed, serving, float(daily["hours"][0]))
-    daily = in_depth_daily(inputs, daily, costed, priced, prices.listed, billed, breakdown)
+    daily = invoicing.invoiced_daily(in_depth_daily(inputs, daily, costed, priced, prices.listed, billed, breakdown),
+                                     invoices)
+    check = None if invoices is None else invoicing.gpu_cost_check(costed, invoices, inputs.hardware).with_columns(day=pl.lit(inputs.day))
     revenues = pl.concat([scenarios.card_revenue(bill(card), card) for card in inputs.scenario_cards])
     scenario_table = scenarios.revenue_scenarios(
         revenues, gpu_cost_usd=float(daily["gpu_cost_usd"][0]), loaded_cost_usd=loaded_cost.loaded_cost_usd(breakdown)
     )
     audit = claims.claims_audit(inputs.claims, claims.day_figures(daily, scenario_table))
     return DayBooks(hourly, daily, steps, waterfall.revenue_waterfall(billed), scenario_table, breakdown, audit,
-                    models.model_economics(costed, priced, billed).with_columns(day=pl.lit(inputs.day)), prices)
+                    models.model_economics(costed, priced, billed).with_columns(day=pl.lit(inputs.day)), prices,
+                    check)
 
 
 def in_depth_daily(inputs: DayInputs, daily: pl.DataFrame, costed: pl.DataFrame, priced: pl.DataFrame,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.cost import gpu_hours, rental_usd
-from transforms.efficiency import SECONDS_PER_HOUR
+from transforms.efficiency import SECONDS_PER_HOUR, split
 
 
 def cache_discount_usd() -> pl.Expr:
@@ -23,8 +23,9 @@ def saved_prefill_node_hours(tokens_per_node_second: float) -> pl.Expr:
 def cache_columns(*, tokens_per_node_second: float, gpus_per_node: float, rental_usd_per_gpu_hour: float) -> list[pl.Expr]:
     """``cache_saved_node_hours``, ``cache_saved_gpu_hours`` (× GPUs per node)
     and ``cache_saved_usd`` (× rental per GPU-hour), over a frame with
-    ``cache_hit_tokens``."""
-    node_hours = saved_prefill_node_hours(tokens_per_node_second)
+    ``cache_hit_tokens`` (and ``serving_node_hours``: with serving node-hours
+    the saving is not split out, null)."""
+    node_hours = split(saved_prefill_node_hours(tokens_per_node_second))
     return [
         node_hours.alias("cache_saved_node_hours"),
         gpu_hours(node_hours, gpus_per_node).alias("cache_saved_gpu_hours"),

@@ -8,9 +8,13 @@ import polars as pl
 
 from transforms.calendar import hours_between, in_hours, microseconds_between
 
-ROLES = ("prefill", "decode", "idle", "training")  # what a node in the node log is doing
-SERVING_ROLES = ("prefill", "decode", "idle")  # serving inference; training nodes are lent out
-ATTRIBUTED_ROLES = ("prefill", "decode")  # working for the model they are logged with (model_economics)
+# What a node in the node log is doing; ``serving``: prefill and decode on the
+# same GPUs (most vLLM and SGLang deployments), so its node-hours have no
+# prefill/decode split and the figures that need one are null ("not split").
+ROLES = ("prefill", "decode", "idle", "training", "serving")
+SERVING_ROLES = ("prefill", "decode", "idle", "serving")  # serving inference; training nodes are lent out
+ATTRIBUTED_ROLES = ("prefill", "decode", "serving")  # working for the model they are logged with (model_economics)
+UNALLOCATED = "unallocated"  # the model of a declared fleet's nodes the node log does not allocate
 
 
 def clip_to_day(node_log: pl.DataFrame, day_start: datetime, day_end: datetime) -> pl.DataFrame:
@@ -130,3 +134,47 @@ def coverage_by_hour(steps: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
         .join(covered, on="hour_start", how="left")
         .with_columns(pl.col("covered_hours").fill_null(0.0))
     )
+
+
+def nodes_from_gpus(node_log: pl.DataFrame, hardware: pl.DataFrame) -> pl.DataFrame:
+    """A node log that may give ``gpus`` beside or instead of ``nodes``: where
+    ``nodes`` is null it is ``gpus`` / GPUs per node of the row's GPU type (a
+    job holding 2 of 8 GPUs is a quarter of a node, 2 GPU-hours an hour).
+    Without a ``gpus`` column the log is returned as it is."""
+    if "gpus" not in node_log.columns:
+        return node_log
+    per_node = hardware.select("gpu_type", __gpus_per_node=pl.col("gpus_per_node"))
+    return (
+        node_log.join(per_node, on="gpu_type", how="left", maintain_order="left")
+        .with_columns(nodes=pl.coalesce(pl.col("nodes").cast(pl.Float64), pl.col("gpus") / pl.col("__gpus_per_node")))
+        .drop("__gpus_per_node")
+    )
+
+
+def unallocated_idle(node_log: pl.DataFrame, fleet: pl.DataFrame, day_start: datetime,
+                     day_end: datetime) -> pl.DataFrame:
+    """Idle rows for a declared fleet (``gpu_type``, ``fleet_nodes``): over
+    every stretch of the day, the fleet's nodes the node log does not
+    allocate (any role) are idle (model ``unallocated``), so an hour with no
+    allocation is idle capacity, not a gap."""
+    dtype = node_log.schema["interval_start"]
+    whole_day = pl.DataFrame({"interval_start": pl.Series([day_start], dtype=dtype),
+                              "interval_end": pl.Series([day_end], dtype=dtype), "nodes": [0.0]})
+    parts = []
+    for gpu_type, fleet_nodes in fleet.select("gpu_type", "fleet_nodes").iter_rows():
+        allocated = node_log.filter(pl.col("gpu_type") == gpu_type).select(whole_day.columns)
+        steps = node_count_steps(pl.concat([allocated.cast(whole_day.schema), whole_day]))
+        parts.append(steps.filter(pl.col("nodes") < fleet_nodes).select(
+            interval_start=pl.col("segment_start"), interval_end=pl.col("segment_end"),
+            model=pl.lit(UNALLOCATED), role=pl.lit("idle"), gpu_type=pl.lit(gpu_type),
+            nodes=pl.lit(fleet_nodes, dtype=pl.Float64) - pl.col("nodes"),
+        ))
+    return pl.concat(parts)
+
+
+def with_fleet(node_log: pl.DataFrame, fleet: pl.DataFrame | None, day_start: datetime,
+               day_end: datetime) -> pl.DataFrame:
+    """The node log and, for a declared fleet, its unallocated nodes as idle rows."""
+    if fleet is None or fleet.is_empty():
+        return node_log
+    return pl.concat([node_log, unallocated_idle(node_log, fleet, day_start, day_end)], how="diagonal_relaxed")

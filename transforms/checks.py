@@ -13,10 +13,13 @@ import polars as pl
 NODE_KEY = ("model", "role", "gpu_type")
 
 
-def flag_node_rows(node_log: pl.DataFrame, day_start: datetime, day_end: datetime) -> pl.DataFrame:
+def flag_node_rows(node_log: pl.DataFrame, day_start: datetime, day_end: datetime, *,
+                   replicas_summed: bool = False) -> pl.DataFrame:
     """Add ``within_day`` (the interval overlaps the day), ``positive_length``
     (end after start) and ``no_overlap`` (does not overlap an earlier interval
-    of the same model, role and GPU type)."""
+    of the same model, role and GPU type). With ``replicas_summed`` (the source
+    says its rows are replicas of one model) overlapping rows are replicas,
+    summed in the node-hours, and ``no_overlap`` holds for every row."""
     previous_end = (
         pl.col("interval_end")
         .cum_max()
@@ -26,7 +29,8 @@ def flag_node_rows(node_log: pl.DataFrame, day_start: datetime, day_end: datetim
     return node_log.with_columns(
         within_day=(pl.col("interval_end") > day_start) & (pl.col("interval_start") < day_end),
         positive_length=pl.col("interval_end") > pl.col("interval_start"),
-        no_overlap=(previous_end.is_null() | (pl.col("interval_start") >= previous_end)).fill_null(True),
+        no_overlap=pl.lit(True) if replicas_summed
+        else (previous_end.is_null() | (pl.col("interval_start") >= previous_end)).fill_null(True),
     )
 
 

@@ -61,9 +61,18 @@ def billed_revenue(usage: pl.DataFrame, hourly_prices: pl.DataFrame, *, card: st
     )
 
 
+def unsplit_cost_usd(daily: pl.DataFrame) -> float:
+    """The day's GPU cost when it has serving node-hours (prefill and decode
+    on the same GPUs: no split, customers carry it by their share of all
+    tokens); 0 otherwise."""
+    day = daily.row(0, named=True)
+    return float(day["gpu_cost_usd"]) if (day.get("serving_node_hours") or 0) > 0 else 0.0
+
+
 def role_costs(daily: pl.DataFrame) -> tuple[float, float]:
     """The day's GPU cost split into (prefill, decode) by node-hours
-    (``efficiency.prefill_cost_usd``, ``decode_cost_usd``); 0 without any."""
+    (``efficiency.prefill_cost_usd``, ``decode_cost_usd``); 0 without any
+    (and 0 when not split: ``unsplit_cost_usd``)."""
     prefill, decode = daily.select(
         prefill=prefill_cost_usd().fill_null(0.0), decode=decode_cost_usd().fill_null(0.0)
     ).row(0)
@@ -77,10 +86,13 @@ def role_cost_shares(gpu_cost_usd: float, prefill_node_hours: float, decode_node
     return role_costs(pl.DataFrame({k: [float(v)] for k, v in day.items()}))
 
 
-def customer_economics(priced_usage: pl.DataFrame, *, prefill_cost_usd: float, decode_cost_usd: float) -> pl.DataFrame:
+def customer_economics(priced_usage: pl.DataFrame, *, prefill_cost_usd: float, decode_cost_usd: float,
+                       unsplit_cost_usd: float = 0.0) -> pl.DataFrame:
     """One row per customer: tokens, billed revenue, allocated cost, margin.
 
-    ``priced_usage``: usage rows with ``billed_revenue_usd``."""
+    ``priced_usage``: usage rows with ``billed_revenue_usd``. A day that is
+    not split (``unsplit_cost_usd`` > 0) has null prefill and decode cost and
+    allocates its cost by each customer's share of input + output tokens."""
     per_customer = priced_usage.group_by("customer_id").agg(
         *[pl.col(c).sum() for c in TOKEN_COLUMNS], pl.col("billed_revenue_usd").sum()
     )
@@ -91,11 +103,12 @@ def customer_economics(priced_usage: pl.DataFrame, *, prefill_cost_usd: float, d
         return pl.when(total != 0).then(pl.col(column) / total)
     return (
         per_customer.with_columns(input_tokens=input_tokens)
+        .with_columns(all_tokens=pl.col("input_tokens") + pl.col("output_tokens"))
         .with_columns(
-            prefill_cost_usd=share("input_tokens") * prefill_cost_usd,
-            decode_cost_usd=share("output_tokens") * decode_cost_usd,
+            prefill_cost_usd=_when_split(share("input_tokens") * prefill_cost_usd, unsplit_cost_usd),
+            decode_cost_usd=_when_split(share("output_tokens") * decode_cost_usd, unsplit_cost_usd),
         )
-        .with_columns(allocated_cost_usd=pl.col("prefill_cost_usd") + pl.col("decode_cost_usd"))
+        .with_columns(allocated_cost_usd=_allocated(share, unsplit_cost_usd))
         .with_columns(
             margin_usd=pl.col("billed_revenue_usd") - pl.col("allocated_cost_usd"),
             gross_margin=gross_margin(pl.col("billed_revenue_usd"), pl.col("allocated_cost_usd")),
@@ -105,6 +118,17 @@ def customer_economics(priced_usage: pl.DataFrame, *, prefill_cost_usd: float, d
                 "gross_margin")
         .sort("billed_revenue_usd", "customer_id", descending=[True, False])
     )
+
+
+def _when_split(cost: pl.Expr, unsplit_cost_usd: float) -> pl.Expr:
+    return pl.lit(None, pl.Float64) if unsplit_cost_usd > 0 else cost
+
+
+def _allocated(share, unsplit_cost_usd: float) -> pl.Expr:
+    """Prefill + decode cost, or (not split) the cost by share of all tokens."""
+    if unsplit_cost_usd > 0:
+        return share("all_tokens") * unsplit_cost_usd
+    return pl.col("prefill_cost_usd") + pl.col("decode_cost_usd")
 
 
 def reconcile(customer_rows: pl.DataFrame, daily: pl.DataFrame) -> pl.DataFrame:

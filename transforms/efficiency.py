@@ -25,14 +25,23 @@ def idle_capacity_usd() -> pl.Expr:
     return idle_capacity_node_hours() * _ratio(pl.col("gpu_cost_usd"), pl.col("node_hours"))
 
 
+def split(figure: pl.Expr) -> pl.Expr:
+    """A figure that needs the prefill/decode split: null ("not split") when
+    the frame has ``serving`` node-hours (prefill and decode on the same GPUs,
+    so no split is known), else the figure. A frame without the column is split."""
+    serving = pl.sum_horizontal(pl.lit(0.0), pl.col("^serving_node_hours$"))  # 0 when the column is absent
+    return pl.when(serving > 0).then(None).otherwise(figure)
+
+
 def tokens_per_node_second(tokens: str, node_hours: str) -> pl.Expr:
     """Throughput per node: tokens / (node-hours × 3,600)."""
     return _ratio(pl.col(tokens), pl.col(node_hours) * SECONDS_PER_HOUR)
 
 
 def prefill_share() -> pl.Expr:
-    """Prefill's share of cost: prefill node-hours / (prefill + decode node-hours)."""
-    return _ratio(pl.col("prefill_node_hours"), pl.col("prefill_node_hours") + pl.col("decode_node_hours"))
+    """Prefill's share of cost: prefill node-hours / (prefill + decode node-hours);
+    null when serving node-hours exist (``split``)."""
+    return split(_ratio(pl.col("prefill_node_hours"), pl.col("prefill_node_hours") + pl.col("decode_node_hours")))
 
 
 def prefill_cost_usd(cost: str = "gpu_cost_usd") -> pl.Expr:
@@ -56,8 +65,8 @@ def efficiency_columns(cost: str = "gpu_cost_usd") -> list[pl.Expr]:
         idle_capacity_node_hours().alias("idle_capacity_node_hours"),
         idle_capacity_share().alias("idle_capacity_share"),
         idle_capacity_usd().alias("idle_capacity_usd"),
-        tokens_per_node_second("input_tokens", "prefill_node_hours").alias("prefill_input_tokens_per_node_second"),
-        tokens_per_node_second("output_tokens", "decode_node_hours").alias("decode_output_tokens_per_node_second"),
+        split(tokens_per_node_second("input_tokens", "prefill_node_hours")).alias("prefill_input_tokens_per_node_second"),
+        split(tokens_per_node_second("output_tokens", "decode_node_hours")).alias("decode_output_tokens_per_node_second"),
         usd_per_million(prefill_cost_usd(cost), "input_tokens").alias("cost_per_million_input_usd"),
         usd_per_million(decode_cost_usd(cost), "output_tokens").alias("cost_per_million_output_usd"),
         usd_per_million(pl.col(cost), "output_tokens").alias("break_even_output_price_usd"),

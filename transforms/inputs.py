@@ -15,6 +15,7 @@ Frames:
 - lines: ``line``, ``usd_per_day``, ``usd_per_node_hour``
 - claims: ``claim``, ``figure``, ``stated``, ``tolerance``, ``source``
 - power.kw_per_node: ``role``, ``kw_per_node``
+- fleet: ``gpu_type``, ``fleet_nodes`` (GPU types whose fleet size is declared)
 """
 
 from __future__ import annotations
@@ -53,3 +54,4 @@ class DayInputs:
     cache_tokens_per_node_second: float  # cache-miss tokens a prefill node computes per second
     cache_gpu_type: str  # the GPU type cache savings are priced at
     claims: pl.DataFrame
+    fleet: pl.DataFrame | None = None  # declared fleet sizes: nodes the log does not allocate are idle

@@ -1,6 +1,7 @@
 """Cost and margin per model: ``model_economics``, one row per model and day.
 
-A model carries the GPU cost of its own prefill and decode node-hours, from
+A model carries the GPU cost of its own prefill, decode and serving
+(prefill and decode on the same GPUs) node-hours, from
 the node log (node-hours × GPUs per node × rental, ``cost.rental_usd``, as in
 ``gpu_cost_usd``). Idle node-hours serve no model and training node-hours are
 lent out: both stay on one ``unattributed`` row, the idle ones with their
@@ -16,13 +17,14 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.capacity import ATTRIBUTED_ROLES, ROLES
-from transforms.efficiency import usd_per_million
+from transforms.efficiency import split, usd_per_million
 from transforms.ratios import cost_profit_margin, gross_margin
 
 UNATTRIBUTED = "unattributed"  # the row of idle and training node-hours
 TOKEN_SUMS = ("cache_hit_tokens", "cache_miss_tokens", "output_tokens", "requests")
 COLUMNS = (
-    "model", "prefill_node_hours", "decode_node_hours", "idle_node_hours", "training_node_hours", "gpu_hours",
+    "model", "prefill_node_hours", "decode_node_hours", "idle_node_hours", "training_node_hours", "serving_node_hours",
+    "gpu_hours",
     "prefill_cost_usd", "decode_cost_usd", "gpu_cost_usd", "input_tokens", "cache_hit_tokens", "cache_miss_tokens",
     "output_tokens", "requests", "theoretical_revenue_usd", "billed_revenue_usd", "margin_usd",
     "cost_profit_margin", "gross_margin", "billed_gross_margin", "cost_per_million_tokens_usd",
@@ -63,7 +65,8 @@ def model_revenue(priced_tokens: pl.DataFrame, billed_tokens: pl.DataFrame) -> p
 def model_economics(costed_node_hours: pl.DataFrame, priced_tokens: pl.DataFrame,
                     billed_tokens: pl.DataFrame) -> pl.DataFrame:
     """One row per model served or billed, and the ``unattributed`` row:
-    cost, revenue, margins and cost per million tokens."""
+    cost, revenue, margins and cost per million tokens (per million input
+    or output tokens null on a model with serving node-hours: not split)."""
     unattributed = pl.DataFrame({"model": [UNATTRIBUTED]})
     capacity = pl.concat([model_capacity(costed_node_hours), unattributed], how="diagonal").unique(
         "model", keep="first", maintain_order=True
@@ -85,8 +88,8 @@ def model_economics(costed_node_hours: pl.DataFrame, priced_tokens: pl.DataFrame
         )
         .with_columns(
             cost_per_million_tokens_usd=usd_per_million(cost, "all_tokens"),
-            cost_per_million_input_usd=usd_per_million(pl.col("prefill_cost_usd"), "input_tokens"),
-            cost_per_million_output_usd=usd_per_million(pl.col("decode_cost_usd"), "output_tokens"),
+            cost_per_million_input_usd=split(usd_per_million(pl.col("prefill_cost_usd"), "input_tokens")),
+            cost_per_million_output_usd=split(usd_per_million(pl.col("decode_cost_usd"), "output_tokens")),
         )
         .select(COLUMNS)
         .sort(pl.col("model") == UNATTRIBUTED, "model")

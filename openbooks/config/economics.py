@@ -13,6 +13,7 @@ from openbooks.config.common import Strict, zone_name as _zone
 class Gpu(Strict):
     gpus_per_node: PositiveInt
     rental_usd_per_gpu_hour: NonNegativeFloat
+    fleet_nodes: PositiveFloat | None = None  # nodes of this type the fleet owns: unallocated stretches are idle
 
 
 class ModelPrice(Strict):
@@ -133,7 +134,7 @@ class Power(Strict):
 
     usd_per_kwh: NonNegativeFloat
     pue: float = Field(default=1.0, ge=1.0)
-    kw_per_node: dict[Literal["prefill", "decode", "idle"], NonNegativeFloat]
+    kw_per_node: dict[Literal["prefill", "decode", "idle", "serving"], NonNegativeFloat]
 
 
 class CostLine(Strict):
