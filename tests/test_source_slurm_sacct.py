@@ -321,3 +321,13 @@ def test_a_custom_slurm_time_format_is_read_with_its_strftime_codes(config, tmp_
     result = _result(config, tmp_path / "s.txt", text, time_format="%d/%m/%Y %H:%M")
     assert result.frame.select("interval_start", "interval_end").rows() == [
         (datetime(2025, 2, 27, 5, tzinfo=UTC), datetime(2025, 2, 27, 6, 30, tzinfo=UTC))]
+
+
+def test_check_accepts_a_sacct_export_without_openbooks_own_columns(tmp_path):
+    from flows.operator.project_check import check_project
+    from tests.fleet_project import fleet_project
+
+    project, _ = fleet_project(tmp_path, WITH_STEPS, SOURCE)
+    result = check_project(project.config_path)
+    assert result.problems == []
+    assert "sources.node_log: 1 file(s) (kind slurm_sacct)" in result.checked

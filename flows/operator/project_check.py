@@ -11,13 +11,15 @@ from pathlib import Path
 import duckdb
 
 from flows.sources.raw_tables import file_mapping
+from flows.sources.registry import kind_for
 from openbooks.claims import load_claims
-from openbooks.config import CANONICAL_COLUMNS, Config, load_config
+from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError
 
 SUITES = ("node_log", "token_counts", "hourly_economics", "daily_economics", "revenue_waterfall", "cost_breakdown",
           "model_economics")
 REQUEST_SUITES = ("requests", "customer_economics")  # used when sources.requests is set
+OWN_SCHEMAS = ("node_log", "token_counts", "requests")  # kinds whose files map column by column
 
 
 @dataclass
@@ -35,14 +37,16 @@ def check_project(config_path: Path) -> CheckResult:
     except OpenbooksError as exc:
         return CheckResult(None, str(exc).splitlines(), [])
     problems, checked = [], [f"config {config.file} (hash {config.hash})"]
-    for source in CANONICAL_COLUMNS:
-        if getattr(config.sources, source) is None:
-            continue  # token_counts is optional when request-level logs are configured
-        source_problems, files = _check_source(config, source)
+    kind_suites = []
+    for source, spec in config.sources.named().items():
+        kind = kind_for(spec)
+        kind_suites += [kind.suite] if kind.suite else []
+        source_problems, what = _check_source(config, source, spec, kind)
         problems += source_problems
         if not source_problems:
-            checked.append(f"sources.{source}: {files} file(s)")
+            checked.append(f"sources.{source}: {what}" + ("" if kind.name in OWN_SCHEMAS else f" (kind {kind.name})"))
     suites = SUITES + (REQUEST_SUITES if config.sources.requests is not None else ())
+    suites += tuple(s for s in dict.fromkeys(kind_suites) if s not in suites)
     for suite in suites:
         problem = _check_suite(config.expectations_dir / f"{suite}.json")
         if problem:
@@ -62,23 +66,28 @@ def check_project(config_path: Path) -> CheckResult:
     return CheckResult(config, problems, checked)
 
 
-def _check_source(config: Config, source: str) -> tuple[list[str], int]:
-    spec = config.sources.get(source)
+def _check_source(config: Config, source: str, spec, kind) -> tuple[list[str], str]:
+    """A source's files exist; openbooks' own schemas also have the columns
+    their mapping needs. A server kind (no path) is checked when a run reads it."""
+    if not spec.path:
+        return [], "read from its server when a day runs"
     pattern = config.resolve(spec.path.replace("{date}", "*"))
     paths = sorted(Path(p) for p in glob.glob(str(pattern)) if Path(p).is_file())
     if not paths:
-        return [f"{config.file}: sources.{source}.path: no file matches {pattern}"], 0
+        return [f"{config.file}: sources.{source}.path: no file matches {pattern}"], "no file"
+    if kind.name not in OWN_SCHEMAS:
+        return [], f"{len(paths)} file(s)"  # the kind reads its own format when a day runs
     problems = []
     con = duckdb.connect()
     try:
         for path in paths:
             try:
-                file_mapping(con, path, source, spec, source)
+                file_mapping(con, path, source, spec, kind.feeds)
             except OpenbooksError as exc:
                 problems.append(str(exc))
     finally:
         con.close()
-    return problems, len(paths)
+    return problems, f"{len(paths)} file(s)"
 
 
 def _check_suite(path: Path) -> str | None:
