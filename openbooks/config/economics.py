@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any, Literal
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import (
+    Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator, model_serializer, model_validator,
+)
 
 from openbooks.config.common import Strict, zone_name as _zone
 
@@ -14,6 +16,14 @@ class Gpu(Strict):
     gpus_per_node: PositiveInt
     rental_usd_per_gpu_hour: NonNegativeFloat
     fleet_nodes: PositiveFloat | None = None  # nodes of this type the fleet owns: unallocated stretches are idle
+
+    @model_serializer(mode="wrap")
+    def _without_undeclared_fleet(self, handler):
+        """Left out of the canonical config when not declared, so a config's hash stays what it was."""
+        data = handler(self)
+        if self.fleet_nodes is None:
+            data.pop("fleet_nodes", None)
+        return data
 
 
 class ModelPrice(Strict):
