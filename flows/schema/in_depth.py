@@ -1,0 +1,95 @@
+"""The economics in depth: the revenue waterfall, price scenarios, the cost breakdown, the
+invoice check and the claims audit."""
+
+from __future__ import annotations
+
+from flows.schema.table import DAY, RUN_ID, Table, column
+
+REVENUE_WATERFALL = Table(
+    "revenue_waterfall",
+    "Theoretical revenue to billed revenue, step by step, per day and model ('all' = every model). "
+    "Levels are rounded to the cent, so the steps sum exactly to billed revenue.",
+    (
+        DAY,
+        column("model", "VARCHAR", "a model, or 'all'", True),
+        column("step_order", "BIGINT", "1 to 5", True),
+        column("step", "VARCHAR", "theoretical revenue, model mix, free channels, time-of-day pricing, billed revenue",
+           True),
+        column("kind", "VARCHAR", "total (a level) or change (a step between levels)", True),
+        column("amount_usd", "DOUBLE", "the level, or the change", True),
+        column("start_usd", "DOUBLE", "where the bar starts", True),
+        column("end_usd", "DOUBLE", "where the bar ends", True),
+        RUN_ID,
+    ),
+)
+
+REVENUE_SCENARIOS = Table(
+    "revenue_scenarios",
+    "The day's tokens at each price card, against GPU cost and fully loaded cost.",
+    (
+        DAY,
+        column("card", "VARCHAR", "price card", True),
+        column("revenue_usd", "DOUBLE", "every token at the card's list price for its model"),
+        column("billed_revenue_usd", "DOUBLE", "billable channels only, the card's time-of-day rules applied"),
+        column("gpu_cost_usd", "DOUBLE", "the day's GPU cost"),
+        column("loaded_cost_usd", "DOUBLE", "the day's fully loaded cost"),
+        column("cost_profit_margin", "DOUBLE", "revenue / GPU cost - 1"),
+        column("gross_margin", "DOUBLE", "(revenue - GPU cost) / revenue"),
+        column("loaded_gross_margin", "DOUBLE", "(revenue - fully loaded cost) / revenue"),
+        column("billed_gross_margin", "DOUBLE", "(billed revenue - GPU cost) / billed revenue"),
+        RUN_ID,
+    ),
+)
+
+COST_BREAKDOWN = Table(
+    "cost_breakdown",
+    "The fully loaded cost of each day, line by line (GPU rental or hardware amortization, power, declared lines).",
+    (
+        DAY,
+        column("line_order", "BIGINT", "order of the line", True),
+        column("line", "VARCHAR", "cost line", True),
+        column("usd", "DOUBLE", "cost in USD (a training transfer is negative)", True),
+        column("share", "DOUBLE", "usd / fully loaded cost"),
+        RUN_ID,
+    ),
+)
+
+GPU_COST_CHECK = Table(
+    "gpu_cost_check",
+    "One row per GPU type and business day with an invoice: the node log's hours at the declared rental rate "
+    "against the invoiced cost, so a discount or savings plan shows by how much.",
+    (
+        DAY,
+        column("gpu_type", "VARCHAR", "GPU type (hardware.<gpu_type>)", True),
+        column("node_hours", "DOUBLE", "node-hours in the node log, every role"),
+        column("gpu_hours", "DOUBLE", "GPU-hours in the node log, every role"),
+        column("node_log_cost_usd", "DOUBLE", "gpu_hours at the declared rental_usd_per_gpu_hour"),
+        column("invoiced_node_hours", "DOUBLE", "instance-hours the invoice charges for the day"),
+        column("invoiced_gpu_hours", "DOUBLE", "invoiced instance-hours x GPUs per node"),
+        column("declared_cost_usd", "DOUBLE", "invoiced_gpu_hours at the declared rental_usd_per_gpu_hour"),
+        column("invoiced_cost_usd", "DOUBLE", "billed cost (FOCUS BilledCost) for the day"),
+        column("effective_cost_usd", "DOUBLE", "amortized cost after commitment discounts (FOCUS EffectiveCost)"),
+        column("list_cost_usd", "DOUBLE", "cost at list price (FOCUS ListCost)"),
+        column("difference_usd", "DOUBLE", "invoiced - declared cost (negative: the invoice is below the declared rate)"),
+        column("ratio", "DOUBLE", "invoiced / declared cost (0.7 = 30% below the declared rate)"),
+        RUN_ID,
+    ),
+)
+
+CLAIMS_AUDIT = Table(
+    "claims_audit",
+    "Each published claim (configs/claims.yaml) against the computed day.",
+    (
+        DAY,
+        column("claim_order", "BIGINT", "order in the claims file", True),
+        column("claim", "VARCHAR", "the claim, in words", True),
+        column("figure", "VARCHAR", "the figure checked (a daily_economics column or scenario.<card>.<column>)", True),
+        column("stated", "DOUBLE", "the value claimed", True),
+        column("tolerance", "DOUBLE", "how far computed may be from stated and still confirm", True),
+        column("computed", "DOUBLE", "the value computed from the day's logs"),
+        column("difference", "DOUBLE", "computed - stated"),
+        column("verdict", "VARCHAR", "confirmed, rejected or no such figure", True),
+        column("source", "VARCHAR", "where the claim was made"),
+        RUN_ID,
+    ),
+)
