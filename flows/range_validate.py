@@ -119,20 +119,21 @@ def validate_days(frames: dict[date, pl.DataFrame], suite_path: Path, parameters
 
 def _run(frame: pl.DataFrame, path: Path, data: dict, entries: list[tuple[int, dict]], parameters: dict,
          docs_dir: Path | None, run_name: str | None) -> SuiteOutcome:
-    """GX over ``frame`` with the rewritten ``entries`` of the suite."""
-    suite = {**data, "expectations": [e for _, e in entries]}
-    return validate.validate_frame(frame, path, parameters, docs_dir=docs_dir, run_name=run_name, suite_data=suite)
-
-
-def _index_of(entries: list[tuple[int, dict]], failure: Failure) -> int:
-    """The suite index of the entry ``failure`` is of (its type and column, or the column its meta names)."""
-    return next(i for i, e in entries if e["type"] == failure.expectation
-                and failure.column in (_column(e), (e.get("meta") or {}).get("column")))
+    """GX over ``frame`` with the rewritten ``entries`` of the suite; each
+    failure's ``expected`` is its entry's index in the original suite."""
+    tagged = [{**e, "meta": {**(e.get("meta") or {}), "expected": str(i)}} for i, e in entries]
+    return validate.validate_frame(frame, path, parameters, docs_dir=docs_dir, run_name=run_name,
+                                   suite_data={**data, "expectations": tagged})
 
 
 def _column(entry: dict) -> str | None:
     kwargs = entry.get("kwargs", {})
     return kwargs.get("column") or ", ".join(kwargs.get("column_list", []) or []) or None
+
+
+def _as_gx_reports(whole: pl.DataFrame, row: int, columns: list[str]) -> dict:
+    """A row's values as GX reports a failing row (through pandas)."""
+    return whole.select(columns).slice(row, 1).to_pandas().to_dict("records")[0]
 
 
 def _original(rewritten: Rewritten, index: int) -> tuple[str, str | None, str]:
@@ -143,7 +144,7 @@ def _original(rewritten: Rewritten, index: int) -> tuple[str, str | None, str]:
 def _attribute_rows(outcome: SuiteOutcome, rewritten: Rewritten, whole: pl.DataFrame, offsets: dict[date, int],
                     failures: dict[date, list[tuple[int, Failure]]]) -> None:
     for failure in outcome.failures:
-        index = _index_of(rewritten.rows, failure)
+        index = int(failure.expected)
         kind, column, expected = _original(rewritten, index)
         if failure.row is None:  # the expectation could not run: every day's problem
             for day in failures:
@@ -152,9 +153,9 @@ def _attribute_rows(outcome: SuiteOutcome, rewritten: Rewritten, whole: pl.DataF
         day = whole["day"][failure.row]
         value = failure.value
         if kind == "expect_column_values_to_be_unique":
-            value = whole[column][failure.row]
+            value = _as_gx_reports(whole, failure.row, [column])[column]
         elif kind == "expect_compound_columns_to_be_unique":
-            value = {c: whole[c][failure.row] for c in rewritten.originals[index]["kwargs"]["column_list"]}
+            value = _as_gx_reports(whole, failure.row, rewritten.originals[index]["kwargs"]["column_list"])
         else:
             column = failure.column
         failures[day].append((index, Failure(failure.suite, kind, column, expected, failure.row - offsets[day], value)))
@@ -163,7 +164,7 @@ def _attribute_rows(outcome: SuiteOutcome, rewritten: Rewritten, whole: pl.DataF
 def _attribute_table(outcome: SuiteOutcome, rewritten: Rewritten, per_day: pl.DataFrame,
                      failures: dict[date, list[tuple[int, Failure]]]) -> None:
     for failure in outcome.failures:
-        index = _index_of(rewritten.table, failure)
+        index = int(failure.expected)
         kind, column, expected = _original(rewritten, index)
         entry = dict(rewritten.table)[index]
         observed = _column(entry) if entry["type"] != "expect_column_pair_values_to_be_equal" else ROWS
