@@ -192,3 +192,17 @@ def run_backfill(days: list[date], config_path: str, workers: int = 1, runner: s
     chosen = task_runner(runner, min(workers, len(days)))
     shared_api(config_path)
     return backfill_books.with_options(task_runner=chosen)(days, config_path)
+
+
+def run_set_backfill(days: list[date], config_path: str, data_docs: bool = False) -> list[DayOutcome]:
+    """The days as one set (``flows.range_books``): each pass over all of them
+    at once, the same outcomes, tables and reports as one run a day."""
+    if not days:
+        return []
+    from flows.range_books import backfill_range
+
+    shared_api(config_path)
+    outcomes = [DayOutcome(*found) for found in backfill_range(days, config_path, data_docs)]
+    for outcome in outcomes:
+        _notify(outcome)
+    return outcomes

@@ -74,7 +74,7 @@ def read_inputs(config: Config, window: DayWindow, record: RunRecord) -> tuple[p
         results = {name: inputs.read_source(config, name, window, record.run_id) for name in node_sources}
         inputs.note_results(record, results)
         inputs.raise_problems(results)
-        node_log = compute_mod.flag_node_log(window, inputs.joined(list(results.values())))
+        node_log = node_log_of(window, results)
         node_problems = validate_node_log(config, window, node_log, record)
     finally:
         for future in background.values():
@@ -83,11 +83,21 @@ def read_inputs(config: Config, window: DayWindow, record: RunRecord) -> tuple[p
     inputs.note_results(record, later)
     inputs.raise_problems(later)
     results.update(later)
-    token_results = [results[n] for n in inputs.sources_feeding(config, ("token_counts",))]
-    token_counts = compute_mod.token_counts(window, inputs.joined(token_results), inputs.request_hourly(results))
+    token_counts = token_counts_of(config, window, results)
     record.node_rows, record.token_rows = node_log.height, token_counts.height
     validate_inputs(config, window, token_counts, record, results, node_problems)
     return node_log, token_counts, results
+
+
+def node_log_of(window: DayWindow, node_results: dict[str, SourceResult]) -> pl.DataFrame:
+    """The day's node log, flagged, from the results of the sources feeding it."""
+    return compute_mod.flag_node_log(window, inputs.joined(list(node_results.values())))
+
+
+def token_counts_of(config: Config, window: DayWindow, results: dict[str, SourceResult]) -> pl.DataFrame:
+    """The day's token counts, flagged: the token-count sources' rows and the request logs' hourly totals."""
+    token_results = [results[n] for n in inputs.sources_feeding(config, ("token_counts",))]
+    return compute_mod.token_counts(window, inputs.joined(token_results), inputs.request_hourly(results))
 
 
 @task(cache_policy=NONE)
@@ -115,28 +125,42 @@ def check_coverage(config: Config, books: Books, record: RunRecord) -> None:
 def validate_results(config: Config, books: Books, record: RunRecord) -> None:
     """The result suites on the hourly and daily statements."""
     problems = []
-    zone = config.business_day.timezone
+    for name, frame in result_frames(books):
+        outcome = validate.validate_frame(
+            frame, config.expectations_dir / f"{name}.json", result_parameters(books), **inputs.docs(config, record),
+        )
+        problems += result_problems(config, books, record, name, frame, outcome)
+    record.validation_success = not problems
+    if problems:
+        raise ValidationFailed("\n".join(problems))
+
+
+def result_frames(books: Books) -> list[tuple[str, pl.DataFrame]]:
+    """(suite, frame) of every result suite the day's books are checked by, in order."""
     checked = [("hourly_economics", books.hourly), ("daily_economics", books.daily),
                *checked_frames(books.waterfall, books.cost_breakdown, books.models, books.daily)]
     if books.customers is not None:
         checked.append(("customer_economics", customers.reconcile(books.customers, books.daily)))
-    for name, frame in checked:
-        outcome = validate.validate_frame(
-            frame, config.expectations_dir / f"{name}.json", {"hours_in_day": books.window.hours},
-            **inputs.docs(config, record),
-        )
-        record.validation_summary.append(outcome.summary())
-        inputs.record_docs(config, record, outcome)
+    return checked
 
-        def label(i: int, frame: pl.DataFrame = frame, name: str = name) -> str:
-            if "hour_start" in frame.columns:
-                return f"{name} hour {frame['hour_start'][i].astimezone(ZoneInfo(zone)).isoformat()}"
-            return f"{name} {books.window.day}"
 
-        problems += validate.describe_failures(outcome, label)
-    record.validation_success = not problems
-    if problems:
-        raise ValidationFailed("\n".join(problems))
+def result_parameters(books: Books) -> dict:
+    return {"hours_in_day": books.window.hours}
+
+
+def result_problems(config: Config, books: Books, record: RunRecord, name: str, frame: pl.DataFrame,
+                    outcome: validate.SuiteOutcome) -> list[str]:
+    """A result suite's outcome into the run's record; its failures, one line each."""
+    zone = config.business_day.timezone
+    record.validation_summary.append(outcome.summary())
+    inputs.record_docs(config, record, outcome)
+
+    def label(i: int) -> str:
+        if "hour_start" in frame.columns:
+            return f"{name} hour {frame['hour_start'][i].astimezone(ZoneInfo(zone)).isoformat()}"
+        return f"{name} {books.window.day}"
+
+    return validate.describe_failures(outcome, label)
 
 
 @task(cache_policy=NONE)
@@ -176,17 +200,7 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
     run_id = run_id or _run_id()
     record = RunRecord(run_id, day, str(config.file), config.hash)
     with day_lock(config, day):
-        with session(config) as con:
-            ensure_schema(con)
-            con.execute(
-                "UPDATE run_log SET status = 'failed', finished_at = now(), "
-                "error = 'interrupted: the process ended before the run finished' "
-                "WHERE day = ? AND status = 'running'",
-                [day],
-            )
-            publish.discard_staging(con, day)
-            start_run(con, record)
-            record_config(con, config)
+        begin_run(config, record)
         try:
             window = compute_mod.day_window(config, day)
             node_log, token_counts, results = read_inputs(config, window, record)
@@ -205,6 +219,22 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
         publish_artifacts(rendered, books.hourly, config.business_day.timezone)
     status = "published" if changed else "unchanged"
     return books.daily.with_columns(run_id=pl.lit(run_id), status=pl.lit(status)).row(0, named=True)
+
+
+def begin_run(config: Config, record: RunRecord) -> None:
+    """The day's run in ``run_log`` (an earlier run left 'running' marked
+    interrupted), earlier runs' staged rows dropped, the config recorded."""
+    with session(config) as con:
+        ensure_schema(con)
+        con.execute(
+            "UPDATE run_log SET status = 'failed', finished_at = now(), "
+            "error = 'interrupted: the process ended before the run finished' "
+            "WHERE day = ? AND status = 'running'",
+            [record.day],
+        )
+        publish.discard_staging(con, record.day)
+        start_run(con, record)
+        record_config(con, config)
 
 
 def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> None:

@@ -116,6 +116,12 @@ def validate_feed(config: Config, window: DayWindow, feed: str, frame: pl.DataFr
     outcome = validate.validate_frame(
         frame, config.expectations_dir / f"{FEED_SUITES[feed]}.json", input_parameters(config), **docs(config, record)
     )
+    return feed_problems(config, window, feed, frame, record, outcome)
+
+
+def feed_problems(config: Config, window: DayWindow, feed: str, frame: pl.DataFrame, record: RunRecord,
+                  outcome: validate.SuiteOutcome) -> list[str]:
+    """A feed suite's outcome into the run's record: its problems, one line each; failing rows quarantined."""
     record.validation_summary.append(outcome.summary())
     record_docs(config, record, outcome)
     if outcome.success:

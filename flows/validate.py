@@ -86,14 +86,14 @@ def _context():
     return context
 
 
-def build_suite(path: Path):
+def build_suite(path: Path, data: dict | None = None):
     """The GX ``ExpectationSuite`` in a suite file. Every expectation is built
     here, so an unknown type or a bad argument names the file and the entry
     (GX itself would only log it and drop the expectation)."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    data = load_suite_file(path)
+    data = load_suite_file(path) if data is None else data
     expectations = []
     for number, entry in enumerate(data["expectations"], start=1):
         kind = entry.get("type", "?") if isinstance(entry, dict) else "?"
@@ -112,22 +112,26 @@ def validate_frame(
     *,
     docs_dir: Path | None = None,
     run_name: str | None = None,
+    suite_data: dict | None = None,
 ) -> SuiteOutcome:
     """Run one suite on ``frame`` through GX's pandas route. With
     ``docs_dir``, the result is also rendered as a GX Data Docs page there,
-    under ``validations/<suite>/<run_name>/``."""
+    under ``validations/<suite>/<run_name>/``. ``suite_data``, when given,
+    is the suite itself (``suite_path`` then only names it in errors)."""
     with _GX_LOCK:
-        return _validate_frame(frame, suite_path, parameters, docs_dir=docs_dir, run_name=run_name)
+        return _validate_frame(frame, suite_path, parameters, docs_dir=docs_dir, run_name=run_name,
+                               suite_data=suite_data)
 
 
 def _validate_frame(
-    frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any], *, docs_dir: Path | None, run_name: str | None
+    frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any], *, docs_dir: Path | None, run_name: str | None,
+    suite_data: dict | None = None,
 ) -> SuiteOutcome:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
     context = _context()
-    suite = context.suites.add(build_suite(suite_path))
+    suite = context.suites.add(build_suite(suite_path, suite_data))
     name = suite.name
     asset = context.data_sources.add_pandas("openbooks").add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe(name)

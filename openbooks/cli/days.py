@@ -58,8 +58,16 @@ def backfill(
         "--runner", help="process (default with --workers > 1), thread, dask-local, a Dask scheduler address "
         "(tcp://host:8786; pip install -e '.[dask]'), or module:attribute naming a TaskRunner.",
     )] = None,
+    per_day: Annotated[bool, typer.Option(
+        "--per-day", help="One daily-books flow run a day (the default with --workers or --runner); without it, "
+        "the days run as one set: each step over all of them at once, with the same results.",
+    )] = False,
+    data_docs: Annotated[bool, typer.Option(
+        "--data-docs", help="With the days as one set: GX Data Docs pages of every suite (else only a failed day's).",
+    )] = False,
 ) -> None:
-    """Run every business day from --start to --end, each its own flow run; exit 1 if any day failed."""
+    """Run every business day from --start to --end (as one set, or with --per-day / --workers one flow run a
+    day); exit 1 if any day failed."""
     cfg = load_config(config)
     from flows.backfill import days_between, failed_days
     from openbooks.cli.backfill_view import run_with_progress, summary_table
@@ -73,7 +81,8 @@ def backfill(
     from flows.prefect_api import use_local_api
 
     use_local_api(cfg)
-    outcomes = run_with_progress(terminal.console, cfg, days, workers, runner)
+    as_set = not per_day and workers == 1 and runner is None
+    outcomes = run_with_progress(terminal.console, cfg, days, workers, runner, as_set, data_docs)
     terminal.console.print(summary_table(outcomes))
     failed = [o for o in outcomes if o.failed]
     if failed:

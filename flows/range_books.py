@@ -1,0 +1,274 @@
+"""A backfill as set work: the flow ``backfill-range`` runs a range of days in
+a few passes over all of them, each pass one Prefect task.
+
+read (every day's sources through the registry, as ``daily-books`` reads
+them) → check inputs (one GX run per suite over the range,
+``flows.range_validate``) → compute (the pure transforms, day by day) →
+check results (one GX run per suite) → stage → render → publish (each day
+its own transaction, as ``flows.publish``) → write the reports.
+
+Each day keeps its own run: its ``run_log`` row, its quarantined rows, its
+validation summary, its report, all as a ``daily-books`` run of the day
+makes them. A day that fails (a bad input, a failed expectation, a gap) is
+recorded and leaves the passes; the others go on and publish. GX Data Docs
+pages are built for the range when asked for (``data_docs``), and else only
+for a day's failing suite.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import polars as pl
+from prefect import flow, task
+from prefect.cache_policies import NONE
+
+from flows import compute as compute_mod
+from flows import daily, inputs, publish, report
+from flows.artifacts import publish_artifacts
+from flows.compute import Books, DayWindow
+from flows.range_validate import validate_days
+from flows.runlog import RunRecord, finish_run
+from flows.sources.base import SourceResult
+from flows.warehouse import day_lock, session
+from openbooks.config import Config, load_config
+from openbooks.errors import OpenbooksError, ValidationFailed
+
+
+@dataclass
+class DayRun:
+    """One day of the range as it goes through the passes."""
+
+    record: RunRecord
+    window: DayWindow | None = None
+    results: dict[str, SourceResult] = field(default_factory=dict)
+    later_error: Exception | None = None  # the non-node sources' problems, raised after the node log's check
+    node_log: pl.DataFrame | None = None
+    token_counts: pl.DataFrame | None = None
+    problems: list[str] = field(default_factory=list)
+    books: Books | None = None
+    rendered: Any = None
+    changed: bool = False
+    reason: str | None = None  # why the day failed
+
+    @property
+    def day(self) -> date:
+        return self.record.day
+
+
+def reason_of(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, OpenbooksError) else f"{type(exc).__name__}: {exc}"
+
+
+def fail(config: Config, run: DayRun, exc: BaseException) -> None:
+    """The day failed: recorded in ``run_log`` as ``daily-books`` records it; it leaves the passes."""
+    run.reason = reason_of(exc)
+    try:
+        with session(config) as con:
+            finish_run(con, run.record, "failed", run.reason)
+    except OpenbooksError:
+        pass  # the warehouse itself is the problem; the reason says more
+
+
+def each_day(config: Config, runs: list[DayRun], step: Callable[[DayRun], None]) -> None:
+    """``step`` on every day still going; a day whose step raises fails alone."""
+    for run in live(runs):
+        try:
+            step(run)
+        except Exception as exc:  # noqa: BLE001 - the day's failure, the range goes on
+            fail(config, run, exc)
+
+
+def live(runs: list[DayRun]) -> list[DayRun]:
+    return [run for run in runs if run.reason is None]
+
+
+def docs_options(config: Config, run_name: str, data_docs: bool) -> dict:
+    return {"docs_dir": config.report_dir / "data_docs", "run_name": run_name} if data_docs else {}
+
+
+def failed_day_docs(config: Config, run: DayRun, frame: pl.DataFrame, suite: str, parameters: dict) -> None:
+    """A failing suite's GX Data Docs page for the day alone, as a run of the day builds it."""
+    if suite in run.record.data_docs:
+        return
+    from flows import validate
+
+    outcome = validate.validate_frame(frame, config.expectations_dir / f"{suite}.json", parameters,
+                                      **inputs.docs(config, run.record))
+    inputs.record_docs(config, run.record, outcome)
+
+
+@task(cache_policy=NONE)
+def read_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
+    """Every day's sources, read by their kinds; the node log staged and flagged."""
+    node_sources = inputs.sources_feeding(config, ("node_log",))
+
+    def read(run: DayRun) -> None:
+        run.window = compute_mod.day_window(config, run.day)
+        results = {name: inputs.read_source.fn(config, name, run.window, run.record.run_id)
+                   for name in config.sources.named()}
+        node = {name: results[name] for name in node_sources}
+        inputs.note_results(run.record, node)
+        inputs.raise_problems(node)
+        later = {name: result for name, result in results.items() if name not in node}
+        try:
+            inputs.note_results(run.record, later)
+            inputs.raise_problems(later)
+        except OpenbooksError as exc:
+            run.later_error = exc
+        run.results = results
+        run.node_log = daily.node_log_of(run.window, node)
+
+    each_day(config, runs, read)
+    return runs
+
+
+@task(cache_policy=NONE)
+def check_inputs(config: Config, runs: list[DayRun], run_name: str, data_docs: bool) -> list[DayRun]:
+    """The node log's and the token counts' suites over the range, the kinds' own suites day by day."""
+    options = docs_options(config, run_name, data_docs)
+    parameters = inputs.input_parameters(config)
+    _check_feed(config, runs, "node_log", parameters, options)
+    for run in live(runs):
+        if not run.problems:
+            run.problems = inputs.zero_node_problems(config, run.window, run.node_log, run.record)
+        if run.later_error is not None:
+            fail(config, run, run.later_error)
+
+    def tokens(run: DayRun) -> None:
+        run.token_counts = daily.token_counts_of(config, run.window, run.results)
+        run.record.node_rows, run.record.token_rows = run.node_log.height, run.token_counts.height
+        run.problems += inputs.validate_kinds(config, run.results, run.record)
+
+    each_day(config, runs, tokens)
+    _check_feed(config, runs, "token_counts", parameters, options)
+    for run in live(runs):
+        if run.problems:
+            run.record.validation_success = False
+            fail(config, run, ValidationFailed("\n".join(run.problems)))
+    return runs
+
+
+def _check_feed(config: Config, runs: list[DayRun], feed: str, parameters: dict, options: dict) -> None:
+    going = live(runs)
+    frames = {run.day: run.node_log if feed == "node_log" else run.token_counts for run in going}
+    suite = inputs.FEED_SUITES[feed]
+    outcomes = validate_days(frames, config.expectations_dir / f"{suite}.json",
+                             {day: parameters for day in frames}, **options)
+    for run in going:
+        found = inputs.feed_problems(config, run.window, feed, frames[run.day], run.record, outcomes[run.day])
+        if found:
+            failed_day_docs(config, run, frames[run.day], suite, parameters)
+        run.problems += found
+
+
+@task(cache_policy=NONE)
+def compute_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
+    """Each day's books from the pure transforms; every moment of each day covered."""
+
+    def compute(run: DayRun) -> None:
+        run.books = daily.compute_books.fn(config, run.window, run.node_log, run.token_counts,
+                                           inputs.request_customers(run.results))
+        daily.check_coverage.fn(config, run.books, run.record)
+
+    each_day(config, runs, compute)
+    return runs
+
+
+@task(cache_policy=NONE)
+def check_results(config: Config, runs: list[DayRun], run_name: str, data_docs: bool) -> list[DayRun]:
+    """Each result suite once over the range's frames."""
+    options = docs_options(config, run_name, data_docs)
+    going = live(runs)
+    checked = {run.day: daily.result_frames(run.books) for run in going}
+    problems: dict[date, list[str]] = {run.day: [] for run in going}
+    for position, (name, _) in enumerate(checked[going[0].day] if going else []):
+        frames = {day: found[position][1] for day, found in checked.items()}
+        parameters = {run.day: daily.result_parameters(run.books) for run in going}
+        outcomes = validate_days(frames, config.expectations_dir / f"{name}.json", parameters, **options)
+        for run in going:
+            found = daily.result_problems(config, run.books, run.record, name, frames[run.day], outcomes[run.day])
+            if found:
+                failed_day_docs(config, run, frames[run.day], name, parameters[run.day])
+            problems[run.day] += found
+    for run in going:
+        run.record.validation_success = not problems[run.day]
+        if problems[run.day]:
+            fail(config, run, ValidationFailed("\n".join(problems[run.day])))
+    return runs
+
+
+@task(cache_policy=NONE)
+def stage_and_render(config: Config, runs: list[DayRun]) -> list[DayRun]:
+    """Each day's frames to staging, and its report rendered."""
+
+    def stage(run: DayRun) -> None:
+        daily.stage_results.fn(config, run.books, run.record)
+        run.rendered = daily.render_report.fn(config, run.books, run.record)
+
+    each_day(config, runs, stage)
+    return runs
+
+
+@task(cache_policy=NONE)
+def publish_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
+    """Each day's partition swapped in, one transaction a day; reports written where they changed."""
+
+    def publish_one(run: DayRun) -> None:
+        run.changed = daily.publish_day.fn(config, run.day, run.record)
+
+    each_day(config, runs, publish_one)
+    for run in live(runs):
+        paths = report.report_paths(config.report_dir, run.day.isoformat())
+        if run.changed or not all(p.exists() for p in paths):
+            daily.write_report.fn(config, run.rendered)
+        publish_artifacts(run.rendered, run.books.hourly, config.business_day.timezone)
+    return runs
+
+
+def begin_days(config: Config, days: list[date], locks: ExitStack) -> list[DayRun]:
+    """A run for each day, its lock held and its ``run_log`` row started; a day already running fails."""
+    runs = []
+    for day in days:
+        run = DayRun(RunRecord(str(uuid.uuid4()), day, str(config.file), config.hash))
+        try:
+            locks.enter_context(day_lock(config, day))
+            daily.begin_run(config, run.record)
+        except OpenbooksError as exc:
+            run.reason = reason_of(exc)
+        runs.append(run)
+    return runs
+
+
+def figures(run: DayRun) -> dict:
+    status = "published" if run.changed else "unchanged"
+    return run.books.daily.with_columns(run_id=pl.lit(run.record.run_id), status=pl.lit(status)).row(0, named=True)
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    days = flow_run.parameters["days"]
+    return f"backfill-range-{days[0]}-{days[-1]}"
+
+
+@flow(name="backfill-range", flow_run_name=_run_name, log_prints=True)
+def backfill_range(days: list[date], config_path: str, data_docs: bool = False) -> list[tuple]:
+    """Run ``days`` as one set; returns (day, status, figures, reason) for each, in day order."""
+    config = load_config(config_path)
+    run_name = str(uuid.uuid4())
+    with ExitStack() as locks:
+        runs = begin_days(config, sorted(days), locks)
+        runs = read_days(config, runs)
+        runs = check_inputs(config, runs, run_name, data_docs)
+        runs = compute_days(config, runs)
+        runs = check_results(config, runs, run_name, data_docs)
+        runs = stage_and_render(config, runs)
+        runs = publish_days(config, runs)
+    return [(r.day, "failed", None, r.reason) if r.reason is not None
+            else (r.day, "published" if r.changed else "unchanged", figures(r), None) for r in runs]
