@@ -355,7 +355,25 @@ GPU_COST_CHECK = Table(
     ),
 )
 
+ANOMALIES = Table(
+    "anomalies",
+    "One row per key figure of a business day that moved past its threshold against the figure's trailing "
+    "median (anomalies: window_days, threshold_points, threshold_relative in the config). A finding, never a "
+    "failure: the day is published with it.",
+    (
+        _DAY,
+        _c("figure", "VARCHAR", "the daily_economics column that moved", True),
+        _c("value", "DOUBLE", "the figure on this day"),
+        _c("median", "DOUBLE", "the figure's median over the published days of the trailing window"),
+        _c("window_days", "BIGINT", "published days in the trailing window the median is taken over"),
+        _c("move", "DOUBLE", "value - median (kind points) or (value - median) / |median| (kind relative)"),
+        _c("kind", "VARCHAR", "points (shares: 0.05 = 5 points) or relative (0.25 = 25% of the median)"),
+        _c("threshold", "DOUBLE", "the declared threshold the move passed"),
+        _RUN,
+    ),
+)
+
 PUBLISHED = (DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS,
              REVENUE_WATERFALL, REVENUE_SCENARIOS, COST_BREAKDOWN, CLAIMS_AUDIT,
-             CUSTOMER_ECONOMICS, MODEL_ECONOMICS, GPU_COST_CHECK)
+             CUSTOMER_ECONOMICS, MODEL_ECONOMICS, GPU_COST_CHECK, ANOMALIES)
 ALL_TABLES = (*PUBLISHED, RUN_LOG, QUARANTINE, RAW_FILES, CONFIGS)

@@ -11,7 +11,7 @@ from pydantic import PrivateAttr, model_validator
 from openbooks.config.common import Strict
 from openbooks.config.economics import Cache, Claims, Costs, Gpu, PriceBook
 from openbooks.config.operations import (
-    PACKAGED_EXPECTATIONS, BusinessDay, Notifications, Reports, Schedule, Validation, Warehouse,
+    PACKAGED_EXPECTATIONS, Anomalies, BusinessDay, Notifications, Reports, Schedule, Validation, Warehouse,
 )
 from openbooks.config.sources import Sources
 
@@ -29,6 +29,7 @@ class Config(Strict):
     cache: Cache = Cache()
     claims: Claims = Claims()
     notifications: Notifications = Notifications()
+    anomalies: Anomalies = Anomalies()
 
     _file: Path = PrivateAttr(default=Path("openbooks.yaml"))
     _hash: str = PrivateAttr(default="")
