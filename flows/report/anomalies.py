@@ -90,9 +90,9 @@ def published_lines(config, day: date) -> list[str]:
     """One line per published anomaly of ``day`` (none when the warehouse has no ``anomalies`` table)."""
     from flows.warehouse import session
 
-    with session(config, read_only=True) as con:
-        held = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'anomalies'").fetchone()
-        if not held[0]:
+    with session(config) as con:  # the run's own process may still hold a writing connection
+        held = frame(con, "SELECT table_name FROM information_schema.tables WHERE table_name = 'anomalies'")
+        if held.is_empty():
             return []
         found = frame(con, "SELECT * FROM anomalies WHERE day = ? ORDER BY rowid", [day])
     return descriptions(found)
