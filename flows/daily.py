@@ -20,13 +20,16 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NONE
+from prefect.logging import get_logger
 
 from flows import compute as compute_mod
 from flows import coverage, inputs, publish, report, schedule, validate
-from flows.artifacts import publish_artifacts
-from flows.compute import Books, DayWindow
-from flows.economics import checked_frames
+from flows.compute import Books, DayWindow, checked_frames
+from flows.report import anomalies as anomalies_mod
+from flows.report.artifacts import publish_artifacts
+from flows.report.site import write_site
 from flows.runlog import RunRecord, finish_run, record_config, start_run
+from flows.schema import ANOMALIES
 from flows.sources.base import SourceResult
 from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
@@ -164,21 +167,38 @@ def result_problems(config: Config, books: Books, record: RunRecord, name: str, 
 
 
 @task(cache_policy=NONE)
-def stage_results(config: Config, books: Books, record: RunRecord) -> None:
+def stage_results(config: Config, books: Books, record: RunRecord) -> pl.DataFrame:
+    """Stage the day's tables and its anomalies (against the published days
+    before it); returns the anomalies."""
     frames = publish.staged_frames(books, record.run_id, config.hash)
+    found = anomalies_mod.anomalies_of_run(config, books.daily)
+    frames[ANOMALIES] = found.with_columns(run_id=pl.lit(record.run_id))
     with session(config) as con:
         publish.write_staging(con, frames, record.run_id)
+    return found
 
 
 @task(cache_policy=NONE)
-def render_report(config: Config, books: Books, record: RunRecord) -> report.Report:
-    return report.render(
-        daily=books.daily, hourly=books.hourly, steps=books.steps, timezone=config.business_day.timezone,
-        validation=record.validation_summary, run_id=record.run_id, config_hash=config.hash,
-        generated_at=datetime.now(UTC), customers=books.customers,
-        waterfall=books.waterfall, scenarios=books.scenarios, cost_breakdown=books.cost_breakdown,
-        claims=books.claims_audit, data_docs=record.data_docs,
-    )
+def render_report(config: Config, books: Books, record: RunRecord, found: pl.DataFrame) -> report.Report:
+    tables = {table.name: frame for table, frame in publish.staged_frames(books, record.run_id, config.hash).items()}
+    tables["anomalies"] = found
+    context = report.Context(config.business_day.timezone, record.run_id, config.hash, datetime.now(UTC),
+                             record.validation_summary, record.data_docs)
+    return report.render_day(tables, context)
+
+
+def after_publish(config: Config, found: pl.DataFrame, changed: bool) -> None:
+    """The report site rewritten and, when the day changed, its anomalies
+    posted: neither ever fails the published day (a failure is a warning; the
+    site is rewritten next time)."""
+    logger = get_logger("openbooks.daily")
+    try:
+        write_site(config)
+    except (OpenbooksError, OSError) as exc:
+        logger.warning("report site not rewritten: %s", exc)
+    problem = anomalies_mod.notify(config, found) if changed else None
+    if problem:
+        logger.warning(problem)
 
 
 @task(cache_policy=NONE)
@@ -208,8 +228,8 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
                                   compute_mod.invoices_of(results))
             check_coverage(config, books, record)
             validate_results(config, books, record)
-            stage_results(config, books, record)
-            rendered = render_report(config, books, record)
+            found = stage_results(config, books, record)
+            rendered = render_report(config, books, record, found)
             changed = publish_day(config, day, record)
         except BaseException as exc:
             _record_failure(config, record, exc)
@@ -217,6 +237,7 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
         if changed or not all(p.exists() for p in report.report_paths(config.report_dir, day.isoformat())):
             write_report(config, rendered)
         publish_artifacts(rendered, books.hourly, config.business_day.timezone)
+        after_publish(config, found, changed)
     status = "published" if changed else "unchanged"
     return books.daily.with_columns(run_id=pl.lit(run_id), status=pl.lit(status)).row(0, named=True)
 

@@ -50,7 +50,7 @@ def _warehouse(config) -> dict[str, list[tuple]]:
 def _reports(config) -> dict[str, str]:
     """Each day's Markdown and HTML report with its run-specific text masked."""
     reports = {}
-    for path in sorted(config.report_dir.glob("*.*")):
+    for path in sorted(config.report_dir.glob("????-??-??.*")):  # the days' own (not the site's index)
         text = path.read_text(encoding="utf-8")
         for pattern, mask in _RUN_SPECIFIC:
             text = pattern.sub(mask, text)

@@ -3,6 +3,7 @@ the report exactly as they were."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import duckdb
@@ -15,6 +16,7 @@ from openbooks.errors import ValidationFailed
 from tests.books import edit_line, files_bytes, published, tables
 
 DAY = date(2025, 2, 27)
+DAY_REPORT = re.compile(r"\d{4}-\d\d-\d\d\.(md|html)")  # the day's own report files, not the site's
 
 
 def test_a_failure_between_delete_and_insert_rolls_the_day_back(project):
@@ -48,7 +50,7 @@ def test_a_failed_expectation_leaves_published_rows_and_report_byte_identical(pr
     daily_books(DAY, str(project.config_path))
     config = project.config
     rows, report = tables(config), files_bytes(config.report_dir)
-    assert set(report) == {"2025-02-27.md", "2025-02-27.html"}
+    assert {name for name in report if DAY_REPORT.fullmatch(name)} == {"2025-02-27.md", "2025-02-27.html"}
 
     path = inputs / "token_counts" / "2025-02-27.csv"
     edit_line(path, 6, lambda f: f[:5] + ["-3"] + f[6:])

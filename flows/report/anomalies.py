@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import duckdb
@@ -12,7 +13,7 @@ from flows.report.format import format_value
 from flows.report.sections.in_depth import IN_DEPTH_FIGURES
 from flows.report.sections.figures import FIGURES
 from flows.warehouse import frame
-from transforms.anomalies import POINTS, SCHEMA, day_anomalies
+from transforms.anomalies import POINTS, SCHEMA, WATCHED, Watch, day_anomalies
 
 WINDOW_DAYS = 28
 LABELS = {key: (label.strip(), fmt) for key, label, fmt in FIGURES + IN_DEPTH_FIGURES}
@@ -44,15 +45,54 @@ def descriptions(anomalies: pl.DataFrame) -> list[str]:
     return [describe(row) for row in anomalies.iter_rows(named=True)]
 
 
-def anomalies_of_run(config, daily: pl.DataFrame, window_days: int = WINDOW_DAYS) -> pl.DataFrame:
+def watched(config) -> tuple[Watch, ...]:
+    """The watched figures with the config's thresholds (``anomalies:``)."""
+    declared = config.anomalies
+    return tuple(replace(w, threshold=declared.threshold_points if w.kind == POINTS else declared.threshold_relative)
+                 for w in WATCHED)
+
+
+def anomalies_of_run(config, daily: pl.DataFrame) -> pl.DataFrame:
     """The anomalies of a day being run (its computed ``daily`` row) against
-    the published days before it: for its report, before it is published."""
+    the published days before it (the config's ``anomalies`` window and
+    thresholds): staged and published with the day, shown in its report."""
     from flows.warehouse import session
 
-    day = daily["day"][0]
+    day, window_days = daily["day"][0], config.anomalies.window_days
     with session(config) as con:  # a writing session: it takes turns with a backfill's other days
         history = frame(con, "SELECT * FROM daily_economics WHERE day BETWEEN ? AND ? ORDER BY day",
                         [day - timedelta(days=window_days), day - timedelta(days=1)])
     columns = [c for c in daily.columns if c in history.columns]
     rows = pl.concat([history.select(columns), daily.select(columns)], how="vertical_relaxed")
-    return day_anomalies(rows, day, window_days=window_days)
+    return day_anomalies(rows, day, window_days=window_days, min_days=config.anomalies.min_days,
+                         watched=watched(config))
+
+
+def notify(config, anomalies: pl.DataFrame) -> str | None:
+    """Post a published day's anomalies to ``notifications.webhook_url`` when
+    one is set; returns why it could not be posted (never raises)."""
+    url = config.notifications.webhook_url
+    if anomalies.is_empty() or not url:
+        return None
+    from flows.schedule import post_webhook
+
+    lines = descriptions(anomalies)
+    payload = {"text": "openbooks anomalies:\n" + "\n".join(lines), "day": str(anomalies["day"][0]),
+               "anomalies": anomalies.to_dicts(), "config_hash": config.hash}
+    try:
+        post_webhook(url, payload, config.notifications.timeout_seconds)
+    except (OSError, ValueError) as exc:  # URLError is an OSError; an anomaly never fails a run
+        return f"anomalies not posted to the webhook: {exc}"
+    return None
+
+
+def published_lines(config, day: date) -> list[str]:
+    """One line per published anomaly of ``day`` (none when the warehouse has no ``anomalies`` table)."""
+    from flows.warehouse import session
+
+    with session(config) as con:  # the run's own process may still hold a writing connection
+        held = frame(con, "SELECT table_name FROM information_schema.tables WHERE table_name = 'anomalies'")
+        if held.is_empty():
+            return []
+        found = frame(con, "SELECT * FROM anomalies WHERE day = ? ORDER BY rowid", [day])
+    return descriptions(found)

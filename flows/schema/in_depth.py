@@ -1,5 +1,5 @@
 """The economics in depth: the revenue waterfall, price scenarios, the cost breakdown, the
-invoice check and the claims audit."""
+invoice check, the claims audit and the anomalies."""
 
 from __future__ import annotations
 
@@ -90,6 +90,25 @@ CLAIMS_AUDIT = Table(
         column("difference", "DOUBLE", "computed - stated"),
         column("verdict", "VARCHAR", "confirmed, rejected or no such figure", True),
         column("source", "VARCHAR", "where the claim was made"),
+        RUN_ID,
+    ),
+)
+
+
+ANOMALIES = Table(
+    "anomalies",
+    "One row per key figure of a business day that moved past its threshold against the figure's trailing "
+    "median (anomalies: window_days, threshold_points, threshold_relative in the config). A finding, never a "
+    "failure: the day is published with it.",
+    (
+        DAY,
+        column("figure", "VARCHAR", "the daily_economics column that moved", True),
+        column("value", "DOUBLE", "the figure on this day"),
+        column("median", "DOUBLE", "the figure's median over the published days of the trailing window"),
+        column("window_days", "BIGINT", "published days in the trailing window the median is taken over"),
+        column("move", "DOUBLE", "value - median (kind points) or (value - median) / |median| (kind relative)"),
+        column("kind", "VARCHAR", "points (shares: 0.05 = 5 points) or relative (0.25 = 25% of the median)"),
+        column("threshold", "DOUBLE", "the declared threshold the move passed"),
         RUN_ID,
     ),
 )

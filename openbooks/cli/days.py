@@ -43,6 +43,11 @@ def run(
         row = daily_books(the_day, str(cfg.file))
     outcome = row.get("status", "published")  # unchanged: the figures were published already
     terminal.console.print(figures_table(row, f"openbooks {the_day} ({outcome}, run {row['run_id']})"))
+    from flows.report.anomalies import published_lines
+
+    found = published_lines(cfg, the_day)
+    for line in [f"{len(found)} anomal{'y' if len(found) == 1 else 'ies'} (against the trailing median):", *found] if found else []:
+        terminal.say(line)
     md, html = report_paths(cfg.report_dir, the_day.isoformat())
     terminal.say(f"report: {md}  {html}")
 

@@ -34,9 +34,23 @@ def status(
 def report(
     day: Annotated[str | None, typer.Option(
         "--date", "-d", help="Business day, YYYY-MM-DD; without it, the last published day.")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="A period statement from this day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="... to this day (included), YYYY-MM-DD.")] = None,
+    month: Annotated[str | None, typer.Option("--month", help="A month's statement, YYYY-MM.")] = None,
+    week: Annotated[str | None, typer.Option("--week", help="An ISO week's statement, YYYY-Www.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-F", help="Period statement: md, html, csv, json or focus.")] = "md",
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Rebuild a day's report from the published tables, without recomputing it."""
+    """Rebuild a day's report from the published tables, without recomputing it;
+    with --start/--end, --month or --week, write that period's statement."""
+    if any(v is not None for v in (start, end, month, week)):
+        from flows.report.period_cli import report_period
+
+        path, note = report_period(config, start=start, end=end, month=month, week=week, fmt=fmt)
+        if note:
+            terminal.say(note)
+        terminal.say(f"statement: {path}")
+        return
     cfg = load_config(config)
     from flows.operator.report_rebuild import rebuild_report
     from flows.operator.run_history import last_published_day

@@ -20,7 +20,7 @@ from openbooks.config.economics import (
 from openbooks.config.loader import DEFAULT_CONFIG, ENV_PREFIX, describe_error, load_config, read_yaml
 from openbooks.config.model import Config
 from openbooks.config.operations import (
-    PACKAGED_EXPECTATIONS, BusinessDay, Notifications, Reports, Schedule, Validation, Warehouse,
+    PACKAGED_EXPECTATIONS, Anomalies, BusinessDay, Notifications, Reports, Schedule, Validation, Warehouse,
 )
 from openbooks.config.sources import (
     CANONICAL_COLUMNS, NODE_LOG_COLUMNS, REQUEST_COLUMNS, SOURCE_COLUMNS, TOKEN_COLUMNS, ColumnSpec, Source, Sources,
@@ -31,7 +31,7 @@ _describe = describe_error  # the name openbooks.claims imports
 __all__ = [
     "ANY_MODEL", "BUILT_IN_COST_LINES", "CANONICAL_COLUMNS", "DEFAULT_CONFIG", "ENV_PREFIX", "NODE_LOG_COLUMNS",
     "PACKAGED_EXPECTATIONS", "REQUEST_COLUMNS", "SOURCE_COLUMNS", "TOKEN_COLUMNS", "WEEKDAYS", "BusinessDay", "Cache",
-    "Claims", "ColumnSpec", "Config", "CostLine", "Costs", "Gpu", "ModelPrice", "Notifications", "OwnedHardware",
+    "Anomalies", "Claims", "ColumnSpec", "Config", "CostLine", "Costs", "Gpu", "ModelPrice", "Notifications", "OwnedHardware",
     "Power", "PriceBook", "PriceCard", "Reports", "Schedule", "Source", "Sources", "Strict", "TimeOfDayRule",
     "Validation", "Warehouse", "describe_error", "load_config", "read_yaml", "zone_name",
 ]

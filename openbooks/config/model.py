@@ -11,9 +11,13 @@ from pydantic import PrivateAttr, model_validator
 from openbooks.config.common import Strict
 from openbooks.config.economics import Cache, Claims, Costs, Gpu, PriceBook
 from openbooks.config.operations import (
-    PACKAGED_EXPECTATIONS, BusinessDay, Notifications, Reports, Schedule, Validation, Warehouse,
+    PACKAGED_EXPECTATIONS, Anomalies, BusinessDay, Notifications, Reports, Schedule, Validation, Warehouse,
 )
 from openbooks.config.sources import Sources
+
+# Sections added after days were published: left out of the hash while at
+# their defaults, so a config that does not use them keeps its hash.
+SECTIONS_HASHED_WHEN_SET = ("anomalies",)
 
 
 class Config(Strict):
@@ -29,6 +33,7 @@ class Config(Strict):
     cache: Cache = Cache()
     claims: Claims = Claims()
     notifications: Notifications = Notifications()
+    anomalies: Anomalies = Anomalies()
 
     _file: Path = PrivateAttr(default=Path("openbooks.yaml"))
     _hash: str = PrivateAttr(default="")
@@ -44,7 +49,11 @@ class Config(Strict):
 
     def canonical_json(self) -> str:
         """The effective config as canonical JSON: what ``hash`` is the hash of."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        data = self.model_dump(mode="json")
+        for section in SECTIONS_HASHED_WHEN_SET:
+            if getattr(self, section) == type(getattr(self, section))():
+                data.pop(section)
+        return json.dumps(data, sort_keys=True)
 
     def resolve(self, path: str) -> Path:
         """A config path made absolute against the config file's directory."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, field_validator
+from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator
 
 from openbooks.config.common import Strict, zone_name as _zone
 
@@ -62,3 +62,16 @@ class Notifications(Strict):
     timeout_seconds: PositiveFloat = 10.0
 
 
+
+
+class Anomalies(Strict):
+    """After each published day, its key figures against their trailing median
+    over ``window_days``: shares (margins, cache hit rate, idle share) move by
+    points (0.05 = 5 points), other figures (cost per million tokens, tokens
+    per node-second) by their share of the median (0.25 = 25%). A move past
+    its threshold is an anomaly: recorded, reported, never a failure."""
+
+    window_days: PositiveInt = 28
+    min_days: PositiveInt = 3
+    threshold_points: PositiveFloat = 0.05
+    threshold_relative: PositiveFloat = 0.25
