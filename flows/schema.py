@@ -202,8 +202,11 @@ CLAIMS_AUDIT = Table(
         _c("tolerance", "DOUBLE", "how far computed may be from stated and still confirm", True),
         _c("computed", "DOUBLE", "the value computed from the day's logs"),
         _c("difference", "DOUBLE", "computed - stated"),
-        _c("verdict", "VARCHAR", "confirmed, rejected or no such figure", True),
+        _c("verdict", "VARCHAR", "confirmed, rejected, no such figure, or not applicable (a claim about other days)", True),
         _c("source", "VARCHAR", "where the claim was made"),
+        _c("first_day", "DATE", "the day the claim is about, or the first of its range (none: every day)"),
+        _c("last_day", "DATE", "the last day of the claim's range"),
+        _c("unit", "VARCHAR", "usd, percent (a fraction shown as %), gpu_hours or number"),
         _RUN,
     ),
 )
