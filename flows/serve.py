@@ -87,7 +87,11 @@ def schedule_for(config: Config, *, cron: str | None = None, interval: float | N
 def daily_deployment(config: Config, *, cron: str | None = None, interval: float | None = None,
                      day: date | None = None, **options):
     """The ``daily-books`` deployment: the config's schedule, its config path
-    (and ``day``, when every run is to book that day)."""
+    (and ``day``, when every run is to book that day). One run at a time: a
+    run scheduled while one still waits for its inputs is cancelled, never
+    stacked behind it."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
     from flows.daily import daily_books
 
     parameters = {"config_path": str(config.file)} | ({"day": day.isoformat()} if day else {})
@@ -97,6 +101,7 @@ def daily_deployment(config: Config, *, cron: str | None = None, interval: float
         parameters=parameters,
         description="The books of the business day that just ended, on the openbooks schedule.",
         tags=["openbooks"],
+        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
         **options,
     )
 
