@@ -144,7 +144,7 @@ def lines_frame(config: Config) -> pl.DataFrame:
 def claims_frame(config: Config) -> pl.DataFrame:
     """The claims file's claims (none when the config names no file)."""
     schema = {"claim": pl.String, "figure": pl.String, "stated": pl.Float64, "tolerance": pl.Float64,
-              "source": pl.String}
+              "source": pl.String, "day": pl.Date, "through": pl.Date, "unit": pl.String}
     path = config.claims_path
     rows = [] if path is None else [c.model_dump() for c in load_claims(path)]
     return pl.DataFrame(rows, schema=schema)

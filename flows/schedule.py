@@ -54,10 +54,14 @@ def is_deployment_run() -> bool:
 
 
 def retry_transient(task, task_run, state) -> bool:
-    """``retry_condition_fn``: retry only errors marked transient."""
+    """``retry_condition_fn``: retry only errors marked transient; each retry
+    is reported at once (an operator sees a day still waiting for its files)."""
     try:
         state.result()
     except OpenbooksError as exc:
+        if exc.transient:
+            get_logger("openbooks.schedule").warning(
+                "waiting (retrying in %s s): %s", getattr(task, "retry_delay_seconds", None), exc)
         return exc.transient
     except Exception:  # noqa: BLE001 - anything else is not ours to retry
         return False

@@ -6,7 +6,10 @@ that just ended. Prefect only schedules on a real server, so when
 ``PREFECT_API_URL`` is not set, ``serve`` starts one of its own as a child
 process (``prefect server start``: SQLite under ``PREFECT_HOME``, loopback
 only, a free port), waits until it is healthy, and stops it on SIGTERM or
-Ctrl-C. With ``PREFECT_API_URL`` set it uses that server.
+Ctrl-C. With ``PREFECT_API_URL`` set it uses that server. It prints each
+run as it ends (day, state, figures or reason; ``flows.serve_watch``), and
+when stopped records the runs it cut short as failed. ``--day D`` makes every
+scheduled run book day D (to try it on the sample data).
 
 ``deploy`` registers the daily flow (on the schedule) and the backfill flow
 (run on demand) with a server and a process work pool, for a Prefect worker
@@ -21,7 +24,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from flows.prefect_server import ApiServer, healthy, spawn_server, stop_group, wait_until_healthy
@@ -81,21 +84,30 @@ def schedule_for(config: Config, *, cron: str | None = None, interval: float | N
     return Cron(cron or config.schedule.cron, timezone=config.schedule.timezone)
 
 
-def daily_deployment(config: Config, *, cron: str | None = None, interval: float | None = None, **options):
-    """The ``daily-books`` deployment: the config's schedule, its config path."""
+def daily_deployment(config: Config, *, cron: str | None = None, interval: float | None = None,
+                     day: date | None = None, **options):
+    """The ``daily-books`` deployment: the config's schedule, its config path
+    (and ``day``, when every run is to book that day). One run at a time: a
+    run scheduled while one still waits for its inputs is cancelled, never
+    stacked behind it."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
     from flows.daily import daily_books
 
+    parameters = {"config_path": str(config.file)} | ({"day": day.isoformat()} if day else {})
     return daily_books.to_deployment(
         name=DAILY_DEPLOYMENT,
         schedule=schedule_for(config, cron=cron, interval=interval),
-        parameters={"config_path": str(config.file)},
+        parameters=parameters,
         description="The books of the business day that just ended, on the openbooks schedule.",
         tags=["openbooks"],
+        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
         **options,
     )
 
 
-def serve_daily(config: Config, *, cron: str | None = None, interval: float | None = None) -> None:
+def serve_daily(config: Config, *, cron: str | None = None, interval: float | None = None,
+                day: date | None = None) -> None:
     """Serve the daily deployment until SIGTERM or Ctrl-C (blocks).
 
     What ``prefect.serve`` does, with a bounded stop: SIGTERM asks the runner
@@ -107,7 +119,7 @@ def serve_daily(config: Config, *, cron: str | None = None, interval: float | No
     from prefect.runner import Runner
 
     runner = Runner(pause_on_shutdown=True)
-    runner.add_deployment(daily_deployment(config, cron=cron, interval=interval))
+    runner.add_deployment(daily_deployment(config, cron=cron, interval=interval, day=day))
     graceful = runner.handle_sigterm
 
     def handle_sigterm(*args) -> None:
@@ -140,23 +152,35 @@ def api(url: str) -> Iterator[None]:
             os.environ["PREFECT_API_URL"] = previous
 
 
-def run_serve(config: Config, *, cron: str | None = None, interval: float | None = None, echo=print) -> None:
+def serve_watched(config: Config, echo, **schedule) -> None:
+    """``serve_daily``, each run echoed as it ends; runs cut short by the stop recorded as failed."""
+    from flows.serve_watch import RunWatcher, record_interrupted
+
+    with RunWatcher(config, echo):
+        try:
+            serve_daily(config, **schedule)
+        finally:
+            record_interrupted(config)
+
+
+def run_serve(config: Config, *, cron: str | None = None, interval: float | None = None,
+              day: date | None = None, echo=print) -> None:
     """``openbooks serve``: on ``PREFECT_API_URL``, or on a local server of its own."""
     from prefect.settings import PREFECT_API_URL
 
     # SIGTERM before the runner takes over still stops the local server cleanly.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    described = _describe_schedule(config, cron, interval)
+    described = _describe_schedule(config, cron, interval) + (f", booking {day} every run" if day else "")
     url = PREFECT_API_URL.value()
     if url:
         echo(f"serving daily-books/{DAILY_DEPLOYMENT} ({described}) on {url}")
-        serve_daily(config, cron=cron, interval=interval)
+        serve_watched(config, echo, cron=cron, interval=interval, day=day)
         return
     with local_server(prefect_home()) as server:
         echo(f"started a local Prefect server: {server.url.removesuffix('/api')} (pid {server.pid}, log {server.log})")
         echo(f"serving daily-books/{DAILY_DEPLOYMENT} ({described}); stop with Ctrl-C or SIGTERM")
         with api(server.url):
-            serve_daily(config, cron=cron, interval=interval)
+            serve_watched(config, echo, cron=cron, interval=interval, day=day)
         echo("stopping the local Prefect server")
 
 

@@ -12,15 +12,18 @@ Great Expectations is imported here only, when a run validates.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from openbooks.errors import ConfigError
+from openbooks.errors import ConfigError, cannot_write
 
 MAX_LINES_PER_EXPECTATION = 20
 # GX keeps its current data context in a module global: validations of days
@@ -152,6 +155,35 @@ def _validate_frame(
 DOCS_SITE = "openbooks"
 
 
+_SITE_BUILDER_LOG = "great_expectations.render.renderer.site_builder"
+_collecting = threading.local()
+
+
+class _SiteBuilderErrors(logging.Filter):
+    """Keeps the site builder's error records of the thread collecting them
+    (a page not written) off the log, for ``build_data_docs`` to report."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        errors = getattr(_collecting, "errors", None)
+        if errors is None or record.levelno < logging.ERROR:
+            return True
+        errors.append(record.getMessage())
+        return False
+
+
+logging.getLogger(_SITE_BUILDER_LOG).addFilter(_SiteBuilderErrors())
+
+
+@contextmanager
+def site_builder_errors() -> Iterator[list[str]]:
+    """The site builder's error messages logged in this thread meanwhile."""
+    _collecting.errors = []
+    try:
+        yield _collecting.errors
+    finally:
+        _collecting.errors = None
+
+
 def build_data_docs(context, docs_dir: Path) -> Path:
     """Render the context's validation result as a Data Docs page under
     ``docs_dir`` (a local site: static files, no server) and return its path.
@@ -167,7 +199,14 @@ def build_data_docs(context, docs_dir: Path) -> Path:
         },
     )
     (key,) = context.validation_results_store.list_keys()
-    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[key], build_index=False)
+    with site_builder_errors() as errors:
+        try:
+            context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[key], build_index=False)
+        except OSError as exc:
+            raise cannot_write(docs_dir, exc.errno, "reports.dir", exc.strerror or "") from exc
+    if errors:  # GX logs a page it could not write (with a traceback) instead of raising
+        number = re.search(r"\[Errno (\d+)\]", errors[0])
+        raise cannot_write(docs_dir, int(number.group(1)) if number else None, "reports.dir")
     (site,) = context.get_docs_sites_urls(resource_identifier=key, site_name=DOCS_SITE)
     return Path(unquote(urlparse(site["site_url"]).path))
 

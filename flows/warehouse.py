@@ -27,10 +27,34 @@ import polars as pl
 from flows.schema import ALL_TABLES, Table
 from flows.sources.base import FEEDS
 from openbooks.config import Config
-from openbooks.errors import DayLocked, WarehouseBusy, WarehouseError
+from openbooks.errors import DayLocked, WarehouseBusy, WarehouseError, cannot_write
 
 RAW_FEEDS = ("node_log", "token_counts")  # the feeds whose rows are kept as text in raw.<feed>
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+_DISK_MARKERS = {"No space left on device": 28, "Read-only file system": 30, "Permission denied": 13}
+
+
+def disk_errno(message: str) -> int | None:
+    """The OS error number a DuckDB message reports in words (disk full,
+    read-only, permission denied), or None."""
+    return next((number for marker, number in _DISK_MARKERS.items() if marker in message), None)
+
+
+@contextmanager
+def writing(path: Path, *, os_errors: bool = True) -> Iterator[None]:
+    """OS errors (unless ``os_errors`` is false) and DuckDB errors that say
+    the disk is full or read-only become one line naming ``path`` and what to do."""
+    try:
+        yield
+    except OSError as exc:
+        if not os_errors:
+            raise
+        raise cannot_write(path, exc.errno, "warehouse.path", exc.strerror or "") from exc
+    except duckdb.Error as exc:
+        number = disk_errno(str(exc))
+        if number is None:
+            raise
+        raise cannot_write(path, number, "warehouse.path") from exc
 
 
 class _Writer:
@@ -75,8 +99,9 @@ def _writer_lock(path: Path) -> _Writer:
 
 def _flock_waiting(path: Path, timeout: float):
     """``path`` opened and exclusively locked, or None after ``timeout`` seconds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")
+    with writing(path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
@@ -140,7 +165,8 @@ def connect(
     if read_only and not path.exists():
         raise WarehouseError(f"warehouse {path} does not exist yet: run a day first (openbooks run --date D)")
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        with writing(path.parent):
+            path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
     delay = 0.05
     while True:
@@ -148,6 +174,8 @@ def connect(
             return _open(path, read_only, config)
         except duckdb.IOException as exc:
             message = str(exc)
+            if not read_only and disk_errno(message) is not None:
+                raise cannot_write(path, disk_errno(message), "warehouse.path") from exc
             if not any(marker in message for marker in _LOCK_MARKERS):
                 raise WarehouseError(f"warehouse {path} cannot be opened: {_first_line(message)} (file left untouched)")
             if time.monotonic() >= deadline:
@@ -183,7 +211,7 @@ def session(config: Config, *, read_only: bool = False) -> Iterator[duckdb.DuckD
     session of this or another openbooks process; a read-only one does not."""
     timeout = config.warehouse.lock_timeout_seconds
     turn = nullcontext() if read_only else _writer_lock(config.warehouse_path).held(timeout)
-    with turn:
+    with turn, writing(config.warehouse_path, os_errors=False):
         con = connect(config.warehouse_path, read_only=read_only, timeout=timeout, config=config)
         try:
             yield con
@@ -250,9 +278,10 @@ def day_lock(config: Config, day: date) -> Iterator[None]:
     The lock is an OS file lock: it is released when the process ends, even
     when killed, so a crashed run never blocks the next one."""
     warehouse = config.warehouse_path
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock_path = warehouse.with_name(f"{warehouse.name}.{day.isoformat()}.lock")
-    handle = open(lock_path, "a+")
+    with writing(warehouse.parent):
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

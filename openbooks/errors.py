@@ -56,3 +56,22 @@ class SourceUnavailable(InputError):
     can help once it is back or fixed."""
 
     transient = True
+
+
+class OutputError(OpenbooksError):
+    """A file openbooks writes (warehouse, report, Data Docs) cannot be
+    written: the disk is full or the directory read-only. Names the path."""
+
+
+_WRITE_HINTS = {
+    28: "the disk is full: free space there or point {setting} at another disk",  # ENOSPC
+    30: "the file system is read-only: make it writable or point {setting} elsewhere",  # EROFS
+    13: "permission denied: make it writable or point {setting} elsewhere",  # EACCES
+}
+
+
+def cannot_write(path, errno: int | None, setting: str, detail: str = "") -> OutputError:
+    """``<path>: cannot write (<hint>)`` for an OS error number; ``setting``
+    is the config key that chooses the path (``reports.dir``, ``warehouse.path``)."""
+    hint = _WRITE_HINTS.get(errno or 0, detail or "check that it is writable, or point {setting} elsewhere")
+    return OutputError(f"{path}: cannot write ({hint.format(setting=setting)})")

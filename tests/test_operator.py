@@ -44,6 +44,23 @@ def test_status_lists_the_last_runs(published):
     assert "last 1 run(s)" in output
 
 
+def test_status_shows_times_in_the_business_timezone_with_the_offset(published):
+    from zoneinfo import ZoneInfo
+
+    from flows.operator.run_history import STATUS_COLUMNS, recent_runs
+    from flows.warehouse import session
+
+    config = published.config
+    with session(config, read_only=True) as con:
+        (started,) = con.execute("SELECT started_at FROM run_log ORDER BY started_at DESC LIMIT 1").fetchone()
+    local = started.astimezone(ZoneInfo(config.business_day.timezone))
+    assert local.utcoffset().total_seconds() == 8 * 3600  # the sample's Asia/Shanghai
+    [row] = recent_runs(config, 1)
+    assert dict(zip(STATUS_COLUMNS, row))["started"] == local.isoformat(sep=" ", timespec="seconds")
+    output = cli("status", "--config", str(published.config_path), "-n", "1")
+    assert "+08:" in output and "UTC" not in output
+
+
 def test_report_rebuilds_the_day_from_the_warehouse(published):
     config = published.config
     md, html = config.report_dir / "2025-02-27.md", config.report_dir / "2025-02-27.html"

@@ -110,3 +110,58 @@ def test_serve_refuses_a_non_positive_interval(project, interval):
 
     with pytest.raises(OpenbooksError, match="--interval"):
         schedule_for(project.config, interval=float(interval))
+
+
+def _run_log(warehouse: Path) -> list[tuple]:
+    try:
+        con = connect(warehouse, read_only=True, timeout=5)
+    except OpenbooksError:
+        return []
+    try:
+        return con.execute("SELECT day, status, error FROM run_log ORDER BY started_at").fetchall()
+    except Exception:  # noqa: BLE001 - the schema may not exist yet
+        return []
+    finally:
+        con.close()
+
+
+def _wait_for(check, process, log: Path, what: str):
+    deadline = time.monotonic() + STARTUP_AND_FIRST_RUN_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"no {what} within {STARTUP_AND_FIRST_RUN_SECONDS} s:\n{log.read_text()[-3000:]}")
+
+
+def test_serve_prints_each_run_books_a_given_day_and_records_a_run_cut_short(project, tmp_path):
+    """``serve --day 2025-02-27`` on the bundled sample: each run printed with
+    its figures; Ctrl-C during a run leaves it failed in run_log, not running."""
+    project.write_config({"schedule": {"retries": 0}})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    log, warehouse = tmp_path / "serve.log", project.config.warehouse_path
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "openbooks.cli", "serve", "--config", str(project.config_path),
+             "--interval", "5", "--day", "2025-02-27"],
+            cwd=project.root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        line = "2025-02-27 published: GPU cost $87,072, theoretical revenue $562,027, cost profit margin 545%"
+        _wait_for(lambda: line in log.read_text(), process, log, "published run printed")
+        _wait_for(lambda: any(s == "running" for _, s, _ in _run_log(warehouse)), process, log, "second run")
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=STOP_SECONDS)
+        runs = _run_log(warehouse)
+        assert [s for _, s, _ in runs if s == "running"] == [], runs
+        assert runs[-1][1] == "failed", runs
+        assert f"2025-02-27 failed: {runs[-1][2].splitlines()[0]}" in log.read_text()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        started = re.search(r"\(pid (\d+)", log.read_text().replace("\n", " "))
+        if started and _alive(int(started.group(1))):
+            stop_group(int(started.group(1)))

@@ -87,7 +87,7 @@ def compute_day(inputs: DayInputs, node_log: pl.DataFrame, token_counts: pl.Data
     scenario_table = scenarios.revenue_scenarios(
         revenues, gpu_cost_usd=float(daily["gpu_cost_usd"][0]), loaded_cost_usd=loaded_cost.loaded_cost_usd(breakdown)
     )
-    audit = claims.claims_audit(inputs.claims, claims.day_figures(daily, scenario_table))
+    audit = claims.claims_audit(inputs.claims, claims.day_figures(daily, scenario_table), inputs.day)
     return DayBooks(hourly, daily, steps, waterfall.revenue_waterfall(billed), scenario_table, breakdown, audit,
                     models.model_economics(costed, priced, billed).with_columns(day=pl.lit(inputs.day)), prices,
                     check)

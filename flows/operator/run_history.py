@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flows.warehouse import session
 from openbooks.config import Config
@@ -12,7 +13,9 @@ STATUS_COLUMNS = ("day", "status", "started", "duration", "config", "reason")
 
 
 def recent_runs(config: Config, limit: int = 20) -> list[tuple]:
-    """The latest runs, newest first: day, status, when, duration, config hash, reason."""
+    """The latest runs, newest first: day, status, when (in the business
+    timezone, with its offset), duration, config hash, reason."""
+    zone = ZoneInfo(config.business_day.timezone)
     with session(config, read_only=True) as con:
         rows = con.execute(
             "SELECT day, status, started_at, finished_at - started_at, config_hash, error FROM run_log "
@@ -20,10 +23,15 @@ def recent_runs(config: Config, limit: int = 20) -> list[tuple]:
             [limit],
         ).fetchall()
     return [
-        (day, status, f"{started.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", duration_text(took), config_hash,
+        (day, status, local_time(started, zone), duration_text(took), config_hash,
          first_line(error))
         for day, status, started, took, config_hash, error in rows
     ]
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """``2025-02-28 08:00:03+08:00``: the moment in ``zone``, with the offset."""
+    return moment.astimezone(zone).isoformat(sep=" ", timespec="seconds")
 
 
 def duration_text(took: timedelta | None) -> str:

@@ -11,6 +11,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from openbooks.errors import cannot_write
+
 
 def report_paths(directory: Path, day: str) -> tuple[Path, Path]:
     return directory / f"{day}.md", directory / f"{day}.html"
@@ -46,9 +48,13 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 
 def write_report(directory: Path, report) -> tuple[Path, Path]:
-    """Write a ``Report``'s Markdown and HTML, each atomically."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write a ``Report``'s Markdown and HTML, each atomically; a directory
+    that cannot take them (full, read-only) is an error naming it."""
     paths = report_paths(directory, report.day)
-    for path, text in zip(paths, (report.markdown, report.html)):
-        write_text_atomically(path, text)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, text in zip(paths, (report.markdown, report.html)):
+            write_text_atomically(path, text)
+    except OSError as exc:
+        raise cannot_write(directory, exc.errno, "reports.dir", exc.strerror or "") from exc
     return paths

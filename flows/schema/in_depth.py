@@ -88,8 +88,12 @@ CLAIMS_AUDIT = Table(
         column("tolerance", "DOUBLE", "how far computed may be from stated and still confirm", True),
         column("computed", "DOUBLE", "the value computed from the day's logs"),
         column("difference", "DOUBLE", "computed - stated"),
-        column("verdict", "VARCHAR", "confirmed, rejected or no such figure", True),
+        column("verdict", "VARCHAR", "confirmed, rejected, no such figure, or not applicable (a claim about other days)",
+               True),
         column("source", "VARCHAR", "where the claim was made"),
+        column("first_day", "DATE", "the day the claim is about, or the first of its range (none: every day)"),
+        column("last_day", "DATE", "the last day of the claim's range"),
+        column("unit", "VARCHAR", "usd, percent (a fraction shown as %), gpu_hours or number"),
         RUN_ID,
     ),
 )

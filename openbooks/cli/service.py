@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from openbooks.cli import terminal
-from openbooks.cli.program import ConfigOption, app
+from openbooks.cli.program import ConfigOption, app, parse_day
 from openbooks.cli.server import server_app
 from openbooks.config import DEFAULT_CONFIG, load_config
 
@@ -22,6 +22,8 @@ def serve(
     config: ConfigOption = DEFAULT_CONFIG,
     cron: Annotated[str | None, typer.Option(help="Cron expression instead of schedule.cron.")] = None,
     interval: Annotated[float | None, typer.Option(help="Run every N seconds instead (for trying it out).")] = None,
+    day: Annotated[str | None, typer.Option(
+        "--day", help="Book this day (YYYY-MM-DD) every run instead of the day that just ended (try: 2025-02-27).")] = None,
 ) -> None:
     """Run the day that just ended on the config's schedule, until stopped (Ctrl-C or SIGTERM).
 
@@ -29,7 +31,7 @@ def serve(
     cfg = load_config(config)
     from flows.serve import run_serve
 
-    run_serve(cfg, cron=cron, interval=interval, echo=echo)
+    run_serve(cfg, cron=cron, interval=interval, day=parse_day(day, "--day") if day else None, echo=echo)
 
 
 @app.command()

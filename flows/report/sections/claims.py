@@ -1,11 +1,22 @@
-"""Each published claim against the computed day (when claims are declared)."""
+"""Each published claim against the computed day (when claims are declared),
+its values in the claim's unit: $, %, GPU-hours."""
 
 from __future__ import annotations
 
 from flows.report.day import CLAIMS, Day
-from flows.report.format import Part, number, table_part
+from flows.report.format import Part, money, number, pct, table_part
 
 TABLES = (CLAIMS,)
+
+
+def in_unit(value, unit: str | None) -> str:
+    """A claim's value as its unit reads: dollars, percent (of a fraction), GPU-hours."""
+    if value is None:
+        return "n/a"
+    shown = {"usd": money, "percent": pct}.get(unit)
+    if shown is not None:
+        return shown(value)
+    return f"{number(value)} GPU-hours" if unit == "gpu_hours" else number(value)
 
 
 def render(day: Day) -> Part | None:
@@ -13,7 +24,8 @@ def render(day: Day) -> Part | None:
     if not audit.height:
         return None
     rows = [
-        [r["claim"], number(r["stated"]), number(r["computed"]), r["verdict"], r["source"]]
+        [r["claim"], in_unit(r["stated"], r.get("unit")), in_unit(r["computed"], r.get("unit")), r["verdict"],
+         r["source"]]
         for r in audit.iter_rows(named=True)
     ]
     return table_part("Claims audit", ["claim", "stated", "computed", "verdict", "source"], rows)

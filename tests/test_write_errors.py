@@ -1,0 +1,92 @@
+"""A full disk or a read-only directory under the warehouse or the reports:
+one line naming the path and what to do, and the run recorded as failed
+where the warehouse can still be written.
+
+Full and read-only file systems are real: small tmpfs mounts made for the
+test (root only; the test is skipped where mounting is not allowed) and
+unmounted after it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.daily import daily_books
+from openbooks.errors import OutputError
+from tests.books import published
+from tests.cli_helpers import DAY, openbooks_process
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """``mount(name, size)``: a tmpfs of ``size`` at ``tmp_path/name``."""
+    mounted: list[Path] = []
+
+    def mount(name: str, size: str) -> Path:
+        target = tmp_path / name
+        target.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)],
+                              capture_output=True, text=True)
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs to make a full or read-only disk: {done.stderr.strip()}")
+        mounted.append(target)
+        return target
+
+    yield mount
+    for target in reversed(mounted):
+        subprocess.run(["umount", str(target)], capture_output=True)
+
+
+def fill(directory: Path) -> Path:
+    """Write to ``directory`` until its file system is full."""
+    filler = directory / "filler"
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def point(project, **paths: str) -> None:
+    data = yaml.safe_load(project.config_path.read_text())
+    for section, path in paths.items():
+        data[section]["dir" if section == "reports" else "path"] = path
+    project.config_path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_a_full_reports_disk_is_one_line_naming_it_and_the_run_is_recorded_failed(project, tmpfs):
+    reports = tmpfs("reports", "256k") / "reports"
+    point(project, reports=str(reports))
+    fill(reports.parent)
+    done = openbooks_process("run", "--date", DAY.isoformat(), "-c", str(project.config_path))
+    assert done.code == 1
+    errors = [line for line in done.err_lines + done.out.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {reports / 'data_docs'}: cannot write (the disk is full: free space there or point "
+                      "reports.dir at another disk)"], done.err
+    assert "Traceback" not in done.err + done.out and "site_builder" not in done.err + done.out
+    [(status, reason)] = published(project.config, "SELECT status, error FROM run_log")
+    assert status == "failed" and str(reports) in reason and "disk is full" in reason
+
+
+def test_a_full_or_read_only_warehouse_disk_is_one_line_naming_it(project, tmpfs):
+    disk = tmpfs("warehouse", "16M")
+    point(project, warehouse=str(disk / "warehouse.duckdb"))
+    daily_books(DAY, str(project.config_path))
+    filler = fill(disk)
+    with pytest.raises(OutputError) as full:
+        daily_books(DAY, str(project.config_path))
+    assert str(full.value).startswith(f"{disk / 'warehouse.duckdb'}: cannot write (the disk is full")
+    assert "\n" not in str(full.value)
+
+    filler.unlink()
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+    with pytest.raises(OutputError) as read_only:
+        daily_books(DAY, str(project.config_path))
+    assert str(read_only.value) == (f"{disk}: cannot write (the file system is read-only: make it writable or "
+                                    "point warehouse.path elsewhere)")
