@@ -74,7 +74,8 @@ def read_inputs(config: Config, window: DayWindow, record: RunRecord) -> tuple[p
         results = {name: inputs.read_source(config, name, window, record.run_id) for name in node_sources}
         inputs.note_results(record, results)
         inputs.raise_problems(results)
-        node_log = compute_mod.flag_node_log(window, inputs.joined(list(results.values())))
+        node_log = compute_mod.flag_node_log(window, inputs.joined(list(results.values())), config=config,
+                                             replicas_summed=inputs.replicas_summed(results))
         node_problems = validate_node_log(config, window, node_log, record)
     finally:
         for future in background.values():
