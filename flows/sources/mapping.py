@@ -59,13 +59,14 @@ def wanted(source, name: str, canonical: tuple[str, ...]) -> dict[str, Spec]:
 def without_absent_alternatives(specs: dict[str, Spec], source, file_columns: list[str],
                                 one_of: tuple[tuple[str, ...], ...]) -> dict[str, Spec]:
     """For each group of columns a file needs only one of (``FEEDS``'s
-    ``ONE_OF``), the unmapped ones the file lacks become None (null), unless
-    the file lacks them all (then they stay, to be named as missing)."""
+    ``ONE_OF``), the unmapped ones the file lacks become None (null); when
+    the file lacks them all, the group's first stays, to be named as missing."""
     specs = dict(specs)
     for group in one_of:
         absent = [c for c in group if c not in source.columns and c not in file_columns]
-        if len(absent) < len(group):
-            specs.update({column: None for column in absent})
+        if len(absent) == len(group):
+            absent = absent[1:]
+        specs.update({column: None for column in absent})
     return specs
 
 
