@@ -77,7 +77,7 @@ def read_inputs(config: Config, window: DayWindow, record: RunRecord) -> tuple[p
         results = {name: inputs.read_source(config, name, window, record.run_id) for name in node_sources}
         inputs.note_results(record, results)
         inputs.raise_problems(results)
-        node_log = node_log_of(window, results)
+        node_log = node_log_of(config, window, results)
         node_problems = validate_node_log(config, window, node_log, record)
     finally:
         for future in background.values():
@@ -92,9 +92,11 @@ def read_inputs(config: Config, window: DayWindow, record: RunRecord) -> tuple[p
     return node_log, token_counts, results
 
 
-def node_log_of(window: DayWindow, node_results: dict[str, SourceResult]) -> pl.DataFrame:
-    """The day's node log, flagged, from the results of the sources feeding it."""
-    return compute_mod.flag_node_log(window, inputs.joined(list(node_results.values())))
+def node_log_of(config: Config, window: DayWindow, node_results: dict[str, SourceResult]) -> pl.DataFrame:
+    """The day's node log, flagged, from the results of the sources feeding it
+    (GPUs made nodes; replicas summed where the sources say so)."""
+    return compute_mod.flag_node_log(window, inputs.joined(list(node_results.values())), config=config,
+                                     replicas_summed=inputs.replicas_summed(node_results))
 
 
 def token_counts_of(config: Config, window: DayWindow, results: dict[str, SourceResult]) -> pl.DataFrame:
@@ -167,11 +169,11 @@ def result_problems(config: Config, books: Books, record: RunRecord, name: str, 
 
 
 @task(cache_policy=NONE)
-def stage_results(config: Config, books: Books, record: RunRecord) -> pl.DataFrame:
+def stage_results(config: Config, books: Books, record: RunRecord, earlier: pl.DataFrame | None = None) -> pl.DataFrame:
     """Stage the day's tables and its anomalies (against the published days
-    before it); returns the anomalies."""
+    before it, and ``earlier`` days of a range published with it); returns the anomalies."""
     frames = publish.staged_frames(books, record.run_id, config.hash)
-    found = anomalies_mod.anomalies_of_run(config, books.daily)
+    found = anomalies_mod.anomalies_of_run(config, books.daily, earlier)
     frames[ANOMALIES] = found.with_columns(run_id=pl.lit(record.run_id))
     with session(config) as con:
         publish.write_staging(con, frames, record.run_id)
@@ -191,14 +193,23 @@ def after_publish(config: Config, found: pl.DataFrame, changed: bool) -> None:
     """The report site rewritten and, when the day changed, its anomalies
     posted: neither ever fails the published day (a failure is a warning; the
     site is rewritten next time)."""
-    logger = get_logger("openbooks.daily")
+    rewrite_site(config)
+    notify_anomalies(config, found, changed)
+
+
+def rewrite_site(config: Config) -> None:
+    """The report site (index and statements) rewritten; a failure is a warning."""
     try:
         write_site(config)
     except (OpenbooksError, OSError) as exc:
-        logger.warning("report site not rewritten: %s", exc)
+        get_logger("openbooks.daily").warning("report site not rewritten: %s", exc)
+
+
+def notify_anomalies(config: Config, found: pl.DataFrame, changed: bool) -> None:
+    """A day's anomalies posted to the webhook when the day changed; a failure is a warning."""
     problem = anomalies_mod.notify(config, found) if changed else None
     if problem:
-        logger.warning(problem)
+        get_logger("openbooks.daily").warning(problem)
 
 
 @task(cache_policy=NONE)

@@ -79,7 +79,12 @@ def joined(results: list[SourceResult]) -> pl.DataFrame | None:
     frames = [r.frame for r in results if r.frame is not None]
     if not frames:
         return None
-    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+
+
+def replicas_summed(results: dict[str, SourceResult]) -> bool:
+    """Whether a node-log source says its overlapping rows are replicas (``replicas: sum``)."""
+    return any(r.extra.get("replicas_summed", False) for r in results.values())
 
 
 def usages(results: dict[str, SourceResult]) -> list:

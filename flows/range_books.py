@@ -30,7 +30,7 @@ from prefect.cache_policies import NONE
 
 from flows import compute as compute_mod
 from flows import daily, inputs, publish, report
-from flows.artifacts import publish_artifacts
+from flows.report.artifacts import publish_artifacts
 from flows.compute import Books, DayWindow
 from flows.range_validate import validate_days
 from flows.runlog import RunRecord, finish_run
@@ -53,6 +53,7 @@ class DayRun:
     problems: list[str] = field(default_factory=list)
     books: Books | None = None
     rendered: Any = None
+    found: pl.DataFrame | None = None  # the day's anomalies
     changed: bool = False
     reason: str | None = None  # why the day failed
 
@@ -122,7 +123,7 @@ def read_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
         except OpenbooksError as exc:
             run.later_error = exc
         run.results = results
-        run.node_log = daily.node_log_of(run.window, node)
+        run.node_log = daily.node_log_of(config, run.window, node)
 
     each_day(config, runs, read)
     return runs
@@ -207,11 +208,15 @@ def check_results(config: Config, runs: list[DayRun], run_name: str, data_docs: 
 def stage_and_render(config: Config, runs: list[DayRun]) -> list[DayRun]:
     """Each day's frames to staging, and its report rendered."""
 
-    def stage(run: DayRun) -> None:
-        daily.stage_results.fn(config, run.books, run.record)
-        run.rendered = daily.render_report.fn(config, run.books, run.record)
+    staged: list[pl.DataFrame] = []  # the range's days before this one: history for its anomalies
 
-    each_day(config, runs, stage)
+    def stage(run: DayRun) -> None:
+        earlier = pl.concat(staged, how="vertical_relaxed") if staged else None
+        run.found = daily.stage_results.fn(config, run.books, run.record, earlier)
+        run.rendered = daily.render_report.fn(config, run.books, run.record, run.found)
+        staged.append(run.books.daily)
+
+    each_day(config, sorted(runs, key=lambda run: run.day), stage)
     return runs
 
 
@@ -228,6 +233,10 @@ def publish_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
         if run.changed or not all(p.exists() for p in paths):
             daily.write_report.fn(config, run.rendered)
         publish_artifacts(run.rendered, run.books.hourly, config.business_day.timezone)
+    if live(runs):
+        daily.rewrite_site(config)  # once for the range
+        for run in live(runs):
+            daily.notify_anomalies(config, run.found, run.changed)
     return runs
 
 

@@ -52,10 +52,12 @@ def watched(config) -> tuple[Watch, ...]:
                  for w in WATCHED)
 
 
-def anomalies_of_run(config, daily: pl.DataFrame) -> pl.DataFrame:
+def anomalies_of_run(config, daily: pl.DataFrame, earlier: pl.DataFrame | None = None) -> pl.DataFrame:
     """The anomalies of a day being run (its computed ``daily`` row) against
     the published days before it (the config's ``anomalies`` window and
-    thresholds): staged and published with the day, shown in its report."""
+    thresholds): staged and published with the day, shown in its report.
+    ``earlier``: days of the same backfill range, computed before this one and
+    published with it (they stand in for the published rows of their days)."""
     from flows.warehouse import session
 
     day, window_days = daily["day"][0], config.anomalies.window_days
@@ -63,7 +65,12 @@ def anomalies_of_run(config, daily: pl.DataFrame) -> pl.DataFrame:
         history = frame(con, "SELECT * FROM daily_economics WHERE day BETWEEN ? AND ? ORDER BY day",
                         [day - timedelta(days=window_days), day - timedelta(days=1)])
     columns = [c for c in daily.columns if c in history.columns]
-    rows = pl.concat([history.select(columns), daily.select(columns)], how="vertical_relaxed")
+    history = history.select(columns)
+    if earlier is not None and not earlier.is_empty():
+        ranged = earlier.filter(pl.col("day").is_between(day - timedelta(days=window_days), day - timedelta(days=1)))
+        history = pl.concat([history.filter(~pl.col("day").is_in(ranged["day"].implode())), ranged.select(columns)],
+                            how="vertical_relaxed").sort("day")
+    rows = pl.concat([history, daily.select(columns)], how="vertical_relaxed")
     return day_anomalies(rows, day, window_days=window_days, min_days=config.anomalies.min_days,
                          watched=watched(config))
 

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from transforms.capacity import ROLES
 from transforms.waterfall import ALL_MODELS
 
-ROLES = ("prefill", "decode", "idle", "training")
-ROLE_COLORS = ("#1f77b4", "#ff7f0e", "#bbbbbb", "#2ca02c")
+ROLE_COLORS = ("#1f77b4", "#ff7f0e", "#bbbbbb", "#2ca02c", "#9467bd")
 WIDTH = 640
 Y_EXTENT = 48  # pixels of y-axis labels
 _MARK = re.compile(r'<(path|line|rect) aria-label="([^"]*)" role="graphics-symbol"([^>]*?)/>')
@@ -156,7 +156,8 @@ def capacity_chart(hourly: pl.DataFrame, axis: TimeAxis):
     """Node-hours per hour by role, stacked; roles absent all day left out."""
     import altair as alt
 
-    present = [r for r in ROLES if (hourly[f"{r}_node_hours"].sum() or 0) > 0]
+    present = [r for r in ROLES if f"{r}_node_hours" in hourly.columns and (hourly[f"{r}_node_hours"].sum() or 0) > 0]
+    present = present or [ROLES[0]]  # a day without node-hours: one empty series, not an empty chart
     frame = axis.positions(hourly.with_columns(clock=_clock("hour_start", axis.timezone)), "hour_start", "hour_end")
     below = [pl.lit(0.0), *(pl.col(f"{r}_node_hours") for r in present)]
     long = pl.concat([

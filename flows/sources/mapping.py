@@ -40,6 +40,8 @@ def rejected(message: str, *, line: int | None = None, column: str | None = None
 
 def used_columns(spec: Spec) -> list[str]:
     """The file columns a spec reads."""
+    if spec is None:
+        return []
     if isinstance(spec, str):
         return [spec]
     if spec.const is not None:
@@ -54,12 +56,28 @@ def wanted(source, name: str, canonical: tuple[str, ...]) -> dict[str, Spec]:
     return {column: source.columns.get(column, column) for column in canonical}
 
 
-def checked_mapping(path: Path, file_columns: list[str], name: str, source, canonical: tuple[str, ...]) -> dict[str, Spec]:
-    """canonical name → spec, checking that no column the mapping reads is
-    missing from the file and (unless ``extra_columns: ignore``) that the file
-    has no column the mapping does not read."""
+def without_absent_alternatives(specs: dict[str, Spec], source, file_columns: list[str],
+                                one_of: tuple[tuple[str, ...], ...]) -> dict[str, Spec]:
+    """For each group of columns a file needs only one of (``FEEDS``'s
+    ``ONE_OF``), the unmapped ones the file lacks become None (null); when
+    the file lacks them all, the group's first stays, to be named as missing."""
+    specs = dict(specs)
+    for group in one_of:
+        absent = [c for c in group if c not in source.columns and c not in file_columns]
+        if len(absent) == len(group):
+            absent = absent[1:]
+        specs.update({column: None for column in absent})
+    return specs
+
+
+def checked_mapping(path: Path, file_columns: list[str], name: str, source, canonical: tuple[str, ...],
+                    one_of: tuple[tuple[str, ...], ...] = ()) -> dict[str, Spec]:
+    """canonical name → spec (None: a null column), checking that no column
+    the mapping reads is missing from the file and (unless ``extra_columns:
+    ignore``) that the file has no column the mapping does not read. Of each
+    ``one_of`` group the file needs one column."""
     where = display_path(path)
-    specs = wanted(source, name, canonical)
+    specs = without_absent_alternatives(wanted(source, name, canonical), source, file_columns, one_of)
     needed = [(column, used) for column, spec in specs.items() for used in used_columns(spec)]
     listed = list(dict.fromkeys(used for _, used in needed))
     missing = [f"{used!r}" + (f" (for {column})" if used != column else "")
@@ -83,6 +101,8 @@ def checked_mapping(path: Path, file_columns: list[str], name: str, source, cano
 
 def text_sql(spec: Spec, prefix: str = "") -> str:
     """The spec's value as text (how raw tables keep every value)."""
+    if spec is None:
+        return "CAST(NULL AS VARCHAR)"
     if isinstance(spec, str):
         return f"CAST({prefix}{ident(spec)} AS VARCHAR)"
     if spec.const is not None:

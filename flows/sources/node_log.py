@@ -5,15 +5,29 @@ staging, checked by ``expectations/node_log.json``."""
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
 from flows.sources.base import DayRequest, SourceKind, SourceResult
 from flows.sources.raw_source import read_raw_source
 
 
+class NodeLogOptions(BaseModel):
+    """``replicas: sum``: overlapping rows of one model, role and GPU type are
+    replicas, their nodes (or GPUs) summed; ``reject`` (default): an overlap fails the day."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    replicas: Literal["reject", "sum"] = "reject"
+
+
 def read(request: DayRequest) -> SourceResult:
-    return read_raw_source(request, "node_log")
+    result = read_raw_source(request, "node_log")
+    result.extra["replicas_summed"] = request.options.replicas == "sum"
+    return result
 
 
 KIND = SourceKind(
-    name="node_log", feeds="node_log", read=read, suite="node_log",
+    name="node_log", feeds="node_log", read=read, options=NodeLogOptions, suite="node_log",
     description="openbooks' node log: nodes per interval, model, role and GPU type",
 )

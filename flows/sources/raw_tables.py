@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows.sources.base import FEEDS, Problem
+from flows.sources.base import FEEDS, ONE_OF, Problem
 from flows.sources.files import SourceFile, display_path
 from flows.sources.mapping import checked_mapping, rejected, text_sql
 from flows.sources.readers import reader_for
@@ -27,7 +27,7 @@ __all__ = ["RAW_FEEDS", "file_mapping", "ingest_file", "read_into_raw", "record_
 def file_mapping(con, path: Path, name: str, source, feed: str) -> dict:
     """canonical column → spec for one file, its columns checked."""
     columns = reader_for(source, path).columns(path, source, con)
-    return checked_mapping(path, columns, name, source, FEEDS[feed])
+    return checked_mapping(path, columns, name, source, FEEDS[feed], one_of=ONE_OF.get(feed, ()))
 
 
 def read_into_raw(con: duckdb.DuckDBPyConnection, source, feed: str, file: SourceFile) -> tuple[int, list[Problem]]:
@@ -35,7 +35,8 @@ def read_into_raw(con: duckdb.DuckDBPyConnection, source, feed: str, file: Sourc
     transaction. Returns the rows loaded and one problem per rejected line."""
     reader = reader_for(source, file.path)
     file_columns = reader.columns(file.path, source, con)
-    mapping = checked_mapping(file.path, file_columns, file.source, source, FEEDS[feed])
+    mapping = checked_mapping(file.path, file_columns, file.source, source, FEEDS[feed],
+                              one_of=ONE_OF.get(feed, ()))
     problems = [Problem(file.source, "", file=str(file.path), line=p.line, column=p.column, record=p.record,
                         reason=p.reason, content_hash=file.content_hash, quarantined=True)
                 for p in reader.load(con, file.path, source, file_columns)]

@@ -22,6 +22,7 @@ COLUMN_TYPES = {
     "node_log": {
         "interval_start": "timestamp", "interval_end": "timestamp", "model": "text",
         "role": "text", "gpu_type": "text", "nodes": "number",
+        "gpus": "number",
     },
     "token_counts": {
         "hour_start": "timestamp", "model": "text", "channel": "text", "cache_hit_tokens": "integer",
