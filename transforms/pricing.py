@@ -47,8 +47,8 @@ def own_else_any(frame: pl.DataFrame, keyed: pl.DataFrame, on: list[str], values
     own = keyed.filter(pl.col("model") != ANY_MODEL)
     fallback = keyed.filter(pl.col("model") == ANY_MODEL).drop("model").rename({v: f"{v}__any" for v in values})
     return (
-        frame.join(own, on=[*on, "model"], how="left")
-        .join(fallback, on=on, how="left")
+        frame.join(own, on=[*on, "model"], how="left", maintain_order="left")
+        .join(fallback, on=on, how="left", maintain_order="left")
         .with_columns(pl.coalesce(v, f"{v}__any").alias(v) for v in values)
         .drop(f"{v}__any" for v in values)
     )
