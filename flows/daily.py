@@ -185,7 +185,7 @@ def render_report(config: Config, books: Books, record: RunRecord, found: pl.Dat
     tables = {table.name: frame for table, frame in publish.staged_frames(books, record.run_id, config.hash).items()}
     tables["anomalies"] = found
     context = report.Context(config.business_day.timezone, record.run_id, config.hash, datetime.now(UTC),
-                             record.validation_summary, record.data_docs)
+                             record.validation_summary, record.data_docs, record.skipped)
     return report.render_day(tables, context)
 
 

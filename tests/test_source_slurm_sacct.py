@@ -241,6 +241,36 @@ def test_openbooks_run_on_a_sacct_export(tmp_path):
     [(path, rows, rejected)] = published(project.config, "SELECT path, rows, rejected_rows FROM raw.files "
                                                          "WHERE source = 'node_log'")
     assert (Path(path).name, rows, rejected) == (WITH_STEPS.name, 17, 0)
+    markdown = (project.config.report_dir / "2025-02-27.md").read_text()
+    assert inputs_left_out(markdown) == "\n".join(
+        ["## Inputs left out", "", "| source | reason | rows |", "|---|---|---|",
+         *(f"| node_log | {reason} | {count} |" for reason, count in sorted(SKIPPED.items()))])
+    assert "<h2>Inputs left out</h2>" in (project.config.report_dir / "2025-02-27.html").read_text()
+    (project.config.report_dir / "2025-02-27.md").unlink()
+    rebuilt = rebuild_report_cli(project)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert inputs_left_out((project.config.report_dir / "2025-02-27.md").read_text()) == inputs_left_out(markdown)
+
+
+def inputs_left_out(markdown: str) -> str:
+    """The report's "Inputs left out" section (up to the next section)."""
+    start = markdown.index("## Inputs left out")
+    end = markdown.find("\n## ", start + 1)
+    return markdown[start:end if end >= 0 else None].strip()
+
+
+def rebuild_report_cli(project):
+    """``openbooks report --date 2025-02-27`` in a process of its own, on the tests' Prefect server."""
+    import os
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value() or "", "COLUMNS": "250"}
+    command = [sys.executable, "-m", "openbooks.cli", "report", "--date", "2025-02-27",
+               "--config", str(project.config_path)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_a_bad_sacct_line_fails_the_day_and_publishes_nothing(tmp_path):

@@ -19,8 +19,9 @@ def rebuild_report(config: Config, day: date) -> tuple[Path, Path]:
         if tables["daily_economics"].is_empty():
             raise OpenbooksError(f"{day} is not published in {config.warehouse_path}: run it first (openbooks run --date {day})")
         run_id, config_hash, validation = report_tables.context_of(con, tables["daily_economics"])
+        skipped = report_tables.skipped_of(con, run_id)
     context = report.Context(config.business_day.timezone, run_id, config_hash, datetime.now(UTC), validation,
-                             data_docs_pages(config, run_id))
+                             data_docs_pages(config, run_id), skipped)
     return report.write_report(config.report_dir, report.render_day(tables, context))
 
 

@@ -34,6 +34,7 @@ class Context:
     generated_at: datetime
     validation: list[str] = field(default_factory=list)
     data_docs: dict[str, str] = field(default_factory=dict)  # suite -> page, relative to the report directory
+    skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> reason -> rows left out on purpose
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import json
+
 import duckdb
 import polars as pl
 
@@ -27,3 +29,9 @@ def context_of(con: duckdb.DuckDBPyConnection, daily: pl.DataFrame) -> tuple[str
     summary = con.execute("SELECT validation_summary FROM run_log WHERE run_id = ?", [run_id]).fetchone()
     validation = summary[0].split("; ") if summary and summary[0] else []
     return run_id, daily["config_hash"][0] or "", validation
+
+
+def skipped_of(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, int]]:
+    """The rows the run ``run_id`` left out on purpose (``run_log.skipped_rows``): source → reason → rows."""
+    row = con.execute("SELECT skipped_rows FROM run_log WHERE run_id = ?", [run_id]).fetchone()
+    return json.loads(row[0]) if row and row[0] else {}

@@ -8,7 +8,7 @@ section is one module and one entry here.
 from __future__ import annotations
 
 from flows.report.sections import (
-    anomalies, charts, claims, cost, customers, figures, hourly, in_depth, scenarios, validation, waterfall,
+    anomalies, charts, claims, cost, customers, figures, hourly, in_depth, scenarios, skipped, validation, waterfall,
 )
 
 SECTIONS = (
@@ -21,6 +21,7 @@ SECTIONS = (
     scenarios,
     claims,
     validation,
+    skipped,  # rows the sources left out on purpose, when any
     hourly,
     customers,
 )
