@@ -4,33 +4,20 @@ loopback), never a failed run."""
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import date
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 
 from flows.daily import daily_books
 from tests.books import published
 from tests.cli_helpers import openbooks
+from tests.webhook import Webhook
 
 DAYS = ["2025-02-26", "2025-02-27"]
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Hook.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def test_a_margin_past_the_threshold_is_recorded_printed_and_posted(project, monkeypatch, capsys):
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    server = HTTPServer(("127.0.0.1", 0), Webhook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         inputs = project.copy_sample(days=DAYS)
@@ -40,9 +27,9 @@ def test_a_margin_past_the_threshold_is_recorded_printed_and_posted(project, mon
             # one earlier day is the trailing window; any move of a tenth of a point is past the threshold
             "anomalies": {"window_days": 7, "min_days": 1, "threshold_points": 0.001, "threshold_relative": 0.001},
         })
-        _Hook.received.clear()
+        Webhook.received.clear()
         daily_books(date.fromisoformat(DAYS[0]), str(project.config_path))
-        assert _Hook.received == []  # no trailing day yet: no anomaly
+        assert Webhook.received == []  # no trailing day yet: no anomaly
         outcome = openbooks(monkeypatch, capsys, "run", "--date", DAYS[1], "--config", str(project.config_path))
     finally:
         server.shutdown()
@@ -53,6 +40,6 @@ def test_a_margin_past_the_threshold_is_recorded_printed_and_posted(project, mon
     assert abs(second[1] - first[1]) > 0.001  # the sample's margin moves between the two days
     assert rows == [(date(2025, 2, 27), "gross_margin", second[1], first[1], "points")]
     assert any(line.startswith("2025-02-27 Gross margin") for line in outcome.out.splitlines())
-    (payload,) = _Hook.received
+    (payload,) = Webhook.received
     assert payload["day"] == "2025-02-27" and "gross_margin" in [a["figure"] for a in payload["anomalies"]]
     assert (project.config.report_dir / "index.html").exists()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, date, datetime, time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 
 import duckdb
 import pytest
@@ -21,6 +21,7 @@ from flows.daily import daily_books
 from flows.schedule import retry_transient
 from flows.serve import daily_deployment
 from openbooks.errors import SourceNotFound, ValidationFailed, WarehouseBusy
+from tests.webhook import Webhook
 from tests.conftest import SAMPLE
 from transforms.calendar import last_ended_day
 
@@ -175,21 +176,10 @@ def test_a_run_publishes_its_books_as_artifacts_and_data_docs(project):
         assert page.relative_to(project.config.report_dir).as_posix() in report
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Hook.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
 
 
 def test_a_failed_run_posts_its_reason_to_the_webhook(project):
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    server = HTTPServer(("127.0.0.1", 0), Webhook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -202,13 +192,13 @@ def test_a_failed_run_posts_its_reason_to_the_webhook(project):
             }
         )
         negative_output_tokens(inputs / "token_counts" / "2025-02-27.csv")
-        _Hook.received.clear()
+        Webhook.received.clear()
         with pytest.raises(ValidationFailed):
             daily_books(DAY, str(project.config_path))
     finally:
         server.shutdown()
         server.server_close()
-    (payload,) = _Hook.received
+    (payload,) = Webhook.received
     assert payload["flow"] == "daily-books" and payload["flow_run"] == "books-2025-02-27"
     assert "line 6 column output_tokens: expected a count >= 0, got -3" in payload["reason"]
     assert payload["config_hash"] == project.config.hash
