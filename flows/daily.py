@@ -23,7 +23,7 @@ from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
 from flows import compute as compute_mod
-from flows import coverage, inputs, publish, report, schedule, validate
+from flows import coverage, inputs, publish, report, schedule, validate, warm
 from flows.compute import Books, DayWindow, checked_frames
 from flows.report import anomalies as anomalies_mod
 from flows.report.artifacts import publish_artifacts
@@ -230,6 +230,7 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
     """Run one business day end to end; returns its ``daily_economics`` row."""
     run_id = run_id or _run_id()
     record = RunRecord(run_id, day, str(config.file), config.hash)
+    warm.warm_up()  # GX's import and the chart renderer's start, while the inputs are read
     with day_lock(config, day):
         begin_run(config, record)
         try:

@@ -107,8 +107,10 @@ def input_parameters(config: Config) -> dict:
 
 
 def docs(config: Config, record: RunRecord) -> dict:
-    """Where validation results are rendered as GX Data Docs, and under which run."""
-    return {"docs_dir": config.report_dir / "data_docs", "run_name": record.run_id}
+    """Where validation results are rendered as GX Data Docs, under which
+    run, and whether only a failing suite's (``reports.data_docs``)."""
+    return {"docs_dir": config.report_dir / "data_docs", "run_name": record.run_id,
+            "docs_on_failure": config.reports.data_docs == "on_failure"}
 
 
 def record_docs(config: Config, record: RunRecord, outcome: validate.SuiteOutcome) -> None:
@@ -152,7 +154,9 @@ def validate_kinds(config: Config, results: dict[str, SourceResult], record: Run
         checked = result.checked if result.checked is not None else result.frame
         if kind.suite is None or kind.suite in FEED_SUITES.values() or checked is None:
             continue
-        outcome = validate.validate_frame(checked, config.expectations_dir / f"{kind.suite}.json", {})
+        outcome = validate.validate_frame(checked, config.expectations_dir / f"{kind.suite}.json", {},
+                                          **docs(config, record))
+        record_docs(config, record, outcome)
         record.validation_summary.append(outcome.summary())
         for failure in outcome.failures:
             problems += _kind_failure_lines(config, name, kind.suite, result, failure)

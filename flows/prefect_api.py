@@ -169,6 +169,20 @@ def use_local_api(config: Config, echo: Echo = say) -> str:
     return server.url
 
 
+@contextmanager
+def without_heartbeats() -> Iterator[None]:
+    """Flow runs that a command runs and waits for, with no heartbeat thread.
+    Prefect joins that thread when a flow run ends, and it sleeps in whole
+    seconds: up to a second more per run (per day, in a per-day backfill). A
+    heartbeat tells a server that a run it does not watch has not died; a
+    command's runs end with the command, and ``run_log`` marks one that was
+    interrupted. Scheduled runs (``serve``, deployments) keep them."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 def point_at(url: str) -> None:
     """Make ``url`` this process's Prefect API from now on (and its children's)."""
     os.environ["PREFECT_API_URL"] = url

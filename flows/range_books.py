@@ -90,7 +90,11 @@ def live(runs: list[DayRun]) -> list[DayRun]:
 
 
 def docs_options(config: Config, run_name: str, data_docs: bool) -> dict:
-    return {"docs_dir": config.report_dir / "data_docs", "run_name": run_name} if data_docs else {}
+    """Every validation's Data Docs pages when asked for (``--data-docs`` or
+    ``reports.data_docs: always``); else none here (a failing day's are built
+    by ``failed_day_docs``)."""
+    wanted = data_docs or config.reports.data_docs == "always"
+    return {"docs_dir": config.report_dir / "data_docs", "run_name": run_name} if wanted else {}
 
 
 def failed_day_docs(config: Config, run: DayRun, frame: pl.DataFrame, suite: str, parameters: dict) -> None:

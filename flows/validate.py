@@ -116,19 +116,21 @@ def validate_frame(
     docs_dir: Path | None = None,
     run_name: str | None = None,
     suite_data: dict | None = None,
+    docs_on_failure: bool = False,
 ) -> SuiteOutcome:
     """Run one suite on ``frame`` through GX's pandas route. With
     ``docs_dir``, the result is also rendered as a GX Data Docs page there,
-    under ``validations/<suite>/<run_name>/``. ``suite_data``, when given,
-    is the suite itself (``suite_path`` then only names it in errors)."""
+    under ``validations/<suite>/<run_name>/`` (with ``docs_on_failure``, only
+    when the suite failed). ``suite_data``, when given, is the suite itself
+    (``suite_path`` then only names it in errors)."""
     with _GX_LOCK:
         return _validate_frame(frame, suite_path, parameters, docs_dir=docs_dir, run_name=run_name,
-                               suite_data=suite_data)
+                               suite_data=suite_data, docs_on_failure=docs_on_failure)
 
 
 def _validate_frame(
     frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any], *, docs_dir: Path | None, run_name: str | None,
-    suite_data: dict | None = None,
+    suite_data: dict | None = None, docs_on_failure: bool = False,
 ) -> SuiteOutcome:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
@@ -148,7 +150,8 @@ def _validate_frame(
         )
     except Exception as exc:
         raise ConfigError(f"{suite_path}: expectation suite could not run ({str(exc).splitlines()[0]})")
-    page = build_data_docs(context, docs_dir) if docs_dir is not None else None
+    wanted = docs_dir is not None and not (docs_on_failure and result.success)
+    page = build_data_docs(context, docs_dir) if wanted else None
     return SuiteOutcome(name, len(result.results), _failures(name, result, frame), result, page)
 
 

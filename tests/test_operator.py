@@ -23,7 +23,9 @@ SAVED = ("margin_by_day", "cost_per_million_tokens_by_model", "cache_hit_rate_tr
 
 @pytest.fixture
 def published(project):
-    """A project with the reference day published and the shipped saved queries."""
+    """A project with the reference day published (with every validation's
+    Data Docs page) and the shipped saved queries."""
+    project.write_config({"reports": {"data_docs": "always"}})
     daily_books(DAY, str(project.config_path))
     shutil.copytree(REPO / "configs" / "queries", project.config_path.parent / "queries")
     return project

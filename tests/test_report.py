@@ -30,7 +30,7 @@ WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     project = Project(tmp_path_factory.mktemp("layout"))
-    project.write_config()
+    project.write_config({"reports": {"data_docs": "always"}})  # the page links every suite's Data Docs
     daily_books(DAY, str(project.config_path))
     return project
 

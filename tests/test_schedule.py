@@ -156,6 +156,7 @@ def test_the_retry_condition_retries_transient_errors_only():
 
 
 def test_a_run_publishes_its_books_as_artifacts_and_data_docs(project):
+    project.write_config({"reports": {"data_docs": "always"}})
     daily_books(DAY, str(project.config_path))
     with get_client(sync_client=True) as client:
         books = client.read_artifacts(artifact_filter=ArtifactFilter(key={"any_": ["books-2025-02-27"]}))

@@ -93,7 +93,9 @@ def svg(chart) -> str:
     """The chart as SVG, each mark's description also as its hover ``<title>``."""
     import vl_convert
 
-    drawn = vl_convert.vegalite_to_svg(chart.to_json())
+    # Altair's schema check is skipped: it costs more than drawing, and the
+    # charts are built in code, so a test covers each one.
+    drawn = vl_convert.vegalite_to_svg(chart.to_json(validate=False, indent=None))
     return _MARK.sub(lambda m: f'<{m[1]} aria-label="{m[2]}" role="graphics-symbol"{m[3]}>'
                                f"<title>{m[2]}</title></{m[1]}>", drawn)
 

@@ -33,13 +33,13 @@ def run(
     """Compute, validate and publish one business day, then print its figures."""
     cfg = load_config(config)
     the_day = parse_day(day)
-    from flows.prefect_api import use_local_api
+    from flows.prefect_api import use_local_api, without_heartbeats
 
     use_local_api(cfg)
     from flows.daily import daily_books
     from flows.report import report_paths
 
-    with terminal.console.status(f"running {the_day}…"):
+    with terminal.console.status(f"running {the_day}…"), without_heartbeats():
         row = daily_books(the_day, str(cfg.file))
     outcome = row.get("status", "published")  # unchanged: the figures were published already
     terminal.console.print(figures_table(row, f"openbooks {the_day} ({outcome}, run {row['run_id']})"))
@@ -83,11 +83,12 @@ def backfill(
         if not days:
             terminal.say(f"no failed day between {start} and {end}: nothing to re-run")
             return
-    from flows.prefect_api import use_local_api
+    from flows.prefect_api import use_local_api, without_heartbeats
 
     use_local_api(cfg)
     as_set = not per_day and workers == 1 and runner is None
-    outcomes = run_with_progress(terminal.console, cfg, days, workers, runner, as_set, data_docs)
+    with without_heartbeats():
+        outcomes = run_with_progress(terminal.console, cfg, days, workers, runner, as_set, data_docs)
     terminal.console.print(summary_table(outcomes))
     failed = [o for o in outcomes if o.failed]
     if failed:

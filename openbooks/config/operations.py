@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
+from typing import Literal
 
-from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator
 
 from openbooks.config.common import Strict, zone_name as _zone
 
@@ -37,6 +38,10 @@ class Warehouse(Strict):
 
 class Reports(Strict):
     dir: str = "../reports"
+    # GX Data Docs pages: only for a suite that failed ("on_failure"), or for
+    # every validation ("always"). No figure depends on it, so it is left out
+    # of the config hash.
+    data_docs: Literal["on_failure", "always"] = Field("on_failure", exclude=True)
 
 
 class Validation(Strict):
