@@ -182,11 +182,17 @@ def stage_results(config: Config, books: Books, record: RunRecord, earlier: pl.D
 
 @task(cache_policy=NONE)
 def render_report(config: Config, books: Books, record: RunRecord, found: pl.DataFrame) -> report.Report:
+    return report.render_day(*report_inputs(config, books, record, found))
+
+
+def report_inputs(config: Config, books: Books, record: RunRecord,
+                  found: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], report.Context]:
+    """What the day's report is rendered from: its tables as they will be published, and the run's context."""
     tables = {table.name: frame for table, frame in publish.staged_frames(books, record.run_id, config.hash).items()}
     tables["anomalies"] = found
     context = report.Context(config.business_day.timezone, record.run_id, config.hash, datetime.now(UTC),
                              record.validation_summary, record.data_docs, record.skipped)
-    return report.render_day(tables, context)
+    return tables, context
 
 
 def after_publish(config: Config, found: pl.DataFrame, changed: bool) -> None:
@@ -255,19 +261,29 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
 
 
 def begin_run(config: Config, record: RunRecord) -> None:
-    """The day's run in ``run_log`` (an earlier run left 'running' marked
-    interrupted), earlier runs' staged rows dropped, the config recorded."""
+    """The warehouse made ready (``prepare_warehouse``) and the day's run started (``start_day``)."""
     with session(config) as con:
-        ensure_schema(con)
-        con.execute(
-            "UPDATE run_log SET status = 'failed', finished_at = now(), "
-            "error = 'interrupted: the process ended before the run finished' "
-            "WHERE day = ? AND status = 'running'",
-            [record.day],
-        )
-        publish.discard_staging(con, record.day)
-        start_run(con, record)
-        record_config(con, config)
+        prepare_warehouse(con, config)
+        start_day(con, record)
+
+
+def prepare_warehouse(con, config: Config) -> None:
+    """Every table there (new columns added), the config recorded: once per run or range."""
+    ensure_schema(con)
+    record_config(con, config)
+
+
+def start_day(con, record: RunRecord) -> None:
+    """The day's run in ``run_log`` (an earlier run left 'running' marked
+    interrupted), earlier runs' staged rows dropped."""
+    con.execute(
+        "UPDATE run_log SET status = 'failed', finished_at = now(), "
+        "error = 'interrupted: the process ended before the run finished' "
+        "WHERE day = ? AND status = 'running'",
+        [record.day],
+    )
+    publish.discard_staging(con, record.day)
+    start_run(con, record)
 
 
 def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> None:

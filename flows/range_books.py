@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,11 +32,12 @@ from prefect.cache_policies import NONE
 from flows import compute as compute_mod
 from flows import daily, inputs, publish, report
 from flows.report.artifacts import publish_artifacts
+from flows.report.render_pool import Renderer
 from flows.compute import Books, DayWindow
 from flows.range_validate import validate_days
 from flows.runlog import RunRecord, finish_run
 from flows.sources.base import SourceResult
-from flows.warehouse import day_lock, session
+from flows.warehouse import day_lock, holding, session
 from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError, ValidationFailed
 
@@ -77,11 +79,17 @@ def fail(config: Config, run: DayRun, exc: BaseException) -> None:
 
 
 def each_day(config: Config, runs: list[DayRun], step: Callable[[DayRun], None]) -> None:
-    """``step`` on every day still going; a day whose step raises fails alone."""
-    for run in live(runs):
-        try:
-            step(run)
-        except Exception as exc:  # noqa: BLE001 - the day's failure, the range goes on
+    """``step`` on every day still going, the warehouse opened once for them
+    all; a day whose step raises fails alone."""
+    try:
+        with holding(config):
+            for run in live(runs):
+                try:
+                    step(run)
+                except Exception as exc:  # noqa: BLE001 - the day's failure, the range goes on
+                    fail(config, run, exc)
+    except OpenbooksError as exc:  # the warehouse could not be opened: the days still going fail with it
+        for run in live(runs):
             fail(config, run, exc)
 
 
@@ -210,17 +218,24 @@ def check_results(config: Config, runs: list[DayRun], run_name: str, data_docs: 
 
 @task(cache_policy=NONE)
 def stage_and_render(config: Config, runs: list[DayRun]) -> list[DayRun]:
-    """Each day's frames to staging, and its report rendered."""
+    """Each day's frames to staging, and its report rendered (in worker
+    processes for a long range, while the next days are staged)."""
 
     staged: list[pl.DataFrame] = []  # the range's days before this one: history for its anomalies
+    rendering: dict[date, Future] = {}
 
     def stage(run: DayRun) -> None:
         earlier = pl.concat(staged, how="vertical_relaxed") if staged else None
         run.found = daily.stage_results.fn(config, run.books, run.record, earlier)
-        run.rendered = daily.render_report.fn(config, run.books, run.record, run.found)
+        rendering[run.day] = renderer.submit(*daily.report_inputs(config, run.books, run.record, run.found))
         staged.append(run.books.daily)
 
-    each_day(config, sorted(runs, key=lambda run: run.day), stage)
+    def rendered(run: DayRun) -> None:
+        run.rendered = rendering[run.day].result()
+
+    with Renderer(len(live(runs))) as renderer:
+        each_day(config, sorted(runs, key=lambda run: run.day), stage)
+        each_day(config, runs, rendered)
     return runs
 
 
@@ -245,16 +260,21 @@ def publish_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
 
 
 def begin_days(config: Config, days: list[date], locks: ExitStack) -> list[DayRun]:
-    """A run for each day, its lock held and its ``run_log`` row started; a day already running fails."""
-    runs = []
-    for day in days:
-        run = DayRun(RunRecord(str(uuid.uuid4()), day, str(config.file), config.hash))
-        try:
-            locks.enter_context(day_lock(config, day))
-            daily.begin_run(config, run.record)
-        except OpenbooksError as exc:
+    """The warehouse made ready once; a run for each day, its lock held and
+    its ``run_log`` row started; a day already running fails."""
+    runs = [DayRun(RunRecord(str(uuid.uuid4()), day, str(config.file), config.hash)) for day in days]
+    try:
+        with session(config) as con:
+            daily.prepare_warehouse(con, config)
+            for run in runs:
+                try:
+                    locks.enter_context(day_lock(config, run.day))
+                    daily.start_day(con, run.record)
+                except OpenbooksError as exc:
+                    run.reason = reason_of(exc)
+    except OpenbooksError as exc:  # the warehouse itself: every day fails with it
+        for run in live(runs):
             run.reason = reason_of(exc)
-        runs.append(run)
     return runs
 
 

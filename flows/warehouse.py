@@ -204,11 +204,49 @@ def _first_line(message: str) -> str:
     return message.strip().splitlines()[0] if message.strip() else message
 
 
+_held = threading.local()  # .con: the connection ``holding`` keeps open for this thread, .path: its file
+
+
+@contextmanager
+def holding(config: Config) -> Iterator[None]:
+    """Within: every ``session`` of this thread on the configured warehouse is
+    one writing connection, opened once, with the writer's turn held
+    throughout. A pass over a range's days opens the warehouse once instead
+    of a few times per day; other processes get their turn between passes."""
+    if getattr(_held, "con", None) is not None:
+        yield  # already held: the outer holder closes it
+        return
+    with session(config) as con:
+        _held.con, _held.path = con, config.warehouse_path
+        try:
+            yield
+        finally:
+            _held.con = _held.path = None
+
+
+@contextmanager
+def _held_session(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The held connection as a session: left open; a transaction left open by an error rolled back."""
+    try:
+        yield con
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # no transaction was open
+        raise
+
+
 @contextmanager
 def session(config: Config, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the configured warehouse, closed on exit. A writing
     session waits (up to ``lock_timeout_seconds``) for any other writing
-    session of this or another openbooks process; a read-only one does not."""
+    session of this or another openbooks process; a read-only one does not.
+    Inside ``holding`` it is the held connection."""
+    if getattr(_held, "con", None) is not None and _held.path == config.warehouse_path:
+        with _held_session(_held.con) as con:
+            yield con
+        return
     timeout = config.warehouse.lock_timeout_seconds
     turn = nullcontext() if read_only else _writer_lock(config.warehouse_path).held(timeout)
     with turn, writing(config.warehouse_path, os_errors=False):

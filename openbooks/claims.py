@@ -12,6 +12,7 @@ follows the figure's name. The audit is in ``transforms/claims.py``.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -64,7 +65,21 @@ class ClaimsFile(Strict):
 
 
 def load_claims(path: Path) -> list[Claim]:
-    """The claims in ``path``; a bad file is a ``ConfigError`` naming file and key."""
+    """The claims in ``path``; a bad file is a ``ConfigError`` naming file and key.
+    Parsed once while the file is unchanged (a range checks them every day)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return _parse_claims(path)  # read_yaml says what is wrong
+    return list(_parsed_claims(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_claims(path: Path, mtime_ns: int, size: int) -> tuple[Claim, ...]:
+    return tuple(_parse_claims(path))
+
+
+def _parse_claims(path: Path) -> list[Claim]:
     data = read_yaml(path)
     try:
         return ClaimsFile.model_validate(data).claims
