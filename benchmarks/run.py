@@ -172,8 +172,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measure below --repeat-below (fastest kept)")
     parser.add_argument("--repeat-below", type=float, default=1e8)
     parser.add_argument("--out", type=Path, default=BENCH / "results")
-    parser.add_argument("--backfill-days", default="30", help="aggregate backfills to time, comma-separated day counts")
-    parser.add_argument("--backfill-workers", type=int, default=2, help="--workers of those backfills")
+    parser.add_argument("--backfill-days", default="30,365",
+                        help="aggregate backfills to time, comma-separated day counts")
+    parser.add_argument("--backfill-workers", type=int, default=1,
+                        help="--workers of those backfills (1: the set path, openbooks backfill's default)")
     parser.add_argument("--only-startup", action="store_true", help="only the floor, one day's run and backfills")
     args = parser.parse_args()
     args.backfill_days = [int(d) for d in args.backfill_days.split(",") if d.strip()]

@@ -28,6 +28,7 @@ from typing import Any
 import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NONE
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import compute as compute_mod
 from flows import daily, inputs, publish, report
@@ -247,11 +248,14 @@ def publish_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
         run.changed = daily.publish_day.fn(config, run.day, run.record)
 
     each_day(config, runs, publish_one)
+    posting = []  # the artifacts, posted side by side (the API's round trips, not our work, take the time)
     for run in live(runs):
         paths = report.report_paths(config.report_dir, run.day.isoformat())
         if run.changed or not all(p.exists() for p in paths):
             daily.write_report.fn(config, run.rendered)
-        publish_artifacts(run.rendered, run.books.hourly, config.business_day.timezone)
+        posting.append(publish_artifacts.submit(run.rendered, run.books.hourly, config.business_day.timezone))
+    for posted in posting:
+        posted.result()
     if live(runs):
         daily.rewrite_site(config)  # once for the range
         for run in live(runs):
@@ -290,7 +294,8 @@ def _run_name() -> str:
     return f"backfill-range-{days[0]}-{days[-1]}"
 
 
-@flow(name="backfill-range", flow_run_name=_run_name, log_prints=True)
+@flow(name="backfill-range", flow_run_name=_run_name, log_prints=True,
+      task_runner=ThreadPoolTaskRunner(max_workers=8))  # 8: artifacts posted at once
 def backfill_range(days: list[date], config_path: str, data_docs: bool = False) -> list[tuple]:
     """Run ``days`` as one set; returns (day, status, figures, reason) for each, in day order."""
     config = load_config(config_path)
