@@ -23,7 +23,7 @@ from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
 from flows import compute as compute_mod
-from flows import coverage, inputs, publish, report, schedule, validate
+from flows import coverage, failed_runs, inputs, publish, report, schedule, validate
 from flows.compute import Books, DayWindow, checked_frames
 from flows.report import anomalies as anomalies_mod
 from flows.report.artifacts import publish_artifacts
@@ -231,8 +231,8 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
     run_id = run_id or _run_id()
     record = RunRecord(run_id, day, str(config.file), config.hash)
     with day_lock(config, day):
-        begin_run(config, record)
         try:
+            begin_run(config, record)
             window = compute_mod.day_window(config, day)
             node_log, token_counts, results = read_inputs(config, window, record)
             books = compute_books(config, window, node_log, token_counts, inputs.request_customers(results),
@@ -254,10 +254,14 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
 
 
 def begin_run(config: Config, record: RunRecord) -> None:
-    """The day's run in ``run_log`` (an earlier run left 'running' marked
-    interrupted), earlier runs' staged rows dropped, the config recorded."""
+    """The day's run in ``run_log`` (failed runs kept beside the warehouse
+    folded in first, then an earlier run left 'running' marked interrupted),
+    earlier runs' staged rows dropped, the config recorded. The failed-runs
+    file is made here, while the warehouse opens and there is room for it."""
     with session(config) as con:
         ensure_schema(con)
+        failed_runs.reserve(config)
+        failed_runs.fold(con, config)
         con.execute(
             "UPDATE run_log SET status = 'failed', finished_at = now(), "
             "error = 'interrupted: the process ended before the run finished' "
@@ -271,11 +275,7 @@ def begin_run(config: Config, record: RunRecord) -> None:
 
 def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> None:
     reason = str(exc) if isinstance(exc, OpenbooksError) else f"{type(exc).__name__}: {exc}"
-    try:
-        with session(config) as con:
-            finish_run(con, record, "failed", reason)
-    except OpenbooksError:
-        pass  # the warehouse itself is the problem; the original error says more
+    failed_runs.record_failed(config, record, reason)
 
 
 def _flow_run_name() -> str:

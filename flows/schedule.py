@@ -22,6 +22,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
+from flows import failed_runs
 from flows.compute import day_window
 from flows.inputs import day_request
 from flows.sources.files import day_paths
@@ -29,7 +30,7 @@ from flows.sources.registry import kind_for
 from flows.runlog import RunRecord, finish_run, start_run
 from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import Config, load_config
-from openbooks.errors import OpenbooksError
+from openbooks.errors import OpenbooksError, OutputError
 from transforms.calendar import last_ended_day
 
 def scheduled_time() -> datetime:
@@ -103,8 +104,11 @@ def record_not_started(config: Config, day: date, run_id: str, reason: str) -> N
     try:
         with session(config) as con:
             ensure_schema(con)
+            failed_runs.reserve(config)
             start_run(con, record)
             finish_run(con, record, "failed", reason)
+    except OutputError:
+        failed_runs.keep(config, record, reason)  # the disk is full: kept beside it, folded in by the next writer
     except OpenbooksError:
         pass  # the warehouse itself is the problem; the run's own error says more
 

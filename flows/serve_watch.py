@@ -4,7 +4,8 @@ stops, runs it left unfinished recorded as failed.
 
 The runs execute in processes of Prefect's runner; ``serve`` learns about
 them the way an operator would, from the warehouse (read-only, briefly, and
-not at all while a run is writing to it).
+not at all while a run is writing to it), and from the failed-runs file
+beside it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from flows import failed_runs
 from flows.warehouse import day_lock, session
 from openbooks.config import Config
 from openbooks.errors import DayLocked, OpenbooksError
@@ -54,6 +56,7 @@ class RunWatcher:
         self.config, self.echo = config, echo
         self.stop = threading.Event()
         self.seen = {row[0] for row in ended_runs(config) or []}
+        self.seen |= {run.run_id for run in failed_runs.pending(config)}
         self.thread = threading.Thread(target=self._watch, name="openbooks-serve-watch", daemon=True)
 
     def __enter__(self) -> RunWatcher:
@@ -74,6 +77,10 @@ class RunWatcher:
             if run_id not in self.seen:
                 self.seen.add(run_id)
                 self.echo(run_line(*row))
+        for run in failed_runs.pending(self.config):  # failed, and the warehouse could not take its row
+            if run.run_id not in self.seen:
+                self.seen.add(run.run_id)
+                self.echo(run_line(run.day, "failed", run.reason, None, None, None))
 
 
 def record_interrupted(config: Config) -> list:
