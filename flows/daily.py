@@ -285,18 +285,20 @@ def _flow_run_name() -> str:
     if parameters.get("day"):
         return f"books-{parameters['day']}"
     try:  # a scheduled run: named after the day it books
-        return f"books-{schedule.scheduled_day(load_config(parameters.get('config_path', DEFAULT_CONFIG)))}"
+        config = load_config(parameters.get("config_path", DEFAULT_CONFIG))
+        return f"books-{schedule.scheduled_day(config, offset_days=parameters.get('day_offset') or 0)}"
     except OpenbooksError:
         return f"books-scheduled-{schedule.scheduled_time():%Y%m%dT%H%M}"
 
 
 @flow(name="daily-books", flow_run_name=_flow_run_name, log_prints=True, on_failure=[schedule.report_failure])
-def daily_books(day: date | None = None, config_path: str = str(DEFAULT_CONFIG)) -> dict:
+def daily_books(day: date | None = None, config_path: str = str(DEFAULT_CONFIG), day_offset: int = 0) -> dict:
     """Compute, validate and publish the books of one business day; without
-    a day, the one that ended most recently before the run's scheduled time.
-    A deployment run first waits for its inputs (retrying transient errors)."""
+    a day, the one that ended most recently before the run's scheduled time
+    (or ``day_offset`` days before that one). A deployment run first waits
+    for its inputs (retrying transient errors)."""
     config = load_config(config_path)
-    day = day or schedule.scheduled_day(config)
+    day = day or schedule.scheduled_day(config, offset_days=day_offset)
     if schedule.is_deployment_run():
         try:
             schedule.wait_for_sources(config, day)

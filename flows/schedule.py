@@ -31,7 +31,7 @@ from flows.runlog import RunRecord, finish_run, start_run
 from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError, OutputError
-from transforms.calendar import last_ended_day
+from transforms.calendar import booked_day
 
 def scheduled_time() -> datetime:
     """When the current flow run was scheduled to start (now outside a run)."""
@@ -41,10 +41,13 @@ def scheduled_time() -> datetime:
     return datetime.fromtimestamp(moment.timestamp(), UTC)
 
 
-def scheduled_day(config: Config, moment: datetime | None = None) -> date:
-    """The business day a run scheduled at ``moment`` books."""
+def scheduled_day(config: Config, moment: datetime | None = None, offset_days: int = 0) -> date:
+    """The business day a run scheduled at ``moment`` books (``offset_days``
+    before the one that ended most recently)."""
+    if offset_days < 0:
+        raise OpenbooksError(f"day offset {offset_days}: expected a number of days >= 0")
     moment = moment or scheduled_time()
-    return last_ended_day(moment, config.business_day.timezone, config.business_day.start)
+    return booked_day(moment, config.business_day.timezone, config.business_day.start, offset_days)
 
 
 def is_deployment_run() -> bool:
