@@ -7,7 +7,9 @@ that just ended. Prefect only schedules on a real server, so when
 process (``prefect server start``: SQLite under ``PREFECT_HOME``, loopback
 only, a free port), waits until it is healthy, and stops it on SIGTERM or
 Ctrl-C. With ``PREFECT_API_URL`` set it uses that server. It prints each
-run as it ends (day, state, figures or reason; ``flows.serve_watch``), and
+run as it ends (day, state, figures or reason; ``flows.serve_watch``), each
+try of a run waiting for its inputs (``flows.schedule``), and each run
+cancelled because the one before it was still going (one at a time), and
 when stopped records the runs it cut short as failed. ``--day D`` makes every
 scheduled run book day D (to try it on the sample data); ``--day-offset N``
 makes each book the day N days before the one that just ended (logs that land

@@ -196,6 +196,16 @@ def test_a_transient_error_is_retried_and_a_validation_failure_is_not(project):
     assert runs["validate_inputs"].state.is_failed()
 
 
+def test_a_day_waiting_for_its_inputs_is_one_line_on_the_run_output_each_try(capsys):
+    from flows.schedule import sources_ready
+
+    waiting = sources_ready.with_options(retries=3, retry_delay_seconds=600)
+    assert retry_transient(waiting, None, Failed(data=SourceNotFound("no node_log file for 2025-02-27\nmore")), DAY)
+    assert capsys.readouterr().out == "2025-02-27 waiting (retrying in 600 s): no node_log file for 2025-02-27 more\n"
+    assert not retry_transient(waiting, None, Failed(data=ValidationFailed("bad row")), DAY)
+    assert capsys.readouterr().out == ""
+
+
 def test_the_retry_condition_retries_transient_errors_only():
     assert retry_transient(None, None, Failed(data=SourceNotFound("no file yet")))
     assert retry_transient(None, None, Failed(data=WarehouseBusy("busy")))
