@@ -163,12 +163,21 @@ def encode(run: FailedRun) -> bytes:
     """One slot: the run as a JSON line padded with spaces; a reason too long
     for a slot is cut short."""
     entry = asdict(run)
-    while True:
-        data = json.dumps(entry, ensure_ascii=True).encode()
-        excess = len(data) - (SLOT_BYTES - 1)
-        if excess <= 0:
-            return data.ljust(SLOT_BYTES - 1) + b"\n"
-        entry["reason"] = entry["reason"][: max(0, len(entry["reason"]) - excess - 3)] + "..."
+
+    def encoded(reason: str) -> bytes:
+        return json.dumps(entry | {"reason": reason}, ensure_ascii=True).encode()
+
+    data = encoded(run.reason)
+    if len(data) > SLOT_BYTES - 1:  # the longest start of the reason that fits, by halving
+        short, long = 0, len(run.reason)
+        while short < long:
+            middle = (short + long + 1) // 2
+            if len(encoded(run.reason[:middle] + "...")) <= SLOT_BYTES - 1:
+                short = middle
+            else:
+                long = middle - 1
+        data = encoded(run.reason[:short] + "...")
+    return data.ljust(SLOT_BYTES - 1) + b"\n"
 
 
 def decode(slot: bytes) -> FailedRun | None:
