@@ -24,6 +24,7 @@ from openbooks.errors import DayLocked, OpenbooksError
 
 POLL_SECONDS = 2.0
 DAILY_FLOW = "daily-books"
+RECENT_CANCELLED = 50  # the latest cancelled runs looked at each time (the ones before were told already)
 STOPPED = "interrupted: openbooks serve was stopped (Ctrl-C or SIGTERM) before the run finished"
 
 _ENDED_RUNS = (
@@ -65,6 +66,7 @@ def cancelled_runs(since: datetime) -> list:
         FlowRunFilterExpectedStartTime, FlowRunFilterState, FlowRunFilterStateType,
     )
     from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
 
     try:
         with get_client(sync_client=True) as client:
@@ -75,6 +77,8 @@ def cancelled_runs(since: datetime) -> list:
                     state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CANCELLED])),
                     expected_start_time=FlowRunFilterExpectedStartTime(after_=since),
                 ),
+                sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+                limit=RECENT_CANCELLED,
             )
     except Exception:  # noqa: BLE001 - the API is busy or restarting: look again later
         return []
