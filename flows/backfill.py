@@ -29,6 +29,7 @@ from prefect.cache_policies import NONE
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from flows import failed_runs
 from flows.daily import daily_books
 from flows.schedule import record_not_started
 from flows.warehouse import session
@@ -85,6 +86,7 @@ def failed_days(config: Config, days: list[date]) -> list[date]:
     if not days or not config.warehouse_path.exists():
         return []
     with session(config) as con:
+        failed_runs.fold(con, config)  # runs the warehouse could not take when they failed
         rows = con.execute(
             "SELECT day FROM run_log WHERE day BETWEEN ? AND ? GROUP BY day "
             "HAVING arg_max(status, started_at) IN ('failed', 'running') ORDER BY day",

@@ -23,7 +23,7 @@ from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
 from flows import compute as compute_mod
-from flows import coverage, inputs, publish, report, schedule, validate, warm
+from flows import coverage, failed_runs, inputs, publish, report, schedule, validate, warm
 from flows.compute import Books, DayWindow, checked_frames
 from flows.report import anomalies as anomalies_mod
 from flows.report.artifacts import publish_artifacts
@@ -238,8 +238,8 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
     record = RunRecord(run_id, day, str(config.file), config.hash)
     warm.warm_up()  # GX's import and the chart renderer's start, while the inputs are read
     with day_lock(config, day):
-        begin_run(config, record)
         try:
+            begin_run(config, record)
             window = compute_mod.day_window(config, day)
             node_log, token_counts, results = read_inputs(config, window, record)
             books = compute_books(config, window, node_log, token_counts, inputs.request_customers(results),
@@ -268,8 +268,13 @@ def begin_run(config: Config, record: RunRecord) -> None:
 
 
 def prepare_warehouse(con, config: Config) -> None:
-    """Every table there (new columns added), the config recorded: once per run or range."""
+    """Every table there (new columns added), failed runs kept beside the
+    warehouse folded into ``run_log``, the config recorded: once per run or
+    range. The failed-runs file is made here, while the warehouse opens and
+    there is room for it."""
     ensure_schema(con)
+    failed_runs.reserve(config)
+    failed_runs.fold(con, config)
     record_config(con, config)
 
 
@@ -288,11 +293,7 @@ def start_day(con, record: RunRecord) -> None:
 
 def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> None:
     reason = str(exc) if isinstance(exc, OpenbooksError) else f"{type(exc).__name__}: {exc}"
-    try:
-        with session(config) as con:
-            finish_run(con, record, "failed", reason)
-    except OpenbooksError:
-        pass  # the warehouse itself is the problem; the original error says more
+    failed_runs.record_failed(config, record, reason)
 
 
 def _flow_run_name() -> str:
@@ -302,18 +303,20 @@ def _flow_run_name() -> str:
     if parameters.get("day"):
         return f"books-{parameters['day']}"
     try:  # a scheduled run: named after the day it books
-        return f"books-{schedule.scheduled_day(load_config(parameters.get('config_path', DEFAULT_CONFIG)))}"
+        config = load_config(parameters.get("config_path", DEFAULT_CONFIG))
+        return f"books-{schedule.scheduled_day(config, offset_days=parameters.get('day_offset') or 0)}"
     except OpenbooksError:
         return f"books-scheduled-{schedule.scheduled_time():%Y%m%dT%H%M}"
 
 
 @flow(name="daily-books", flow_run_name=_flow_run_name, log_prints=True, on_failure=[schedule.report_failure])
-def daily_books(day: date | None = None, config_path: str = str(DEFAULT_CONFIG)) -> dict:
+def daily_books(day: date | None = None, config_path: str = str(DEFAULT_CONFIG), day_offset: int = 0) -> dict:
     """Compute, validate and publish the books of one business day; without
-    a day, the one that ended most recently before the run's scheduled time.
-    A deployment run first waits for its inputs (retrying transient errors)."""
+    a day, the one that ended most recently before the run's scheduled time
+    (or ``day_offset`` days before that one). A deployment run first waits
+    for its inputs (retrying transient errors)."""
     config = load_config(config_path)
-    day = day or schedule.scheduled_day(config)
+    day = day or schedule.scheduled_day(config, offset_days=day_offset)
     if schedule.is_deployment_run():
         try:
             schedule.wait_for_sources(config, day)

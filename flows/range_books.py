@@ -31,12 +31,12 @@ from prefect.cache_policies import NONE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import compute as compute_mod
-from flows import daily, inputs, publish, report
+from flows import daily, failed_runs, inputs, publish, report
 from flows.report.artifacts import publish_artifacts
 from flows.report.render_pool import Renderer
 from flows.compute import Books, DayWindow
 from flows.range_validate import validate_days
-from flows.runlog import RunRecord, finish_run
+from flows.runlog import RunRecord
 from flows.sources.base import SourceResult
 from flows.warehouse import day_lock, holding, session
 from openbooks.config import Config, load_config
@@ -72,11 +72,7 @@ def reason_of(exc: BaseException) -> str:
 def fail(config: Config, run: DayRun, exc: BaseException) -> None:
     """The day failed: recorded in ``run_log`` as ``daily-books`` records it; it leaves the passes."""
     run.reason = reason_of(exc)
-    try:
-        with session(config) as con:
-            finish_run(con, run.record, "failed", run.reason)
-    except OpenbooksError:
-        pass  # the warehouse itself is the problem; the reason says more
+    failed_runs.record_failed(config, run.record, run.reason)
 
 
 def each_day(config: Config, runs: list[DayRun], step: Callable[[DayRun], None]) -> None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-
 import json
+from datetime import UTC, date, datetime
 
 import duckdb
 
@@ -25,6 +24,7 @@ class RunRecord:
     validation_summary: list[str] = field(default_factory=list)
     data_docs: dict[str, str] = field(default_factory=dict)  # suite → Data Docs page, relative to the reports
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # source → reason → rows left out on purpose
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def start_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:

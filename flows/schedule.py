@@ -13,6 +13,7 @@ run elsewhere) and never otherwise. Runs started at the terminal
 from __future__ import annotations
 
 import json
+import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, date, datetime
@@ -22,6 +23,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
+from flows import failed_runs
 from flows.compute import day_window
 from flows.inputs import day_request
 from flows.sources.files import day_paths
@@ -29,8 +31,8 @@ from flows.sources.registry import kind_for
 from flows.runlog import RunRecord, finish_run, start_run
 from flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import Config, load_config
-from openbooks.errors import OpenbooksError
-from transforms.calendar import last_ended_day
+from openbooks.errors import OpenbooksError, OutputError
+from transforms.calendar import booked_day
 
 def scheduled_time() -> datetime:
     """When the current flow run was scheduled to start (now outside a run)."""
@@ -40,10 +42,13 @@ def scheduled_time() -> datetime:
     return datetime.fromtimestamp(moment.timestamp(), UTC)
 
 
-def scheduled_day(config: Config, moment: datetime | None = None) -> date:
-    """The business day a run scheduled at ``moment`` books."""
+def scheduled_day(config: Config, moment: datetime | None = None, offset_days: int = 0) -> date:
+    """The business day a run scheduled at ``moment`` books (``offset_days``
+    before the one that ended most recently)."""
+    if offset_days < 0:
+        raise OpenbooksError(f"day offset {offset_days}: expected a number of days >= 0")
     moment = moment or scheduled_time()
-    return last_ended_day(moment, config.business_day.timezone, config.business_day.start)
+    return booked_day(moment, config.business_day.timezone, config.business_day.start, offset_days)
 
 
 def is_deployment_run() -> bool:
@@ -53,19 +58,37 @@ def is_deployment_run() -> bool:
     return bool(context and context.flow_run and context.flow_run.deployment_id)
 
 
-def retry_transient(task, task_run, state) -> bool:
+def retry_transient(task, task_run, state, day: date | None = None) -> bool:
     """``retry_condition_fn``: retry only errors marked transient; each retry
-    is reported at once (an operator sees a day still waiting for its files)."""
+    is reported at once (an operator sees a day still waiting for its files):
+    logged and, for a ``day``, one line on the run's output, which
+    ``openbooks serve`` shows as its own."""
     try:
         state.result()
     except OpenbooksError as exc:
-        if exc.transient:
-            get_logger("openbooks.schedule").warning(
-                "waiting (retrying in %s s): %s", getattr(task, "retry_delay_seconds", None), exc)
+        if exc.transient:  # asked only while retries are left
+            delay = _seconds(getattr(task, "retry_delay_seconds", None))
+            get_logger("openbooks.schedule").warning("waiting (retrying in %s s): %s", delay, exc)
+            if day is not None:
+                say(f"{day} waiting (retrying in {delay} s): {exc}")
         return exc.transient
     except Exception:  # noqa: BLE001 - anything else is not ours to retry
         return False
     return False
+
+
+def _seconds(delay) -> str:
+    """A retry delay as Prefect keeps it (a number, or a list of them), as text: ``600``, ``2.5``."""
+    if isinstance(delay, (list, tuple)):
+        delay = delay[0] if delay else None
+    return "?" if delay is None else f"{delay:g}"
+
+
+def say(line: str) -> None:
+    """One line on the run's standard output, past Prefect's print capture
+    (a served run's output is serve's)."""
+    sys.stdout.write(line.replace("\n", " ") + "\n")
+    sys.stdout.flush()
 
 
 @task(cache_policy=NONE)
@@ -88,10 +111,14 @@ def sources_ready(config: Config, day: date) -> dict[str, int]:
 def wait_for_sources(config: Config, day: date) -> dict[str, int]:
     """``sources_ready`` with the schedule's retries on transient errors."""
     policy = config.schedule
+
+    def retry(task, task_run, state) -> bool:
+        return retry_transient(task, task_run, state, day)
+
     return sources_ready.with_options(
         retries=policy.retries,
         retry_delay_seconds=policy.retry_delay_seconds,
-        retry_condition_fn=retry_transient,
+        retry_condition_fn=retry,
     )(config, day)
 
 
@@ -103,8 +130,11 @@ def record_not_started(config: Config, day: date, run_id: str, reason: str) -> N
     try:
         with session(config) as con:
             ensure_schema(con)
+            failed_runs.reserve(config)
             start_run(con, record)
             finish_run(con, record, "failed", reason)
+    except OutputError:
+        failed_runs.keep(config, record, reason)  # the disk is full: kept beside it, folded in by the next writer
     except OpenbooksError:
         pass  # the warehouse itself is the problem; the run's own error says more
 

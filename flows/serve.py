@@ -7,9 +7,13 @@ that just ended. Prefect only schedules on a real server, so when
 process (``prefect server start``: SQLite under ``PREFECT_HOME``, loopback
 only, a free port), waits until it is healthy, and stops it on SIGTERM or
 Ctrl-C. With ``PREFECT_API_URL`` set it uses that server. It prints each
-run as it ends (day, state, figures or reason; ``flows.serve_watch``), and
+run as it ends (day, state, figures or reason; ``flows.serve_watch``), each
+try of a run waiting for its inputs (``flows.schedule``), and each run
+cancelled because the one before it was still going (one at a time), and
 when stopped records the runs it cut short as failed. ``--day D`` makes every
-scheduled run book day D (to try it on the sample data).
+scheduled run book day D (to try it on the sample data); ``--day-offset N``
+makes each book the day N days before the one that just ended (logs that land
+late).
 
 ``deploy`` registers the daily flow (on the schedule) and the backfill flow
 (run on demand) with a server and a process work pool, for a Prefect worker
@@ -85,16 +89,18 @@ def schedule_for(config: Config, *, cron: str | None = None, interval: float | N
 
 
 def daily_deployment(config: Config, *, cron: str | None = None, interval: float | None = None,
-                     day: date | None = None, **options):
+                     day: date | None = None, day_offset: int = 0, **options):
     """The ``daily-books`` deployment: the config's schedule, its config path
-    (and ``day``, when every run is to book that day). One run at a time: a
-    run scheduled while one still waits for its inputs is cancelled, never
-    stacked behind it."""
+    (and ``day``, when every run is to book that day, or ``day_offset``, when
+    each is to book that many days before the day that just ended). One run
+    at a time: a run scheduled while one still waits for its inputs is
+    cancelled, never stacked behind it."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
     from flows.daily import daily_books
 
     parameters = {"config_path": str(config.file)} | ({"day": day.isoformat()} if day else {})
+    parameters |= {"day_offset": day_offset} if day_offset else {}
     return daily_books.to_deployment(
         name=DAILY_DEPLOYMENT,
         schedule=schedule_for(config, cron=cron, interval=interval),
@@ -107,7 +113,7 @@ def daily_deployment(config: Config, *, cron: str | None = None, interval: float
 
 
 def serve_daily(config: Config, *, cron: str | None = None, interval: float | None = None,
-                day: date | None = None) -> None:
+                day: date | None = None, day_offset: int = 0) -> None:
     """Serve the daily deployment until SIGTERM or Ctrl-C (blocks).
 
     What ``prefect.serve`` does, with a bounded stop: SIGTERM asks the runner
@@ -119,7 +125,7 @@ def serve_daily(config: Config, *, cron: str | None = None, interval: float | No
     from prefect.runner import Runner
 
     runner = Runner(pause_on_shutdown=True)
-    runner.add_deployment(daily_deployment(config, cron=cron, interval=interval, day=day))
+    runner.add_deployment(daily_deployment(config, cron=cron, interval=interval, day=day, day_offset=day_offset))
     graceful = runner.handle_sigterm
 
     def handle_sigterm(*args) -> None:
@@ -164,28 +170,44 @@ def serve_watched(config: Config, echo, **schedule) -> None:
 
 
 def run_serve(config: Config, *, cron: str | None = None, interval: float | None = None,
-              day: date | None = None, echo=print) -> None:
+              day: date | None = None, day_offset: int = 0, echo=print) -> None:
     """``openbooks serve``: on ``PREFECT_API_URL``, or on a local server of its own."""
     from prefect.settings import PREFECT_API_URL
 
+    if day is not None and day_offset:
+        raise OpenbooksError(
+            f"--day {day} and --day-offset {day_offset}: give one or the other "
+            "(--day books that day every run, --day-offset N the day N days before the one that ended)")
+    if day_offset < 0:
+        raise OpenbooksError(f"--day-offset {day_offset}: expected a number of days >= 0")
+    schedule_for(config, cron=cron, interval=interval)  # a bad schedule fails before any server starts
     # SIGTERM before the runner takes over still stops the local server cleanly.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    described = _describe_schedule(config, cron, interval) + (f", booking {day} every run" if day else "")
+    described = _describe_schedule(config, cron, interval) + _describe_day(day, day_offset)
+    booking = {"cron": cron, "interval": interval, "day": day, "day_offset": day_offset}
     url = PREFECT_API_URL.value()
     if url:
         echo(f"serving daily-books/{DAILY_DEPLOYMENT} ({described}) on {url}")
-        serve_watched(config, echo, cron=cron, interval=interval, day=day)
+        serve_watched(config, echo, **booking)
         return
     with local_server(prefect_home()) as server:
         echo(f"started a local Prefect server: {server.url.removesuffix('/api')} (pid {server.pid}, log {server.log})")
         echo(f"serving daily-books/{DAILY_DEPLOYMENT} ({described}); stop with Ctrl-C or SIGTERM")
         with api(server.url):
-            serve_watched(config, echo, cron=cron, interval=interval, day=day)
+            serve_watched(config, echo, **booking)
         echo("stopping the local Prefect server")
 
 
 def _exit_on_sigterm(signum, frame) -> None:
     raise SystemExit(128 + signum)
+
+
+def _describe_day(day: date | None, day_offset: int) -> str:
+    if day is not None:
+        return f", booking {day} every run"
+    if day_offset:
+        return f", booking the day {day_offset} day{'s' if day_offset > 1 else ''} before the one that just ended"
+    return ""
 
 
 def _describe_schedule(config: Config, cron: str | None, interval: float | None) -> str:

@@ -93,3 +93,14 @@ def test_query_help_documents_the_one_way_to_read_files(monkeypatch, capsys):
     outcome = openbooks(monkeypatch, capsys, "query", "--help")
     assert outcome.code == 0 and "--allow-file-reads DIR" in outcome.out
     assert "reads no file but the warehouse and writes none" in " ".join(outcome.out.split())
+
+
+def test_serve_takes_a_day_or_a_day_offset_not_both(project, monkeypatch, capsys):
+    config = ("-c", str(project.config_path))
+    both = openbooks(monkeypatch, capsys, "serve", *config, "--day", "2025-02-27", "--day-offset", "1")
+    assert both.code == 1
+    assert both.err_lines == ["error: --day 2025-02-27 and --day-offset 1: give one or the other (--day books that "
+                              "day every run, --day-offset N the day N days before the one that ended)"]
+    negative = openbooks(monkeypatch, capsys, "serve", *config, "--day-offset", "-2")
+    assert (negative.code, negative.err_lines) == (1, ["error: --day-offset -2: expected a number of days >= 0"])
+    assert not project.config.warehouse_path.exists()  # refused before anything started

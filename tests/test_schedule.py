@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from http.server import HTTPServer
 
 import duckdb
@@ -23,7 +23,7 @@ from flows.serve import daily_deployment
 from openbooks.errors import SourceNotFound, ValidationFailed, WarehouseBusy
 from tests.webhook import Webhook
 from tests.conftest import SAMPLE
-from transforms.calendar import last_ended_day
+from transforms.calendar import booked_day, last_ended_day
 
 DAY = date(2025, 2, 27)
 NOON = time(12, 0)
@@ -77,6 +77,40 @@ def test_last_ended_day_refuses_a_naive_time():
         last_ended_day(datetime(2025, 2, 28, 12, 30), "Asia/Shanghai", NOON)
 
 
+@pytest.mark.parametrize(
+    ("moment", "timezone", "start", "offset", "expected"),
+    [
+        # No offset: the day that just ended.
+        (datetime(2025, 2, 28, 4, 30, tzinfo=UTC), "Asia/Shanghai", NOON, 0, date(2025, 2, 27)),
+        # 12:30 Shanghai on 1 March: 28 February has just ended; one day back is the 27th.
+        (datetime(2025, 3, 1, 4, 30, tzinfo=UTC), "Asia/Shanghai", NOON, 1, date(2025, 2, 27)),
+        # 00:30 on 1 March in Shanghai is still 28 February in UTC: the business timezone decides.
+        (datetime(2025, 2, 28, 16, 30, tzinfo=UTC), "Asia/Shanghai", NOON, 2, date(2025, 2, 25)),
+        # Back across the month and a leap day.
+        (datetime(2024, 3, 2, 4, 30, tzinfo=UTC), "Asia/Shanghai", NOON, 2, date(2024, 2, 28)),
+        # New York springs forward on 9 March 2025: 9 March is 23 hours long, and a
+        # one-day offset from the 10th still lands on the 8th's date, not an hour off.
+        (datetime(2025, 3, 11, 4, 0, tzinfo=UTC), "America/New_York", time(0), 1, date(2025, 3, 9)),
+        (datetime(2025, 3, 10, 4, 0, tzinfo=UTC), "America/New_York", time(0), 1, date(2025, 3, 8)),
+        (datetime(2025, 3, 10, 3, 59, tzinfo=UTC), "America/New_York", time(0), 1, date(2025, 3, 7)),
+        # It falls back on 2 November 2025: 2 November is 25 hours long, ending 05:00 UTC on the 3rd.
+        (datetime(2025, 11, 3, 5, 0, tzinfo=UTC), "America/New_York", time(0), 1, date(2025, 11, 1)),
+        (datetime(2025, 11, 3, 4, 59, tzinfo=UTC), "America/New_York", time(0), 1, date(2025, 10, 31)),
+        # A business day that starts at 02:30 in Berlin, across its spring DST gap (02:00 -> 03:00 on 30 March).
+        (datetime(2025, 3, 31, 0, 30, tzinfo=UTC), "Europe/Berlin", time(2, 30), 1, date(2025, 3, 29)),
+        (datetime(2025, 3, 31, 0, 29, tzinfo=UTC), "Europe/Berlin", time(2, 30), 1, date(2025, 3, 28)),
+    ],
+)
+def test_booked_day_is_whole_business_days_before_the_one_that_ended(moment, timezone, start, offset, expected):
+    assert booked_day(moment, timezone, start, offset) == expected
+    assert booked_day(moment, timezone, start, offset) == last_ended_day(moment, timezone, start) - timedelta(offset)
+
+
+def test_booked_day_refuses_a_negative_offset():
+    with pytest.raises(ValueError, match="0 or more"):
+        booked_day(datetime(2025, 2, 28, 4, 30, tzinfo=UTC), "Asia/Shanghai", NOON, -1)
+
+
 def test_serving_registers_the_configured_schedule_and_parameters(project):
     config = project.write_config({"schedule": {"cron": "45 12 * * 1-5", "timezone": "Asia/Shanghai"}})
     deployment_id = daily_deployment(config).apply()
@@ -89,7 +123,21 @@ def test_serving_registers_the_configured_schedule_and_parameters(project):
     assert schedule.schedule.timezone == "Asia/Shanghai"
     assert schedule.active
     assert deployment.parameters == {"config_path": str(project.config_path)}
-    assert set(deployment.parameter_openapi_schema["properties"]) == {"day", "config_path"}
+    assert set(deployment.parameter_openapi_schema["properties"]) == {"day", "config_path", "day_offset"}
+
+
+def test_a_scheduled_run_with_a_day_offset_books_that_many_days_earlier(project):
+    # Scheduled at 12:30 on 1 March in Shanghai: 28 February has just ended; one day back is the 27th.
+    deployment_id = daily_deployment(project.config, day_offset=1).apply()
+    with get_client(sync_client=True) as client:
+        assert client.read_deployment(deployment_id).parameters["day_offset"] == 1
+    flow_run = run_deployment("daily-books/daily", scheduled_time=datetime(2025, 3, 1, 4, 30, tzinfo=UTC),
+                              timeout=0, as_subflow=False)
+    state = run_flow(daily_books, flow_run=flow_run, parameters=flow_run.parameters, return_type="state")
+    assert state.is_completed(), state.message
+    assert state.result()["day"] == DAY
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(flow_run.id).name == "books-2025-02-27"
 
 
 def _deployment_run(config, scheduled: datetime):
@@ -146,6 +194,16 @@ def test_a_transient_error_is_retried_and_a_validation_failure_is_not(project):
     assert runs["sources_ready"].run_count == 1
     assert runs["validate_inputs"].run_count == 1
     assert runs["validate_inputs"].state.is_failed()
+
+
+def test_a_day_waiting_for_its_inputs_is_one_line_on_the_run_output_each_try(capsys):
+    from flows.schedule import sources_ready
+
+    waiting = sources_ready.with_options(retries=3, retry_delay_seconds=600)
+    assert retry_transient(waiting, None, Failed(data=SourceNotFound("no node_log file for 2025-02-27\nmore")), DAY)
+    assert capsys.readouterr().out == "2025-02-27 waiting (retrying in 600 s): no node_log file for 2025-02-27 more\n"
+    assert not retry_transient(waiting, None, Failed(data=ValidationFailed("bad row")), DAY)
+    assert capsys.readouterr().out == ""
 
 
 def test_the_retry_condition_retries_transient_errors_only():

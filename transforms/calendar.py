@@ -30,6 +30,16 @@ def last_ended_day(moment: datetime, timezone: str, start: time) -> date:
     return day
 
 
+def booked_day(moment: datetime, timezone: str, start: time, offset_days: int = 0) -> date:
+    """The business day a run scheduled at ``moment`` books: the one that
+    ended most recently (``last_ended_day``), or ``offset_days`` business days
+    before it, for logs that land late. Business days are calendar dates, so
+    the offset is whole days even across a DST change."""
+    if offset_days < 0:
+        raise ValueError(f"expected an offset of 0 or more days, got {offset_days}")
+    return last_ended_day(moment, timezone, start) - timedelta(days=offset_days)
+
+
 def hour_grid(day_start: datetime, day_end: datetime) -> pl.DataFrame:
     """One row per hour of the day from its start: ``hour_start``, ``hour_end``,
     ``hours`` (1.0, or less for a last partial hour)."""

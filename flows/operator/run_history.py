@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flows import failed_runs
 from flows.warehouse import session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
@@ -14,14 +15,22 @@ STATUS_COLUMNS = ("day", "status", "started", "duration", "config", "reason")
 
 def recent_runs(config: Config, limit: int = 20) -> list[tuple]:
     """The latest runs, newest first: day, status, when (in the business
-    timezone, with its offset), duration, config hash, reason."""
+    timezone, with its offset), duration, config hash, reason. Failed runs
+    the warehouse could not take are folded into run_log first, or, while
+    it still cannot (a full disk), shown from the file beside it."""
     zone = ZoneInfo(config.business_day.timezone)
+    failed_runs.fold_pending(config)
     with session(config, read_only=True) as con:
         rows = con.execute(
-            "SELECT day, status, started_at, finished_at - started_at, config_hash, error FROM run_log "
+            "SELECT run_id, day, status, started_at, finished_at - started_at, config_hash, error FROM run_log "
             "ORDER BY started_at DESC LIMIT ?",
             [limit],
         ).fetchall()
+    runs = {row[0]: row[1:] for row in rows}
+    for run in failed_runs.pending(config):  # in place of its row left 'running', if any
+        runs[run.run_id] = (date.fromisoformat(run.day), "failed", run.started,
+                            datetime.fromisoformat(run.finished_at) - run.started, run.config_hash, run.reason)
+    rows = sorted(runs.values(), key=lambda row: row[2], reverse=True)[:limit]
     return [
         (day, status, local_time(started, zone), duration_text(took), config_hash,
          first_line(error))

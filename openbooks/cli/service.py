@@ -24,6 +24,8 @@ def serve(
     interval: Annotated[float | None, typer.Option(help="Run every N seconds instead (for trying it out).")] = None,
     day: Annotated[str | None, typer.Option(
         "--day", help="Book this day (YYYY-MM-DD) every run instead of the day that just ended (try: 2025-02-27).")] = None,
+    day_offset: Annotated[int, typer.Option(
+        "--day-offset", help="Book the day N days before the one that just ended (logs that land late).")] = 0,
 ) -> None:
     """Run the day that just ended on the config's schedule, until stopped (Ctrl-C or SIGTERM).
 
@@ -31,7 +33,8 @@ def serve(
     cfg = load_config(config)
     from flows.serve import run_serve
 
-    run_serve(cfg, cron=cron, interval=interval, day=parse_day(day, "--day") if day else None, echo=echo)
+    run_serve(cfg, cron=cron, interval=interval, day=parse_day(day, "--day") if day else None,
+              day_offset=day_offset, echo=echo)
 
 
 @app.command()
