@@ -43,7 +43,7 @@ def openbooks(monkeypatch, capsys, *args: str, stdin: str | None = None) -> Outc
 
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     with pytest.raises(SystemExit) as info:
-        main()
+        main(end_process=False)  # the test session goes on after the command
     captured = capsys.readouterr()
     code = info.value.code
     return Outcome(code if isinstance(code, int) else (0 if code is None else 1), captured.out, captured.err)

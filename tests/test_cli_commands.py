@@ -104,3 +104,21 @@ def test_serve_takes_a_day_or_a_day_offset_not_both(project, monkeypatch, capsys
     negative = openbooks(monkeypatch, capsys, "serve", *config, "--day-offset", "-2")
     assert (negative.code, negative.err_lines) == (1, ["error: --day-offset -2: expected a number of days >= 0"])
     assert not project.config.warehouse_path.exists()  # refused before anything started
+
+
+def test_a_caller_that_goes_on_after_a_command_keeps_its_own_exit_code(tmp_path):
+    """The console entry ends its process with the command's code; a caller
+    that asks it not to (a test session) exits with its own code, whatever the
+    command returned."""
+    script = (
+        "import sys\n"
+        "from openbooks.cli import main\n"
+        f"sys.argv = ['openbooks', 'status', '-c', {str(tmp_path / 'missing.yaml')!r}]\n"
+        "try:\n"
+        "    main(end_process=False)\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 1\n"
+        "sys.exit(0)\n"
+    )
+    caller = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert caller.returncode == 0, caller.stderr

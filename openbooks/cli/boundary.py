@@ -30,9 +30,16 @@ from openbooks.cli.program import app
 from openbooks.errors import OpenbooksError
 
 
-def main() -> None:
+def main(*, end_process: bool = True) -> None:
+    """The console entry point: run ``sys.argv`` and exit with its code.
+
+    ``end_process=False`` leaves the interpreter's own ending alone, for a
+    caller that goes on after the command (a test session, say): the fast
+    ending would otherwise end that caller's process with this command's code.
+    """
     ending: list[int] = []
-    atexit.register(_end_process, ending)  # registered first, so it runs last
+    if end_process:
+        atexit.register(_end_process, ending)  # registered first, so it runs last
     code = run_program(sys.argv[1:])
     ending.append(code)
     sys.exit(code)
