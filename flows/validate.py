@@ -231,17 +231,27 @@ def _failures(suite: str, result, frame: pl.DataFrame) -> list[Failure]:
         res = item.result or {}
         indexes = res.get("unexpected_index_list")
         if indexes:
-            values = res.get("unexpected_list") or [None] * len(indexes)
+            values = list(res.get("unexpected_list") or [])
             # A check on a derived flag (within_day, no_overlap, …) names the input column it is about.
             if (config.meta or {}).get("column") in frame.columns:
                 column = config.meta["column"]
-                values = [frame[column][int(i)] for i in indexes]
+                values = []
+            # GX lists every failing row's index but only the first values
+            # (200): the rest are read from the frame.
+            values += [_value_at(frame, column, int(i)) for i in indexes[len(values):]]
             failures.extend(
-                Failure(suite, config.type, column, expected, int(i), v) for i, v in zip(indexes, values)
+                Failure(suite, config.type, column, expected, int(i), v) for i, v in zip(indexes, values, strict=True)
             )
         else:
             failures.append(Failure(suite, config.type, column, expected, None, res.get("observed_value")))
     return failures
+
+
+def _value_at(frame: pl.DataFrame, column: str | None, row: int) -> Any:
+    """The value of ``column`` in ``row``, as GX reports it (None where there is no one column)."""
+    if column not in frame.columns:
+        return None
+    return frame.select(column).slice(row, 1).to_pandas()[column].iloc[0]
 
 
 def describe_failures(outcome: SuiteOutcome, label: Callable[[int], str], timezone: str | None = None) -> list[str]:

@@ -51,3 +51,14 @@ def test_each_day_gets_the_outcome_of_its_own_frame():
 
     breakdown = {DAYS[0]: _breakdown(5.0), DAYS[1]: _breakdown(0.0), DAYS[2]: _breakdown(1.0).head(0)}
     _same_as_alone(breakdown, "cost_breakdown", {day: {} for day in DAYS})
+
+
+def test_a_long_range_of_failing_days_fails_every_one_of_them():
+    """GX lists the values of only the first 200 failing rows: every failing
+    row of a year of days is still attributed to its day."""
+    days = [date(2024, 3, 1) + timedelta(days=n) for n in range(20)]
+    frames = {day: _hourly(day, 24).with_columns(unpriced_token_rows=pl.lit(6, pl.Int64)) for day in days}
+    outcomes = validate_days(frames, SUITES / "hourly_economics.json", {day: {"hours_in_day": 24} for day in days})
+    assert all(len(outcomes[day].failures) == 24 for day in days)
+    assert {f.value for day in days for f in outcomes[day].failures} == {6}
+    _same_as_alone({days[-1]: frames[days[-1]]}, "hourly_economics", {days[-1]: {"hours_in_day": 24}})
