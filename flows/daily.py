@@ -28,7 +28,7 @@ from flows.compute import Books, DayWindow, checked_frames
 from flows.report import anomalies as anomalies_mod
 from flows.report.artifacts import publish_artifacts
 from flows.report.site import write_site
-from flows.runlog import RunRecord, finish_run, record_config, start_run
+from flows.runlog import RunRecord, finish_run, record_config, start_runs
 from flows.schema import ANOMALIES
 from flows.sources.base import SourceResult
 from flows.warehouse import day_lock, ensure_schema, session
@@ -185,10 +185,13 @@ def render_report(config: Config, books: Books, record: RunRecord, found: pl.Dat
     return report.render_day(*report_inputs(config, books, record, found))
 
 
-def report_inputs(config: Config, books: Books, record: RunRecord,
-                  found: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], report.Context]:
-    """What the day's report is rendered from: its tables as they will be published, and the run's context."""
-    tables = {table.name: frame for table, frame in publish.staged_frames(books, record.run_id, config.hash).items()}
+def report_inputs(config: Config, books: Books, record: RunRecord, found: pl.DataFrame,
+                  staged: dict | None = None) -> tuple[dict[str, pl.DataFrame], report.Context]:
+    """What the day's report is rendered from: its tables as they will be
+    published (``staged``, when the caller has them: ``publish.staged_frames``),
+    and the run's context."""
+    staged = staged if staged is not None else publish.staged_frames(books, record.run_id, config.hash)
+    tables = {table.name: frame for table, frame in staged.items()}
     tables["anomalies"] = found
     context = report.Context(config.business_day.timezone, record.run_id, config.hash, datetime.now(UTC),
                              record.validation_summary, record.data_docs, record.skipped)
@@ -279,16 +282,24 @@ def prepare_warehouse(con, config: Config) -> None:
 
 
 def start_day(con, record: RunRecord) -> None:
-    """The day's run in ``run_log`` (an earlier run left 'running' marked
-    interrupted), earlier runs' staged rows dropped."""
-    con.execute(
-        "UPDATE run_log SET status = 'failed', finished_at = now(), "
-        "error = 'interrupted: the process ended before the run finished' "
-        "WHERE day = ? AND status = 'running'",
-        [record.day],
-    )
-    publish.discard_staging(con, record.day)
-    start_run(con, record)
+    start_days(con, [record])
+
+
+def start_days(con, records: list[RunRecord]) -> None:
+    """Each day's run in ``run_log`` (an earlier run left 'running' marked
+    interrupted), earlier runs' staged rows of those days dropped."""
+    days = [record.day for record in records]
+    con.register("__days", pl.DataFrame({"day": days}, schema={"day": pl.Date}).to_arrow())
+    try:
+        con.execute(
+            "UPDATE run_log SET status = 'failed', finished_at = now(), "
+            "error = 'interrupted: the process ended before the run finished' "
+            "WHERE day IN (SELECT day FROM __days) AND status = 'running'"
+        )
+    finally:
+        con.unregister("__days")
+    publish.discard_staging_days(con, days)
+    start_runs(con, records)
 
 
 def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> None:

@@ -79,19 +79,39 @@ def check_declared(frames: dict[Table, pl.DataFrame]) -> None:
 def write_staging(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.DataFrame], run_id: str) -> None:
     """Replace this run's rows in ``staging.<table>`` (every column declared,
     see ``check_declared``; declared columns a frame lacks are null)."""
+    write_staging_runs(con, frames, [run_id])
+
+
+def stacked(days: list[dict[Table, pl.DataFrame]]) -> dict[Table, pl.DataFrame]:
+    """Many runs' staged frames as one frame per table (each row keeps its
+    ``day`` and ``run_id``; a column one run lacks is null in its rows)."""
+    tables: dict[Table, list[pl.DataFrame]] = {}
+    for frames in days:
+        for table, frame in frames.items():
+            tables.setdefault(table, []).append(frame)
+    return {table: pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+            for table, parts in tables.items()}
+
+
+def write_staging_runs(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.DataFrame], run_ids: list[str]) -> None:
+    """Replace the staged rows of ``run_ids`` by ``frames`` (the rows of those
+    runs, ``stacked``), every table in one transaction."""
     check_declared(frames)
+    con.register("__runs", pl.DataFrame({"run_id": run_ids}, schema={"run_id": pl.String}).to_arrow())
     con.execute("BEGIN")
     try:
         for table, frame in frames.items():
             columns = [c.name for c in table.columns if c.name in frame.columns]
             con.register("__frame", frame.select(columns).to_arrow())
-            con.execute(f"DELETE FROM staging.{table.name} WHERE run_id = ?", [run_id])
+            con.execute(f"DELETE FROM staging.{table.name} WHERE run_id IN (SELECT run_id FROM __runs)")
             con.execute(f"INSERT INTO staging.{table.name} BY NAME SELECT * FROM __frame")
             con.unregister("__frame")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.unregister("__runs")
 
 
 def publish_day(con: duckdb.DuckDBPyConnection, day: date, run_id: str, tables: tuple[Table, ...] = PUBLISHED) -> bool:
@@ -101,41 +121,65 @@ def publish_day(con: duckdb.DuckDBPyConnection, day: date, run_id: str, tables: 
     When the staged rows equal the published ones (every column but
     ``run_id``), the published rows are kept as they are and this returns
     False: re-running a day with the same inputs and config changes nothing."""
+    return day in publish_days(con, {day: run_id}, tables)
+
+
+def publish_days(con: duckdb.DuckDBPyConnection, runs: dict[date, str],
+                 tables: tuple[Table, ...] = PUBLISHED) -> set[date]:
+    """``publish_day`` for each day of ``runs`` (day → its run), in one
+    transaction for them all: each day is swapped whole or not at all, and a
+    day whose staged rows equal its published ones is kept as it is. Returns
+    the days that changed."""
+    con.register("__runs", pl.DataFrame({"day": list(runs), "run_id": list(runs.values())},
+                                        schema={"day": pl.Date, "run_id": pl.String}).to_arrow())
     con.execute("BEGIN")
     try:
-        changed = any(_differs(con, table, day, run_id) for table in tables)
+        changed = set().union(*(_differing_days(con, table) for table in tables))
+        con.register("__changed", pl.DataFrame({"day": sorted(changed), "run_id": [runs[d] for d in sorted(changed)]},
+                                               schema={"day": pl.Date, "run_id": pl.String}).to_arrow())
         for table in tables:
             if changed:
-                con.execute(f"DELETE FROM {table.qualified} WHERE day = ?", [day])
-                con.execute(
-                    f"INSERT INTO {table.qualified} BY NAME SELECT * FROM staging.{table.name} WHERE run_id = ?",
-                    [run_id],
-                )
-            con.execute(f"DELETE FROM staging.{table.name} WHERE run_id = ?", [run_id])
+                con.execute(f"DELETE FROM {table.qualified} WHERE day IN (SELECT day FROM __changed)")
+                con.execute(f"INSERT INTO {table.qualified} BY NAME SELECT * FROM staging.{table.name} "
+                            f"WHERE run_id IN (SELECT run_id FROM __changed)")
+            con.execute(f"DELETE FROM staging.{table.name} WHERE run_id IN (SELECT run_id FROM __runs)")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.unregister("__runs")
+        try:
+            con.unregister("__changed")
+        except duckdb.Error:
+            pass
     return changed
 
 
-def _differs(con: duckdb.DuckDBPyConnection, table: Table, day: date, run_id: str) -> bool:
-    """Whether this run's staged rows of ``table`` differ from the published
-    rows of ``day`` (as multisets, ignoring which run wrote them)."""
+def _differing_days(con: duckdb.DuckDBPyConnection, table: Table) -> set[date]:
+    """The days of ``__runs`` whose staged rows of ``table`` differ from the
+    published ones (as multisets, ignoring which run wrote them)."""
     columns = ", ".join(c.name for c in table.columns if c.name != "run_id")
-    staged = f"SELECT {columns} FROM staging.{table.name} WHERE run_id = $run"
-    current = f"SELECT {columns} FROM {table.qualified} WHERE day = $day"
-    (count,) = con.execute(
-        f"SELECT count(*) FROM (({staged} EXCEPT ALL {current}) UNION ALL ({current} EXCEPT ALL {staged}))",
-        {"run": run_id, "day": day},
-    ).fetchone()
-    return count > 0
+    staged = f"SELECT {columns} FROM staging.{table.name} WHERE run_id IN (SELECT run_id FROM __runs)"
+    current = f"SELECT {columns} FROM {table.qualified} WHERE day IN (SELECT day FROM __runs)"
+    rows = con.execute(
+        f"SELECT DISTINCT day FROM (({staged} EXCEPT ALL {current}) UNION ALL ({current} EXCEPT ALL {staged}))"
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def discard_staging(con: duckdb.DuckDBPyConnection, day: date, keep_run: str | None = None) -> None:
     """Drop staged rows of earlier runs of ``day`` (a failed run's rows stay
     until the day is run again, for inspection)."""
-    for table in PUBLISHED:
-        con.execute(
-            f"DELETE FROM staging.{table.name} WHERE day = ? AND run_id IS DISTINCT FROM ?", [day, keep_run]
-        )
+    discard_staging_days(con, [day], keep_run)
+
+
+def discard_staging_days(con: duckdb.DuckDBPyConnection, days: list[date], keep_run: str | None = None) -> None:
+    """``discard_staging`` for each of ``days``, a statement per table."""
+    con.register("__days", pl.DataFrame({"day": days}, schema={"day": pl.Date}).to_arrow())
+    try:
+        for table in PUBLISHED:
+            con.execute(f"DELETE FROM staging.{table.name} WHERE day IN (SELECT day FROM __days) "
+                        f"AND run_id IS DISTINCT FROM ?", [keep_run])
+    finally:
+        con.unregister("__days")

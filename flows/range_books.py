@@ -32,12 +32,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import compute as compute_mod
 from flows import daily, failed_runs, inputs, publish, report
+from flows.report import anomalies as anomalies_mod
 from flows.report.artifacts import publish_artifacts
 from flows.report.render_pool import Renderer
 from flows.compute import Books, DayWindow
 from flows.range_validate import validate_days
-from flows.runlog import RunRecord
 from flows.sources.base import SourceResult
+from flows.runlog import RunRecord, finish_runs
+from flows.schema import ANOMALIES
 from flows.warehouse import day_lock, holding, session
 from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError, ValidationFailed
@@ -88,6 +90,23 @@ def each_day(config: Config, runs: list[DayRun], step: Callable[[DayRun], None])
     except OpenbooksError as exc:  # the warehouse could not be opened: the days still going fail with it
         for run in live(runs):
             fail(config, run, exc)
+
+
+def all_else_each(config: Config, runs: list[DayRun], step: Callable[[list[DayRun]], None]) -> None:
+    """``step`` on every day still going at once (one transaction for them
+    all); should that fail, on each day alone, so that a day that cannot go
+    through fails alone and the others go on. ``step`` writes in one
+    transaction, so a failed try leaves nothing behind."""
+    going = live(runs)
+    if not going:
+        return
+    try:
+        with holding(config):
+            step(going)
+        return
+    except Exception:  # noqa: BLE001 - tried again day by day: each day's own error is what it fails with
+        pass
+    each_day(config, going, lambda run: step([run]))
 
 
 def live(runs: list[DayRun]) -> list[DayRun]:
@@ -215,35 +234,57 @@ def check_results(config: Config, runs: list[DayRun], run_name: str, data_docs: 
 
 @task(cache_policy=NONE)
 def stage_and_render(config: Config, runs: list[DayRun]) -> list[DayRun]:
-    """Each day's frames to staging, and its report rendered (in worker
-    processes for a long range, while the next days are staged)."""
-
-    staged: list[pl.DataFrame] = []  # the range's days before this one: history for its anomalies
+    """Every day's anomalies (against the days before it, the range's own
+    standing in for their published rows), every day's frames to staging in
+    one transaction, and each day's report rendered (in worker processes for
+    a long range, while the days are staged)."""
+    going = sorted(live(runs), key=lambda run: run.day)
+    if not going:
+        return runs
+    try:
+        found = anomalies_mod.anomalies_of_days(config, pl.concat([run.books.daily for run in going],
+                                                                  how="diagonal_relaxed"))
+    except Exception as exc:  # noqa: BLE001 - the warehouse could not be read: every day fails with it
+        for run in going:
+            fail(config, run, exc)
+        return runs
     rendering: dict[date, Future] = {}
+    with Renderer(len(going)) as renderer:
+        frames = {}
+        for run in going:
+            run.found = found[run.day]
+            frames[run.day] = publish.staged_frames(run.books, run.record.run_id, config.hash)
+            rendering[run.day] = renderer.submit(*daily.report_inputs(config, run.books, run.record, run.found,
+                                                                      frames[run.day]))
+            frames[run.day][ANOMALIES] = run.found.with_columns(run_id=pl.lit(run.record.run_id))
 
-    def stage(run: DayRun) -> None:
-        earlier = pl.concat(staged, how="vertical_relaxed") if staged else None
-        run.found = daily.stage_results.fn(config, run.books, run.record, earlier)
-        rendering[run.day] = renderer.submit(*daily.report_inputs(config, run.books, run.record, run.found))
-        staged.append(run.books.daily)
+        def stage(together: list[DayRun]) -> None:
+            with session(config) as con:
+                publish.write_staging_runs(con, publish.stacked([frames[run.day] for run in together]),
+                                           [run.record.run_id for run in together])
 
-    def rendered(run: DayRun) -> None:
-        run.rendered = rendering[run.day].result()
+        all_else_each(config, going, stage)
 
-    with Renderer(len(live(runs))) as renderer:
-        each_day(config, sorted(runs, key=lambda run: run.day), stage)
-        each_day(config, runs, rendered)
+        def rendered(run: DayRun) -> None:
+            run.rendered = rendering[run.day].result()
+
+        each_day(config, going, rendered)
     return runs
 
 
 @task(cache_policy=NONE)
 def publish_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
-    """Each day's partition swapped in, one transaction a day; reports written where they changed."""
+    """Every day's partition swapped in (``flows.publish.publish_days``:
+    each day whole or not at all); reports written where they changed."""
 
-    def publish_one(run: DayRun) -> None:
-        run.changed = daily.publish_day.fn(config, run.day, run.record)
+    def swap(together: list[DayRun]) -> None:
+        with session(config) as con:
+            changed = publish.publish_days(con, {run.day: run.record.run_id for run in together})
+            for run in together:
+                run.changed = run.day in changed
+            finish_runs(con, [(run.record, "published" if run.changed else "unchanged") for run in together])
 
-    each_day(config, runs, publish_one)
+    all_else_each(config, runs, swap)
     posting = []  # the artifacts, posted side by side (the API's round trips, not our work, take the time)
     for run in live(runs):
         paths = report.report_paths(config.report_dir, run.day.isoformat())
@@ -263,15 +304,15 @@ def begin_days(config: Config, days: list[date], locks: ExitStack) -> list[DayRu
     """The warehouse made ready once; a run for each day, its lock held and
     its ``run_log`` row started; a day already running fails."""
     runs = [DayRun(RunRecord(str(uuid.uuid4()), day, str(config.file), config.hash)) for day in days]
+    for run in runs:
+        try:
+            locks.enter_context(day_lock(config, run.day))
+        except OpenbooksError as exc:
+            run.reason = reason_of(exc)
     try:
         with session(config) as con:
             daily.prepare_warehouse(con, config)
-            for run in runs:
-                try:
-                    locks.enter_context(day_lock(config, run.day))
-                    daily.start_day(con, run.record)
-                except OpenbooksError as exc:
-                    run.reason = reason_of(exc)
+            daily.start_days(con, [run.record for run in live(runs)])
     except OpenbooksError as exc:  # the warehouse itself: every day fails with it
         for run in live(runs):
             run.reason = reason_of(exc)

@@ -28,22 +28,33 @@ class RunRecord:
 
 
 def start_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
-    con.execute(
+    start_runs(con, [record])
+
+
+def start_runs(con: duckdb.DuckDBPyConnection, records: list[RunRecord]) -> None:
+    """A ``running`` row in ``run_log`` for each run."""
+    con.executemany(
         "INSERT INTO run_log (run_id, day, started_at, status, config_path, config_hash) "
         "VALUES (?, ?, now(), 'running', ?, ?)",
-        [record.run_id, record.day, record.config_path, record.config_hash],
+        [[r.run_id, r.day, r.config_path, r.config_hash] for r in records],
     )
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, record: RunRecord, status: str, error: str | None = None) -> None:
-    con.execute(
+    finish_runs(con, [(record, status)], error)
+
+
+def finish_runs(con: duckdb.DuckDBPyConnection, ended: list[tuple[RunRecord, str]], error: str | None = None) -> None:
+    """Each run's ``run_log`` row closed with its status, counts, validation and skipped rows."""
+    con.executemany(
         "UPDATE run_log SET finished_at = now(), status = ?, node_rows = ?, token_rows = ?, "
         "quarantined_rows = ?, validation_success = ?, validation_summary = ?, error = ?, skipped_rows = ? "
         "WHERE run_id = ?",
         [
-            status, record.node_rows, record.token_rows, record.quarantined_rows,
-            record.validation_success, "; ".join(record.validation_summary) or None, error,
-            json.dumps(record.skipped, sort_keys=True) if record.skipped else None, record.run_id,
+            [status, record.node_rows, record.token_rows, record.quarantined_rows,
+             record.validation_success, "; ".join(record.validation_summary) or None, error,
+             json.dumps(record.skipped, sort_keys=True) if record.skipped else None, record.run_id]
+            for record, status in ended
         ],
     )
 

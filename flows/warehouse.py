@@ -296,17 +296,27 @@ def quarantine(con: duckdb.DuckDBPyConnection, rows: Iterable[QuarantineRow]) ->
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing schemas, tables and columns (never drops anything)."""
+    """Create missing schemas, tables and columns (never drops anything).
+    What is there is read first, so only what is missing is created: a
+    statement per table and column would cost most of a second a run."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS staging")
+    present: dict[tuple[str, str], set[str]] = {}
+    for schema, name, column in con.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        "WHERE table_catalog = current_database()"
+    ).fetchall():
+        present.setdefault((schema, name), set()).add(column)
     tables = [*ALL_TABLES, *(raw_table(s) for s in RAW_FEEDS)]
     for table in tables:
         schemas = [table.schema, "staging"] if table.partition else [table.schema]
         for schema in schemas:
-            con.execute(table.ddl(schema=schema))
+            columns = present.get((schema, table.name))
+            if columns is None:
+                con.execute(table.ddl(schema=schema))  # every declared column
+                continue
             for column in table.columns:
-                con.execute(
-                    f"ALTER TABLE {schema}.{table.name} ADD COLUMN IF NOT EXISTS {column.name} {column.type}"
-                )
+                if column.name not in columns:
+                    con.execute(f"ALTER TABLE {schema}.{table.name} ADD COLUMN {column.name} {column.type}")
 
 
 @contextmanager

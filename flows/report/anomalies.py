@@ -58,21 +58,27 @@ def anomalies_of_run(config, daily: pl.DataFrame, earlier: pl.DataFrame | None =
     thresholds): staged and published with the day, shown in its report.
     ``earlier``: days of the same backfill range, computed before this one and
     published with it (they stand in for the published rows of their days)."""
+    dailies = ([] if earlier is None else [earlier]) + [daily]
+    return anomalies_of_days(config, pl.concat(dailies, how="diagonal_relaxed"))[daily["day"][0]]
+
+
+def anomalies_of_days(config, dailies: pl.DataFrame) -> dict[date, pl.DataFrame]:
+    """The anomalies of each day of ``dailies`` (days being run together, one
+    ``daily_economics`` row each) against the days before it: the published
+    ones, the days of ``dailies`` standing in for their published rows (as
+    each would be published by the time a run of the next day reads them)."""
     from flows.warehouse import session
 
-    day, window_days = daily["day"][0], config.anomalies.window_days
+    days, window_days = sorted(dailies["day"].to_list()), config.anomalies.window_days
     with session(config) as con:  # a writing session: it takes turns with a backfill's other days
         history = frame(con, "SELECT * FROM daily_economics WHERE day BETWEEN ? AND ? ORDER BY day",
-                        [day - timedelta(days=window_days), day - timedelta(days=1)])
-    columns = [c for c in daily.columns if c in history.columns]
-    history = history.select(columns)
-    if earlier is not None and not earlier.is_empty():
-        ranged = earlier.filter(pl.col("day").is_between(day - timedelta(days=window_days), day - timedelta(days=1)))
-        history = pl.concat([history.filter(~pl.col("day").is_in(ranged["day"].implode())), ranged.select(columns)],
-                            how="vertical_relaxed").sort("day")
-    rows = pl.concat([history, daily.select(columns)], how="vertical_relaxed")
-    return day_anomalies(rows, day, window_days=window_days, min_days=config.anomalies.min_days,
-                         watched=watched(config))
+                        [days[0] - timedelta(days=window_days), days[-1] - timedelta(days=1)])
+    columns = [c for c in dailies.columns if c in history.columns]
+    rows = pl.concat([history.select(columns).filter(~pl.col("day").is_in(days)), dailies.select(columns)],
+                     how="vertical_relaxed").sort("day")
+    return {day: day_anomalies(rows.filter(pl.col("day").is_between(day - timedelta(days=window_days), day)), day,
+                               window_days=window_days, min_days=config.anomalies.min_days, watched=watched(config))
+            for day in days}
 
 
 def notify(config, anomalies: pl.DataFrame) -> str | None:
