@@ -5,13 +5,24 @@ Every time chart shares one x scale, the business day from its start to its
 end in the business timezone (named in each title); a day that crosses
 midnight shows the date at the midnight tick. Each bar and step carries a
 hover title (an SVG ``<title>``); a series absent all day has no legend entry.
+
+Charts are built from typed channel objects and inline values (``values``),
+with Altair's debug mode (a schema check of every object as it is made) off
+while they are built (``built``): Altair then builds the spec without
+parsing shorthand strings, converting a pandas frame or checking it, which
+cost more than drawing the chart. The charts are built in code, and a test
+covers each one.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from collections.abc import Callable
+from functools import lru_cache, wraps
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -23,6 +34,19 @@ ROLE_COLORS = ("#1f77b4", "#ff7f0e", "#bbbbbb", "#2ca02c", "#9467bd")
 WIDTH = 640
 Y_EXTENT = 48  # pixels of y-axis labels
 _MARK = re.compile(r'<(path|line|rect) aria-label="([^"]*)" role="graphics-symbol"([^>]*?)/>')
+
+
+def built(build: Callable) -> Callable:
+    """``build`` run with Altair's debug mode off (see the module's docstring)."""
+
+    @wraps(build)
+    def without_checks(*args, **kwargs):
+        from altair.utils.schemapi import debug_mode
+
+        with debug_mode(False):
+            return build(*args, **kwargs)
+
+    return without_checks
 
 
 @dataclass(frozen=True)
@@ -68,25 +92,93 @@ class TimeAxis:
     def x(self, field: str):
         import altair as alt
 
-        ticks = self.ticks()
-        values = [alt.DateTime(year=p.year, month=p.month, date=p.day, hours=p.hour, minutes=p.minute)
-                  for p in map(self.position, ticks)]
-        labels = ", ".join(f"'{self.position(t):%Y-%m-%d %H:%M}': '{self.label(t)}'" for t in ticks)
-        axis = alt.Axis(values=values, labelExpr=f"{{{labels}}}[timeFormat(datum.value, '%Y-%m-%d %H:%M')]",
-                        labelAngle=0)
-        domain = [self.anchor.isoformat(), self.position(self.end).isoformat()]
-        return alt.X(f"{field}:T", title=None, axis=axis, scale=alt.Scale(domain=domain))
+        return alt.X(field, type="temporal", title=None, axis=_x_axis(self), scale=_x_scale(self))
+
+
+@lru_cache(maxsize=64)
+@built
+def _x_axis(axis: TimeAxis):
+    """The time axis's ticks and labels (the same for every chart of a day)."""
+    import altair as alt
+
+    ticks = axis.ticks()
+    values = [alt.DateTime(year=p.year, month=p.month, date=p.day, hours=p.hour, minutes=p.minute)
+              for p in map(axis.position, ticks)]
+    labels = ", ".join(f"'{axis.position(t):%Y-%m-%d %H:%M}': '{axis.label(t)}'" for t in ticks)
+    return alt.Axis(values=values, labelExpr=f"{{{labels}}}[timeFormat(datum.value, '%Y-%m-%d %H:%M')]",
+                    labelAngle=0)
+
+
+@lru_cache(maxsize=64)
+@built
+def _x_scale(axis: TimeAxis):
+    import altair as alt
+
+    return alt.Scale(domain=[axis.anchor.isoformat(), axis.position(axis.end).isoformat()])
+
+
+def values(frame: pl.DataFrame) -> list[dict]:
+    """A frame as a chart's inline data: one record per row, times as naive
+    ISO 8601 text (the chart positions), as Altair writes a pandas frame."""
+    text = frame.with_columns(
+        pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%S") for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime)
+    )
+    return text.to_dicts()
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A chart whose data are named (``data-0``, ``data-1``…) and kept beside
+    it, put into its spec only once the spec is built: Altair copies a chart,
+    data and all, at every step of building it and of writing its spec."""
+
+    chart: Any  # the Altair chart
+    datasets: dict[str, list[dict]]
+
+    @property
+    def layer(self) -> list:
+        return self.chart.layer
+
+    @built
+    def to_dict(self) -> dict:
+        spec = self.chart.to_dict(validate=False)
+        spec["datasets"] = {**spec.get("datasets", {}), **self.datasets}
+        return spec
+
+
+def fed(chart, *frames: pl.DataFrame) -> Drawn:
+    """``chart`` given its data last, a frame for it (or one for each of its layers)."""
+    import altair as alt
+
+    targets = chart.layer if len(frames) > 1 else [chart]
+    datasets = {}
+    for number, (target, frame) in enumerate(zip(targets, frames, strict=True)):
+        target.data = alt.NamedData(name=f"data-{number}")
+        datasets[f"data-{number}"] = values(frame)
+    return Drawn(chart, datasets)
+
+
+def field(name: str, kind: str, channel: str = "Description"):
+    """An encoding of field ``name`` of type ``kind`` on ``channel`` (an Altair channel class name)."""
+    import altair as alt
+
+    return getattr(alt, channel)(name, type=kind)
 
 
 def y_axis(field: str, title: str):
     """A y axis of fixed extent, so the time charts' plots line up one under another."""
     import altair as alt
 
-    return alt.Y(field, title=title, axis=alt.Axis(minExtent=Y_EXTENT, maxExtent=Y_EXTENT))
+    return alt.Y(field, type="quantitative", title=title, axis=alt.Axis(minExtent=Y_EXTENT, maxExtent=Y_EXTENT))
 
 
 def time_axis(daily: dict, timezone: str) -> TimeAxis:
     return TimeAxis(daily["day_start"].astimezone(UTC), daily["day_end"].astimezone(UTC), timezone)
+
+
+def spec_json(chart: Drawn) -> str:
+    return json.dumps(chart.to_dict(), separators=(",", ":"))
 
 
 def svg(chart) -> str:
@@ -95,7 +187,7 @@ def svg(chart) -> str:
 
     # Altair's schema check is skipped: it costs more than drawing, and the
     # charts are built in code, so a test covers each one.
-    drawn = vl_convert.vegalite_to_svg(chart.to_json(validate=False, indent=None))
+    drawn = vl_convert.vegalite_to_svg(spec_json(chart))
     return _MARK.sub(lambda m: f'<{m[1]} aria-label="{m[2]}" role="graphics-symbol"{m[3]}>'
                                f"<title>{m[2]}</title></{m[1]}>", drawn)
 
@@ -109,6 +201,7 @@ def _usd(column: str) -> pl.Expr:
     return pl.col(column).map_elements(lambda v: f"${v:,.0f}", return_dtype=pl.String)
 
 
+@built
 def node_chart(steps: pl.DataFrame, axis: TimeAxis):
     """Serving nodes over the day: a step line, each step a hover target."""
     import altair as alt
@@ -119,14 +212,18 @@ def node_chart(steps: pl.DataFrame, axis: TimeAxis):
     ), "segment_start", "segment_end")
     last = frame.tail(1).select(segment_start=pl.col("segment_end"), nodes=pl.col("nodes"))
     points = pl.concat([frame.select("segment_start", "nodes"), last]).rename({"segment_start": "time"})
-    y = y_axis("nodes:Q", "nodes")
-    line = alt.Chart(points.to_pandas()).mark_line(interpolate="step-after").encode(
-        x=axis.x("time"), y=y, description=alt.value("serving nodes"))
-    targets = alt.Chart(frame.to_pandas()).mark_rule(strokeWidth=8, opacity=0).encode(
-        x=axis.x("segment_start"), x2="segment_end:T", y=y, description="label:N", tooltip="label:N")
-    return alt.layer(line, targets, title=f"Serving nodes ({axis.timezone})").properties(width=WIDTH, height=220)
+    y = y_axis("nodes", "nodes")
+    line = alt.Chart().mark_line(interpolate="step-after").encode(
+        x=axis.x("time"), y=y, description=alt.DescriptionValue("serving nodes"))
+    targets = alt.Chart().mark_rule(
+        strokeWidth=8, opacity=0).encode(
+        x=axis.x("segment_start"), x2=alt.X2("segment_end"), y=y, description=field("label", "nominal"),
+        tooltip=field("label", "nominal", "Tooltip"))
+    chart = alt.layer(line, targets, title=f"Serving nodes ({axis.timezone})").properties(width=WIDTH, height=220)
+    return fed(chart, points, frame.select("segment_start", "segment_end", "nodes", "label"))
 
 
+@built
 def cost_income_chart(hourly: pl.DataFrame, axis: TimeAxis):
     """Hourly GPU cost against theoretical income, side by side within each hour."""
     import altair as alt
@@ -141,19 +238,21 @@ def cost_income_chart(hourly: pl.DataFrame, axis: TimeAxis):
                                      _usd(column)))
         for name, column, start, end in series
     ])
-    return (
-        alt.Chart(bars.to_pandas(), title=f"Hourly GPU cost and theoretical income, USD ({axis.timezone})")
+    return fed(
+        alt.Chart(title=f"Hourly GPU cost and theoretical income, USD ({axis.timezone})")
         .mark_rect(xOffset=1, x2Offset=-1)
         .encode(
-            x=axis.x("start"), x2="end:T", y=y_axis("usd:Q", "USD"), y2=alt.datum(0),
-            color=alt.Color("series:N", title=None, scale=alt.Scale(domain=[s[0] for s in series],
-                                                                    range=["#d62728", "#1f77b4"])),
-            description="label:N", tooltip="label:N",
+            x=axis.x("start"), x2=alt.X2("end"), y=y_axis("usd", "USD"), y2=alt.Y2Datum(0),
+            color=alt.Color("series", type="nominal", title=None,
+                            scale=alt.Scale(domain=[s[0] for s in series], range=["#d62728", "#1f77b4"])),
+            description=field("label", "nominal"), tooltip=field("label", "nominal", "Tooltip"),
         )
-        .properties(width=WIDTH, height=240)
+        .properties(width=WIDTH, height=240),
+        bars,
     )
 
 
+@built
 def capacity_chart(hourly: pl.DataFrame, axis: TimeAxis):
     """Node-hours per hour by role, stacked; roles absent all day left out."""
     import altair as alt
@@ -170,18 +269,20 @@ def capacity_chart(hourly: pl.DataFrame, axis: TimeAxis):
         for i, role in enumerate(present)
     ])
     colors = [ROLE_COLORS[ROLES.index(r)] for r in present]
-    return (
-        alt.Chart(long.to_pandas(), title=f"Capacity by role, node-hours per hour ({axis.timezone})")
+    return fed(
+        alt.Chart(title=f"Capacity by role, node-hours per hour ({axis.timezone})")
         .mark_rect(xOffset=1, x2Offset=-1)
         .encode(
-            x=axis.x("hour_start"), x2="hour_end:T", y=y_axis("low:Q", "node-hours"), y2="high:Q",
-            color=alt.Color("role:N", title=None, scale=alt.Scale(domain=present, range=colors)),
-            description="label:N", tooltip="label:N",
+            x=axis.x("hour_start"), x2=alt.X2("hour_end"), y=y_axis("low", "node-hours"), y2=alt.Y2("high"),
+            color=alt.Color("role", type="nominal", title=None, scale=alt.Scale(domain=present, range=colors)),
+            description=field("label", "nominal"), tooltip=field("label", "nominal", "Tooltip"),
         )
-        .properties(width=WIDTH, height=220)
+        .properties(width=WIDTH, height=220),
+        long,
     )
 
 
+@built
 def waterfall_chart(waterfall: pl.DataFrame):
     """Theoretical to billed revenue, every model together, each bar's amount on it."""
     import altair as alt
@@ -190,16 +291,20 @@ def waterfall_chart(waterfall: pl.DataFrame):
         low=pl.min_horizontal("start_usd", "end_usd"), high=pl.max_horizontal("start_usd", "end_usd"),
         amount=pl.col("amount_usd").map_elements(_signed_usd, return_dtype=pl.String),
     ).with_columns(label=pl.format("{}: {}", pl.col("step"), pl.col("amount")))
-    x = alt.X("step:N", sort=alt.SortField("step_order"), title=None, axis=alt.Axis(labelAngle=0))
-    base = alt.Chart(frame.to_pandas())
+    x = alt.X("step", type="nominal", sort=alt.SortField("step_order"), title=None, axis=alt.Axis(labelAngle=0))
+    base = alt.Chart()
     bars = base.mark_bar().encode(
-        x=x, y=alt.Y("low:Q", title="USD"), y2="high:Q",
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["total", "change"], range=["#1f77b4", "#d62728"])),
-        description="label:N", tooltip="label:N",
+        x=x, y=alt.Y("low", type="quantitative", title="USD"), y2=alt.Y2("high"),
+        color=alt.Color("kind", type="nominal", title=None,
+                        scale=alt.Scale(domain=["total", "change"], range=["#1f77b4", "#d62728"])),
+        description=field("label", "nominal"), tooltip=field("label", "nominal", "Tooltip"),
     )
-    values = base.mark_text(dy=-6, fontSize=11).encode(x=x, y="high:Q", text="amount:N")
-    return alt.layer(bars, values, title="Revenue waterfall: theoretical to billed (USD)").properties(
+    amounts = base.mark_text(dy=-6, fontSize=11).encode(x=x, y=alt.Y("high", type="quantitative"),
+                                                          text=alt.Text("amount", type="nominal"))
+    chart = alt.layer(bars, amounts, title="Revenue waterfall: theoretical to billed (USD)").properties(
         width=WIDTH, height=240)
+    drawn = frame.select("step", "step_order", "low", "high", "kind", "amount", "label")
+    return fed(chart, drawn, drawn)
 
 
 def _signed_usd(value: float) -> str:

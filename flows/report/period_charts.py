@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from flows.report.charts import WIDTH, svg
+from flows.report.charts import WIDTH, built, fed, field, svg
 
 REVENUE = {"gpu_cost_usd": "GPU cost", "theoretical_revenue_usd": "theoretical revenue",
            "billed_revenue_usd": "billed revenue"}
@@ -31,20 +31,23 @@ def _long(daily: pl.DataFrame, series: dict[str, str], number: str) -> pl.DataFr
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
+@built
 def line_chart(daily: pl.DataFrame, series: dict[str, str], title: str, y_title: str, number: str, axis_format: str):
     import altair as alt
 
     long = _long(daily, series, number)
     domain = long["series"].unique(maintain_order=True).to_list()
-    base = alt.Chart(long.to_pandas(), title=title).encode(
-        x=alt.X("day:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
-        y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=axis_format)),
-        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=domain)),
+    base = alt.Chart(title=title).encode(
+        x=alt.X("day", type="temporal", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
+        y=alt.Y("value", type="quantitative", title=y_title, axis=alt.Axis(format=axis_format)),
+        color=alt.Color("series", type="nominal", title=None, scale=alt.Scale(domain=domain)),
     )
-    points = base.mark_point(filled=True, size=40).encode(description="label:N", tooltip="label:N")
-    return alt.layer(base.mark_line(), points).properties(width=WIDTH, height=200)
+    points = base.mark_point(filled=True, size=40).encode(description=field("label", "nominal"),
+                                                           tooltip=field("label", "nominal", "Tooltip"))
+    return fed(alt.layer(base.mark_line(), points).properties(width=WIDTH, height=200), long, long)
 
 
+@built
 def node_hours_chart(daily: pl.DataFrame):
     import altair as alt
 
@@ -52,16 +55,19 @@ def node_hours_chart(daily: pl.DataFrame):
     long = _long(frame, NODE_HOURS, "{:,.0f}")
     long = long.filter(pl.col("value") != 0) if long.height else long
     domain = [name for name in NODE_HOURS.values() if name in set(long["series"].to_list())]
-    return (
-        alt.Chart(long.to_pandas(), title="Node-hours by day: serving, idle, training")
+    return fed(
+        alt.Chart(title="Node-hours by day: serving, idle, training")
         .mark_bar()
         .encode(
-            x=alt.X("day:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0), timeUnit="yearmonthdate"),
-            y=alt.Y("value:Q", title="node-hours", stack="zero"),
-            color=alt.Color("series:N", title=None, scale=alt.Scale(domain=domain)),
-            order=alt.Order("series:N"), description="label:N", tooltip="label:N",
+            x=alt.X("day", type="temporal", title=None, axis=alt.Axis(format="%b %d", labelAngle=0),
+                    timeUnit="yearmonthdate"),
+            y=alt.Y("value", type="quantitative", title="node-hours", stack="zero"),
+            color=alt.Color("series", type="nominal", title=None, scale=alt.Scale(domain=domain)),
+            order=alt.Order("series", type="nominal"), description=field("label", "nominal"),
+            tooltip=field("label", "nominal", "Tooltip"),
         )
-        .properties(width=WIDTH, height=200)
+        .properties(width=WIDTH, height=200),
+        long,
     )
 
 
