@@ -23,7 +23,7 @@ from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
 from flows import compute as compute_mod
-from flows import coverage, failed_runs, inputs, publish, report, schedule, validate, warm
+from flows import coverage, day_books, failed_runs, inputs, publish, report, schedule, validate, warm
 from flows.compute import Books, DayWindow, checked_frames
 from flows.report import anomalies as anomalies_mod
 from flows.report.artifacts import publish_artifacts
@@ -31,7 +31,7 @@ from flows.report.site import write_site
 from flows.runlog import RunRecord, finish_run, record_config, start_runs
 from flows.schema import ANOMALIES
 from flows.sources.base import SourceResult
-from flows.warehouse import day_lock, ensure_schema, session
+from flows.warehouse import day_lock, ensure_schema, registered, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
 from openbooks.errors import OpenbooksError, ValidationFailed
 from transforms import customers
@@ -108,10 +108,7 @@ def token_counts_of(config: Config, window: DayWindow, results: dict[str, Source
 @task(cache_policy=NONE)
 def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
                   customers: pl.DataFrame | None = None, invoices: pl.DataFrame | None = None) -> Books:
-    books = compute_mod.compute_books(config, window, node_log, token_counts, invoices)
-    if customers is not None:
-        books.customers = compute_mod.customer_books(config, books, customers)
-    return books
+    return day_books.books_of(config, window, node_log, token_counts, customers, invoices)
 
 
 @task(cache_policy=NONE)
@@ -289,15 +286,12 @@ def start_days(con, records: list[RunRecord]) -> None:
     """Each day's run in ``run_log`` (an earlier run left 'running' marked
     interrupted), earlier runs' staged rows of those days dropped."""
     days = [record.day for record in records]
-    con.register("__days", pl.DataFrame({"day": days}, schema={"day": pl.Date}).to_arrow())
-    try:
+    with registered(con, "__days", pl.DataFrame({"day": days}, schema={"day": pl.Date})):
         con.execute(
             "UPDATE run_log SET status = 'failed', finished_at = now(), "
             "error = 'interrupted: the process ended before the run finished' "
             "WHERE day IN (SELECT day FROM __days) AND status = 'running'"
         )
-    finally:
-        con.unregister("__days")
     publish.discard_staging_days(con, days)
     start_runs(con, records)
 

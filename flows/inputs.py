@@ -48,8 +48,34 @@ def day_request(config: Config, name: str, window: DayWindow, run_id: str) -> Da
 def read_source(config: Config, name: str, window: DayWindow, run_id: str) -> SourceResult:
     """One source's day, read by its kind; its new problems quarantined."""
     source = config.sources.get(name)
-    result = kind_for(source).read(day_request(config, name, window, run_id))
-    fresh = [QuarantineRow.of(p, run_id, window.day) for p in result.problems if not p.quarantined]
+    return _finished(config, name, kind_for(source).read(day_request(config, name, window, run_id)), run_id,
+                     window.day)
+
+
+def read_source_days(config: Config, name: str, days: list[tuple[DayWindow, str]]) -> dict:
+    """``read_source`` for each (day, run) of ``days``, the days read
+    together where the kind can (``SourceKind.read_days``): day → its result,
+    or the error its read raised."""
+    kind = kind_for(config.sources.get(name))
+    requests = [day_request(config, name, window, run_id) for window, run_id in days]
+    if kind.read_days is not None:
+        found = kind.read_days(requests)
+    else:
+        found = {}
+        for request in requests:
+            try:
+                found[request.day] = kind.read(request)
+            except Exception as exc:  # noqa: BLE001 - that day's own error
+                found[request.day] = exc
+    runs = {window.day: run_id for window, run_id in days}
+    return {day: result if isinstance(result, Exception) else _finished(config, name, result, runs[day], day)
+            for day, result in found.items()}
+
+
+def _finished(config: Config, name: str, result: SourceResult, run_id: str, day) -> SourceResult:
+    """A day's result with its new problems quarantined and counted, and logged."""
+    source = config.sources.get(name)
+    fresh = [QuarantineRow.of(p, run_id, day) for p in result.problems if not p.quarantined]
     if fresh:
         with session(config) as con:
             quarantine(con, fresh)

@@ -28,6 +28,7 @@ from flows.schema import (
     REVENUE_WATERFALL,
     Table,
 )
+from flows.warehouse import registered, transaction
 from openbooks.errors import OpenbooksError
 
 
@@ -97,21 +98,13 @@ def write_staging_runs(con: duckdb.DuckDBPyConnection, frames: dict[Table, pl.Da
     """Replace the staged rows of ``run_ids`` by ``frames`` (the rows of those
     runs, ``stacked``), every table in one transaction."""
     check_declared(frames)
-    con.register("__runs", pl.DataFrame({"run_id": run_ids}, schema={"run_id": pl.String}).to_arrow())
-    con.execute("BEGIN")
-    try:
+    with registered(con, "__runs", pl.DataFrame({"run_id": run_ids}, schema={"run_id": pl.String})), \
+            transaction(con):
         for table, frame in frames.items():
             columns = [c.name for c in table.columns if c.name in frame.columns]
-            con.register("__frame", frame.select(columns).to_arrow())
-            con.execute(f"DELETE FROM staging.{table.name} WHERE run_id IN (SELECT run_id FROM __runs)")
-            con.execute(f"INSERT INTO staging.{table.name} BY NAME SELECT * FROM __frame")
-            con.unregister("__frame")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("__runs")
+            with registered(con, "__frame", frame.select(columns)):
+                con.execute(f"DELETE FROM staging.{table.name} WHERE run_id IN (SELECT run_id FROM __runs)")
+                con.execute(f"INSERT INTO staging.{table.name} BY NAME SELECT * FROM __frame")
 
 
 def publish_day(con: duckdb.DuckDBPyConnection, day: date, run_id: str, tables: tuple[Table, ...] = PUBLISHED) -> bool:
@@ -130,29 +123,19 @@ def publish_days(con: duckdb.DuckDBPyConnection, runs: dict[date, str],
     transaction for them all: each day is swapped whole or not at all, and a
     day whose staged rows equal its published ones is kept as it is. Returns
     the days that changed."""
-    con.register("__runs", pl.DataFrame({"day": list(runs), "run_id": list(runs.values())},
-                                        schema={"day": pl.Date, "run_id": pl.String}).to_arrow())
-    con.execute("BEGIN")
-    try:
+    schema = {"day": pl.Date, "run_id": pl.String}
+    with registered(con, "__runs", pl.DataFrame({"day": list(runs), "run_id": list(runs.values())}, schema=schema)), \
+            transaction(con):
         changed = set().union(*(_differing_days(con, table) for table in tables))
-        con.register("__changed", pl.DataFrame({"day": sorted(changed), "run_id": [runs[d] for d in sorted(changed)]},
-                                               schema={"day": pl.Date, "run_id": pl.String}).to_arrow())
-        for table in tables:
-            if changed:
-                con.execute(f"DELETE FROM {table.qualified} WHERE day IN (SELECT day FROM __changed)")
-                con.execute(f"INSERT INTO {table.qualified} BY NAME SELECT * FROM staging.{table.name} "
-                            f"WHERE run_id IN (SELECT run_id FROM __changed)")
-            con.execute(f"DELETE FROM staging.{table.name} WHERE run_id IN (SELECT run_id FROM __runs)")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("__runs")
-        try:
-            con.unregister("__changed")
-        except duckdb.Error:
-            pass
+        days = sorted(changed)
+        with registered(con, "__changed", pl.DataFrame({"day": days, "run_id": [runs[d] for d in days]},
+                                                       schema=schema)):
+            for table in tables:
+                if changed:
+                    con.execute(f"DELETE FROM {table.qualified} WHERE day IN (SELECT day FROM __changed)")
+                    con.execute(f"INSERT INTO {table.qualified} BY NAME SELECT * FROM staging.{table.name} "
+                                f"WHERE run_id IN (SELECT run_id FROM __changed)")
+                con.execute(f"DELETE FROM staging.{table.name} WHERE run_id IN (SELECT run_id FROM __runs)")
     return changed
 
 
@@ -176,10 +159,7 @@ def discard_staging(con: duckdb.DuckDBPyConnection, day: date, keep_run: str | N
 
 def discard_staging_days(con: duckdb.DuckDBPyConnection, days: list[date], keep_run: str | None = None) -> None:
     """``discard_staging`` for each of ``days``, a statement per table."""
-    con.register("__days", pl.DataFrame({"day": days}, schema={"day": pl.Date}).to_arrow())
-    try:
+    with registered(con, "__days", pl.DataFrame({"day": days}, schema={"day": pl.Date})):
         for table in PUBLISHED:
             con.execute(f"DELETE FROM staging.{table.name} WHERE day IN (SELECT day FROM __days) "
                         f"AND run_id IS DISTINCT FROM ?", [keep_run])
-    finally:
-        con.unregister("__days")

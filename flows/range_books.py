@@ -21,20 +21,19 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NONE
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import compute as compute_mod
-from flows import daily, failed_runs, inputs, publish, report
+from flows import daily, day_books, failed_runs, inputs, publish, report, warm
 from flows.report import anomalies as anomalies_mod
-from flows.report.artifacts import publish_artifacts
-from flows.report.render_pool import Renderer
+from flows.report.artifacts import post_days_artifacts
+from flows.workers import Workers
 from flows.compute import Books, DayWindow
 from flows.range_validate import validate_days
 from flows.sources.base import SourceResult
@@ -57,6 +56,7 @@ class DayRun:
     token_counts: pl.DataFrame | None = None
     problems: list[str] = field(default_factory=list)
     books: Books | None = None
+    charts: tuple[str, ...] | None = None  # the day's charts, drawn with its books
     rendered: Any = None
     found: pl.DataFrame | None = None  # the day's anomalies
     changed: bool = False
@@ -134,13 +134,22 @@ def failed_day_docs(config: Config, run: DayRun, frame: pl.DataFrame, suite: str
 
 @task(cache_policy=NONE)
 def read_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
-    """Every day's sources, read by their kinds; the node log staged and flagged."""
+    """Every day's sources, each source's days read together by its kind; the node log staged and flagged."""
     node_sources = inputs.sources_feeding(config, ("node_log",))
+    for run in live(runs):
+        run.window = compute_mod.day_window(config, run.day)
+    found: dict[str, dict] = {}
+    with holding(config):
+        for name in config.sources.named():
+            found[name] = inputs.read_source_days(config, name, [(run.window, run.record.run_id) for run in live(runs)])
 
     def read(run: DayRun) -> None:
-        run.window = compute_mod.day_window(config, run.day)
-        results = {name: inputs.read_source.fn(config, name, run.window, run.record.run_id)
-                   for name in config.sources.named()}
+        results = {}
+        for name in config.sources.named():  # in the order a run of the day reads them: its first error fails it
+            result = found[name][run.day]
+            if isinstance(result, Exception):
+                raise result
+            results[name] = result
         node = {name: results[name] for name in node_sources}
         inputs.note_results(run.record, node)
         inputs.raise_problems(node)
@@ -197,15 +206,19 @@ def _check_feed(config: Config, runs: list[DayRun], feed: str, parameters: dict,
 
 
 @task(cache_policy=NONE)
-def compute_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
-    """Each day's books from the pure transforms; every moment of each day covered."""
+def compute_days(config: Config, runs: list[DayRun], workers: Workers) -> list[DayRun]:
+    """Each day's books from the pure transforms, and its charts, on the
+    workers; every moment of each day covered."""
+    computing = {run.day: workers.submit(day_books.books_and_charts, config, run.window, run.node_log,
+                                         run.token_counts, inputs.request_customers(run.results),
+                                         compute_mod.invoices_of(run.results))
+                 for run in live(runs)}
 
-    def compute(run: DayRun) -> None:
-        run.books = daily.compute_books.fn(config, run.window, run.node_log, run.token_counts,
-                                           inputs.request_customers(run.results))
+    def computed(run: DayRun) -> None:
+        run.books, run.charts = computing[run.day].result()
         daily.check_coverage.fn(config, run.books, run.record)
 
-    each_day(config, runs, compute)
+    each_day(config, runs, computed)
     return runs
 
 
@@ -233,11 +246,11 @@ def check_results(config: Config, runs: list[DayRun], run_name: str, data_docs: 
 
 
 @task(cache_policy=NONE)
-def stage_and_render(config: Config, runs: list[DayRun]) -> list[DayRun]:
+def stage_and_render(config: Config, runs: list[DayRun], workers: Workers) -> list[DayRun]:
     """Every day's anomalies (against the days before it, the range's own
     standing in for their published rows), every day's frames to staging in
-    one transaction, and each day's report rendered (in worker processes for
-    a long range, while the days are staged)."""
+    one transaction, and each day's report rendered with the charts drawn
+    with its books (on the workers, while the days are staged)."""
     going = sorted(live(runs), key=lambda run: run.day)
     if not going:
         return runs
@@ -249,26 +262,25 @@ def stage_and_render(config: Config, runs: list[DayRun]) -> list[DayRun]:
             fail(config, run, exc)
         return runs
     rendering: dict[date, Future] = {}
-    with Renderer(len(going)) as renderer:
-        frames = {}
-        for run in going:
-            run.found = found[run.day]
-            frames[run.day] = publish.staged_frames(run.books, run.record.run_id, config.hash)
-            rendering[run.day] = renderer.submit(*daily.report_inputs(config, run.books, run.record, run.found,
-                                                                      frames[run.day]))
-            frames[run.day][ANOMALIES] = run.found.with_columns(run_id=pl.lit(run.record.run_id))
+    frames = {}
+    for run in going:
+        run.found = found[run.day]
+        frames[run.day] = publish.staged_frames(run.books, run.record.run_id, config.hash)
+        tables, context = daily.report_inputs(config, run.books, run.record, run.found, frames[run.day])
+        rendering[run.day] = workers.submit(report.render_day, tables, replace(context, charts=run.charts))
+        frames[run.day][ANOMALIES] = run.found.with_columns(run_id=pl.lit(run.record.run_id))
 
-        def stage(together: list[DayRun]) -> None:
-            with session(config) as con:
-                publish.write_staging_runs(con, publish.stacked([frames[run.day] for run in together]),
-                                           [run.record.run_id for run in together])
+    def stage(together: list[DayRun]) -> None:
+        with session(config) as con:
+            publish.write_staging_runs(con, publish.stacked([frames[run.day] for run in together]),
+                                       [run.record.run_id for run in together])
 
-        all_else_each(config, going, stage)
+    all_else_each(config, going, stage)
 
-        def rendered(run: DayRun) -> None:
-            run.rendered = rendering[run.day].result()
+    def rendered(run: DayRun) -> None:
+        run.rendered = rendering[run.day].result()
 
-        each_day(config, going, rendered)
+    each_day(config, going, rendered)
     return runs
 
 
@@ -285,14 +297,11 @@ def publish_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
             finish_runs(con, [(run.record, "published" if run.changed else "unchanged") for run in together])
 
     all_else_each(config, runs, swap)
-    posting = []  # the artifacts, posted side by side (the API's round trips, not our work, take the time)
     for run in live(runs):
         paths = report.report_paths(config.report_dir, run.day.isoformat())
         if run.changed or not all(p.exists() for p in paths):
             daily.write_report.fn(config, run.rendered)
-        posting.append(publish_artifacts.submit(run.rendered, run.books.hourly, config.business_day.timezone))
-    for posted in posting:
-        posted.result()
+    post_days_artifacts([(run.rendered, run.books.hourly) for run in live(runs)], config.business_day.timezone)
     if live(runs):
         daily.rewrite_site(config)  # once for the range
         for run in live(runs):
@@ -331,19 +340,20 @@ def _run_name() -> str:
     return f"backfill-range-{days[0]}-{days[-1]}"
 
 
-@flow(name="backfill-range", flow_run_name=_run_name, log_prints=True,
-      task_runner=ThreadPoolTaskRunner(max_workers=8))  # 8: artifacts posted at once
+@flow(name="backfill-range", flow_run_name=_run_name, log_prints=True)
 def backfill_range(days: list[date], config_path: str, data_docs: bool = False) -> list[tuple]:
     """Run ``days`` as one set; returns (day, status, figures, reason) for each, in day order."""
     config = load_config(config_path)
     run_name = str(uuid.uuid4())
-    with ExitStack() as locks:
-        runs = begin_days(config, sorted(days), locks)
+    warm.warm_up()  # GX's import, while the days are read
+    with ExitStack() as held:
+        workers = held.enter_context(Workers(len(days)))  # started now: ready by the time the days are read
+        runs = begin_days(config, sorted(days), held)
         runs = read_days(config, runs)
         runs = check_inputs(config, runs, run_name, data_docs)
-        runs = compute_days(config, runs)
+        runs = compute_days(config, runs, workers)
         runs = check_results(config, runs, run_name, data_docs)
-        runs = stage_and_render(config, runs)
+        runs = stage_and_render(config, runs, workers)
         runs = publish_days(config, runs)
     return [(r.day, "failed", None, r.reason) if r.reason is not None
             else (r.day, "published" if r.changed else "unchanged", figures(r), None) for r in runs]

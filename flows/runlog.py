@@ -7,7 +7,9 @@ import json
 from datetime import UTC, date, datetime
 
 import duckdb
+import polars as pl
 
+from flows.warehouse import registered
 from openbooks.config import Config
 
 
@@ -32,12 +34,15 @@ def start_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
 
 
 def start_runs(con: duckdb.DuckDBPyConnection, records: list[RunRecord]) -> None:
-    """A ``running`` row in ``run_log`` for each run."""
-    con.executemany(
-        "INSERT INTO run_log (run_id, day, started_at, status, config_path, config_hash) "
-        "VALUES (?, ?, now(), 'running', ?, ?)",
-        [[r.run_id, r.day, r.config_path, r.config_hash] for r in records],
+    """A ``running`` row in ``run_log`` for each run, in one statement."""
+    started = pl.DataFrame(
+        {"run_id": [r.run_id for r in records], "day": [r.day for r in records],
+         "config_path": [r.config_path for r in records], "config_hash": [r.config_hash for r in records]},
+        schema={"run_id": pl.String, "day": pl.Date, "config_path": pl.String, "config_hash": pl.String},
     )
+    with registered(con, "__started", started):
+        con.execute("INSERT INTO run_log (run_id, day, started_at, status, config_path, config_hash) "
+                    "SELECT run_id, day, now(), 'running', config_path, config_hash FROM __started")
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, record: RunRecord, status: str, error: str | None = None) -> None:
@@ -45,18 +50,24 @@ def finish_run(con: duckdb.DuckDBPyConnection, record: RunRecord, status: str, e
 
 
 def finish_runs(con: duckdb.DuckDBPyConnection, ended: list[tuple[RunRecord, str]], error: str | None = None) -> None:
-    """Each run's ``run_log`` row closed with its status, counts, validation and skipped rows."""
-    con.executemany(
-        "UPDATE run_log SET finished_at = now(), status = ?, node_rows = ?, token_rows = ?, "
-        "quarantined_rows = ?, validation_success = ?, validation_summary = ?, error = ?, skipped_rows = ? "
-        "WHERE run_id = ?",
-        [
-            [status, record.node_rows, record.token_rows, record.quarantined_rows,
-             record.validation_success, "; ".join(record.validation_summary) or None, error,
-             json.dumps(record.skipped, sort_keys=True) if record.skipped else None, record.run_id]
-            for record, status in ended
-        ],
+    """Each run's ``run_log`` row closed with its status, counts, validation and skipped rows, in one statement."""
+    ended_rows = pl.DataFrame(
+        [(record.run_id, status, record.node_rows, record.token_rows, record.quarantined_rows,
+          record.validation_success, "; ".join(record.validation_summary) or None, error,
+          json.dumps(record.skipped, sort_keys=True) if record.skipped else None)
+         for record, status in ended],
+        schema={"run_id": pl.String, "status": pl.String, "node_rows": pl.Int64, "token_rows": pl.Int64,
+                "quarantined_rows": pl.Int64, "validation_success": pl.Boolean, "validation_summary": pl.String,
+                "error": pl.String, "skipped_rows": pl.String},
+        orient="row",
     )
+    with registered(con, "__ended", ended_rows):
+        con.execute(
+            "UPDATE run_log SET finished_at = now(), status = e.status, node_rows = e.node_rows, "
+            "token_rows = e.token_rows, quarantined_rows = e.quarantined_rows, "
+            "validation_success = e.validation_success, validation_summary = e.validation_summary, "
+            "error = e.error, skipped_rows = e.skipped_rows FROM __ended e WHERE run_log.run_id = e.run_id"
+        )
 
 
 def record_config(con: duckdb.DuckDBPyConnection, config: Config) -> None:

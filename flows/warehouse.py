@@ -130,10 +130,12 @@ def raw_table(source: str) -> Table:
     return Table(source, f"Raw {source} rows as read.", (*columns, *meta), partition=None, schema="raw")
 
 
-def _settings(config: Config | None) -> dict[str, str]:
+def _settings(config: Config | None) -> dict[str, object]:
     # No TimeZone setting: it needs DuckDB's ICU extension, which may not be
     # installed and must not be downloaded. Without ICU, TIMESTAMPTZ is UTC.
-    settings: dict[str, str] = {}
+    # A table name never means a Python variable of the caller's (DuckDB's
+    # replacement scans): frames are registered by name where they are used.
+    settings: dict[str, object] = {"python_enable_replacements": False}
     if config is not None and config.warehouse.memory_limit:
         settings["memory_limit"] = config.warehouse.memory_limit
     if config is not None and config.warehouse.temp_directory:
@@ -255,6 +257,33 @@ def session(config: Config, *, read_only: bool = False) -> Iterator[duckdb.DuckD
             yield con
         finally:
             con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back if it raises."""
+    con.execute("BEGIN")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, rows: pl.DataFrame) -> Iterator[None]:
+    """``rows`` readable as the view ``name`` within the block (a list of days,
+    runs or files a statement works on, instead of a statement per item)."""
+    con.complete()  # a query's rows left unread (``fetchone``) would keep the connection from registering
+    con.register(name, rows.to_arrow())
+    try:
+        yield
+    finally:
+        try:
+            con.unregister(name)
+        except duckdb.Error:
+            pass  # a failed statement aborted the transaction: the error is that statement's; the name is reused
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,41 @@ def bill_tokens(
     )
 
 
+def bill_tokens_on_cards(
+    tokens: pl.DataFrame,
+    hourly_prices: pl.DataFrame,
+    shares: pl.DataFrame,
+    factors: pl.DataFrame,
+    *,
+    cards: list[str],
+    billable_channels: list[str],
+) -> pl.DataFrame:
+    """``bill_tokens`` on each of ``cards`` at once: the token rows once per
+    card (in the order of ``cards``), with ``card``."""
+    if not cards:
+        return bill_tokens(tokens.clear(), hourly_prices, shares, factors, card="",
+                           billable_channels=billable_channels).with_columns(card=pl.lit("", pl.String))
+    on_cards = pl.concat([tokens.with_columns(card=pl.lit(card, pl.String)) for card in cards])
+    keys = on_cards.select("card", "hour_start", "model").unique()
+    in_window = keys.join(shares, on=["card", "hour_start"])
+    adjustments = (
+        own_else_any(in_window, factors, ["card", "rule"], ["factor"])
+        .filter(pl.col("factor").is_not_null())
+        .group_by("card", "hour_start", "model")
+        .agg(adjustment=(pl.col("share") * (pl.col("factor") - 1)).sum())
+    )
+    return (
+        own_else_any(on_cards, hourly_prices, ["card", "hour_start"], list(PRICE_COLUMNS))
+        .with_columns(list_revenue_usd=token_revenue_usd())
+        .drop(*PRICE_COLUMNS)
+        .join(adjustments, on=["card", "hour_start", "model"], how="left", maintain_order="left")
+        .with_columns(price_factor=1 + pl.col("adjustment").fill_null(0.0))
+        .drop("adjustment")
+        .with_columns(billable=pl.col("channel").is_in(billable_channels))
+        .with_columns(billed_revenue_usd=billed_revenue_usd())
+    )
+
+
 def billed_prices_by_hour(
     hourly_prices: pl.DataFrame, shares: pl.DataFrame, factors: pl.DataFrame, *, card: str
 ) -> pl.DataFrame:

@@ -83,7 +83,12 @@ def compute_day(inputs: DayInputs, node_log: pl.DataFrame, token_counts: pl.Data
     daily = invoicing.invoiced_daily(in_depth_daily(inputs, daily, costed, priced, prices.listed, billed, breakdown),
                                      invoices)
     check = None if invoices is None else invoicing.gpu_cost_check(costed, invoices, inputs.hardware).with_columns(day=pl.lit(inputs.day))
-    revenues = pl.concat([scenarios.card_revenue(bill(card), card) for card in inputs.scenario_cards])
+    cards = list(inputs.scenario_cards)
+    revenues = scenarios.cards_revenue(
+        billing.bill_tokens_on_cards(priced, prices.listed, prices.shares, inputs.factors, cards=cards,
+                                     billable_channels=list(inputs.billable_channels)),
+        cards,
+    )
     scenario_table = scenarios.revenue_scenarios(
         revenues, gpu_cost_usd=float(daily["gpu_cost_usd"][0]), loaded_cost_usd=loaded_cost.loaded_cost_usd(breakdown)
     )

@@ -19,6 +19,23 @@ def card_revenue(billed: pl.DataFrame, card: str) -> pl.DataFrame:
     )
 
 
+def cards_revenue(billed: pl.DataFrame, cards: list[str]) -> pl.DataFrame:
+    """``card_revenue`` of each of ``cards`` from token rows billed on them
+    all (``billing.bill_tokens_on_cards``), one row per card in that order."""
+    unpriced = pl.col("list_revenue_usd").is_null().any()
+    # Sorted by card, each card's rows a slice summed in order: a card's sums are
+    # what ``card_revenue`` sums over its rows alone, to the last bit.
+    sums = billed.sort("card", maintain_order=True).group_by("card", maintain_order=True).agg(
+        revenue_usd=pl.when(unpriced).then(None).otherwise(pl.col("list_revenue_usd").sum()),
+        billed_revenue_usd=pl.when(unpriced).then(None).otherwise(pl.col("billed_revenue_usd").sum()),
+    )
+    revenues = pl.DataFrame({"card": cards}, schema={"card": pl.String}).join(sums, on="card", how="left",
+                                                                              maintain_order="left")
+    if billed.is_empty():  # no token all day: nothing earned on any card (as a sum over no rows)
+        revenues = revenues.with_columns(pl.col("revenue_usd", "billed_revenue_usd").fill_null(0.0))
+    return revenues
+
+
 def revenue_scenarios(revenues: pl.DataFrame, *, gpu_cost_usd: float, loaded_cost_usd: float) -> pl.DataFrame:
     """Per card: revenue, billed revenue, and margins against GPU cost and
     against the fully loaded cost."""

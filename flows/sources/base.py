@@ -130,3 +130,7 @@ class SourceKind:
     # Extension: a quick check that the kind's server answers (raises a
     # transient error when not); a scheduled run retries it before starting.
     ready: Callable[[DayRequest], None] | None = None
+    # Extension: many days of the source at once (a backfill's range), each
+    # day's answer what ``read`` gives for it (its result, or the error it
+    # raises); without it a range reads its days one by one.
+    read_days: Callable[[list[DayRequest]], dict[date, SourceResult | Exception]] | None = None

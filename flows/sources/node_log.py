@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from flows.sources.base import DayRequest, SourceKind, SourceResult
-from flows.sources.raw_source import read_raw_source
+from flows.sources.raw_source import read_raw_days, read_raw_source
 
 
 class NodeLogOptions(BaseModel):
@@ -22,12 +22,21 @@ class NodeLogOptions(BaseModel):
 
 
 def read(request: DayRequest) -> SourceResult:
-    result = read_raw_source(request, "node_log")
-    result.extra["replicas_summed"] = request.options.replicas == "sum"
-    return result
+    return _noted(request, read_raw_source(request, "node_log"))
+
+
+def read_days(requests: list[DayRequest]) -> dict:
+    return {day: _noted(requests[0], found) for day, found in read_raw_days(requests, "node_log").items()}
+
+
+def _noted(request: DayRequest, found):
+    """The result with whether its replicas are summed (an error as it is)."""
+    if isinstance(found, SourceResult):
+        found.extra["replicas_summed"] = request.options.replicas == "sum"
+    return found
 
 
 KIND = SourceKind(
-    name="node_log", feeds="node_log", read=read, options=NodeLogOptions, suite="node_log",
+    name="node_log", feeds="node_log", read=read, read_days=read_days, options=NodeLogOptions, suite="node_log",
     description="openbooks' node log: nodes per interval, model, role and GPU type",
 )

@@ -6,22 +6,31 @@ the file, line and hash it came from; typing happens in ``staging``. Lines
 the reader cannot parse (ragged, bad quoting, not UTF-8) go to
 ``quarantine``; so does a whole file that cannot be read, with the reason.
 Each file read is recorded in ``raw.files``.
+
+``ingest_files`` does the same for many files (a range of days): what is
+loaded already is looked up at once, and new files of the same columns are
+read in one scan and loaded in one transaction; a file that is not clean
+(a rejected line, no rows, unreadable) is loaded alone, as ``ingest_file``
+loads it, to say what is wrong with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from flows.sources.base import FEEDS, ONE_OF, Problem
 from flows.sources.files import SourceFile, display_path
 from flows.sources.mapping import checked_mapping, rejected, text_sql
 from flows.sources.readers import reader_for
-from flows.warehouse import RAW_FEEDS, QuarantineRow, quarantine
+from flows.warehouse import RAW_FEEDS, QuarantineRow, quarantine, registered, transaction
 from openbooks.errors import InputError
 
-__all__ = ["RAW_FEEDS", "file_mapping", "ingest_file", "read_into_raw", "record_file", "recorded_problems"]
+__all__ = ["RAW_FEEDS", "file_mapping", "ingest_file", "ingest_files", "read_into_raw", "record_file",
+           "recorded_problems"]
 
 
 def file_mapping(con, path: Path, name: str, source, feed: str) -> dict:
@@ -78,6 +87,85 @@ def ingest_file(con: duckdb.DuckDBPyConnection, source, feed: str, file: SourceF
     return True, [whole_file_problem(file, str(error))]
 
 
+def ingest_files(con: duckdb.DuckDBPyConnection, source, feed: str, files: Sequence[SourceFile],
+                 run_ids: Sequence[str]) -> list[tuple[bool, list[Problem]]]:
+    """``ingest_file`` for each of ``files`` (``run_ids``: the run each is read for), in as few scans and
+    transactions as their formats and columns allow; the same answers, in the same order."""
+    known = _recorded(con, files)
+    answers: dict[int, tuple[bool, list[Problem]]] = {}
+    fresh = []
+    for index, file in enumerate(files):
+        previous = known.get((file.source, str(file.path)))
+        if previous is not None and previous[0] == file.content_hash:
+            answers[index] = (False, recorded_problems(con, file, previous[1]) if previous[2] else [])
+        else:
+            fresh.append(index)
+    for group in _same_columns(con, source, feed, files, fresh):
+        if len(group) > 1 and _load_together(con, source, feed, [files[i] for i in group]):
+            answers.update({i: (True, []) for i in group})
+            continue
+        for i in group:
+            answers[i] = ingest_file(con, source, feed, files[i], run_ids[i])
+    return [answers[i] for i in range(len(files))]
+
+
+def _recorded(con: duckdb.DuckDBPyConnection, files: Sequence[SourceFile]) -> dict[tuple[str, str], tuple]:
+    """(source, path) → (content hash, error, whether anything of it is in quarantine) as ``raw.files`` has it."""
+    if not files:
+        return {}
+    listed = pl.DataFrame({"source": [f.source for f in files], "path": [str(f.path) for f in files]})
+    with registered(con, "__listed", listed):
+        rows = con.execute(
+            "SELECT f.source, f.path, f.content_hash, f.error, "
+            "EXISTS (SELECT 1 FROM quarantine q WHERE q.source_file = f.path AND q.content_hash = f.content_hash "
+            "AND q.day IS NULL) FROM raw.files f JOIN __listed l USING (source, path)"
+        ).fetchall()
+    return {(source, path): (digest, error, bool(error) or flagged) for source, path, digest, error, flagged in rows}
+
+
+def _same_columns(con, source, feed: str, files: Sequence[SourceFile], indexes: list[int]) -> list[list[int]]:
+    """``indexes`` of ``files`` grouped by format and columns, in order (a file whose columns
+    cannot be read is a group of its own, for ``ingest_file`` to report)."""
+    groups: dict[tuple, list[int]] = {}
+    for i in indexes:
+        path = files[i].path
+        reader = reader_for(source, path)
+        try:
+            columns = tuple(reader.columns(path, source, con))
+            file_mapping(con, path, files[i].source, source, feed)
+        except InputError:
+            groups[("alone", i)] = [i]
+            continue
+        key = (reader.name, columns) if hasattr(reader, "load_many") else ("alone", i)
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+def _load_together(con: duckdb.DuckDBPyConnection, source, feed: str, files: list[SourceFile]) -> bool:
+    """Load ``files`` (one format, the same columns) in one scan and one
+    transaction, as ``read_into_raw`` loads each; False, having loaded
+    nothing, unless every line of every file is read and every file has rows."""
+    reader = reader_for(source, files[0].path)
+    columns = reader.columns(files[0].path, source, con)
+    mapping = checked_mapping(files[0].path, columns, files[0].source, source, FEEDS[feed],
+                              one_of=ONE_OF.get(feed, ()))
+    if not reader.load_many(con, [f.path for f in files], source, columns):
+        return False
+    counts = dict(con.execute("SELECT __file, count(*) FROM __read GROUP BY __file").fetchall())
+    if any(counts.get(str(f.path), 0) == 0 for f in files):
+        return False
+    canonical = ", ".join(f"{text_sql(spec, 'r.')} AS {name}" for name, spec in mapping.items())
+    loaded = pl.DataFrame({"source_file": [str(f.path) for f in files], "content_hash": [f.content_hash for f in files]})
+    with registered(con, "__loaded", loaded), transaction(con):
+        con.execute(f"DELETE FROM raw.{feed} WHERE source_file IN (SELECT source_file FROM __loaded)")
+        con.execute(
+            f"INSERT INTO raw.{feed} BY NAME SELECT {canonical}, r.__file AS source_file, l.content_hash, "
+            f"r.__line AS line, now() AS ingested_at FROM __read r JOIN __loaded l ON l.source_file = r.__file"
+        )
+        record_loaded(con, files, [counts[str(f.path)] for f in files])
+    return True
+
+
 def _set_aside(con: duckdb.DuckDBPyConnection, feed: str, file: SourceFile, run_id: str, exc: InputError) -> None:
     """A file that cannot be read: its earlier rows removed, one ``quarantine``
     row with the reason (its rows stay in the file), recorded with the error."""
@@ -110,6 +198,20 @@ def record_file(con: duckdb.DuckDBPyConnection, file: SourceFile, *, rows: int |
         "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, now())",
         [file.source, str(file.path), file.content_hash, file.path.stat().st_size, rows, rejected_rows, error],
     )
+
+
+def record_loaded(con: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], rows: Sequence[int]) -> None:
+    """``record_file`` for files loaded whole (no line rejected, no error), in two statements."""
+    recorded = pl.DataFrame({
+        "source": [f.source for f in files], "path": [str(f.path) for f in files],
+        "content_hash": [f.content_hash for f in files], "bytes": [f.path.stat().st_size for f in files],
+        "rows": list(rows),
+    }, schema={"source": pl.String, "path": pl.String, "content_hash": pl.String, "bytes": pl.Int64,
+               "rows": pl.Int64})
+    with registered(con, "__recorded", recorded):
+        con.execute("DELETE FROM raw.files WHERE (source, path) IN (SELECT (source, path) FROM __recorded)")
+        con.execute("INSERT INTO raw.files SELECT source, path, content_hash, bytes, rows, 0, NULL, now() "
+                    "FROM __recorded")
 
 
 def recorded_problems(con: duckdb.DuckDBPyConnection, file: SourceFile, error: str | None) -> list[Problem]:

@@ -5,6 +5,10 @@ types (``types``), and reads files as DuckDB SQL: ``table`` (the rows, for a
 set-based scan), ``numbered`` (the rows with ``__file`` and ``__line``, to
 name a bad row) and ``load`` (one file into the temp table ``__read`` with
 its ``__line``, for the raw tables; unparseable lines come back as problems).
+``load_many`` reads many files of the same columns into ``__read`` at once
+(with ``__file``), for a range of days; it says False, having loaded
+nothing, when any line or file is not clean, and each file is then loaded
+alone to say what is wrong with it.
 ``reader_for(source, path)`` picks one from ``sources.<name>.format`` or the
 file's suffix. A new format is one class here, registered in ``READERS``.
 """
@@ -61,6 +65,15 @@ class ParquetReader:
         except duckdb.Error as exc:
             raise InputError(f"{display_path(path)}: not a readable Parquet file ({_first_line(exc)})")
         return []
+
+    def load_many(self, con, paths: list[Path], source, file_columns: list[str]) -> bool:
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __read AS SELECT * EXCLUDE (filename, file_row_number), "
+                        f"filename AS __file, file_row_number + 1 AS __line "
+                        f"FROM read_parquet({_files(paths)}, filename = true, file_row_number = true)")
+        except duckdb.Error:
+            return False
+        return True
 
 
 class JsonReader:
@@ -158,6 +171,21 @@ class CsvReader:
             "    WHERE range NOT IN (SELECT line FROM __rejected))) l USING (__row)"
         )
         return problems
+
+    def load_many(self, con, paths: list[Path], source, file_columns: list[str]) -> bool:
+        """Every file in one scan, each row's line from its place in its file
+        (the header is line 1); False if any line is rejected."""
+        con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+        scan = self._read_csv(_files(paths), source, file_columns, ", filename = true, store_rejects = true")
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __rows AS SELECT *, row_number() OVER () AS __row FROM {scan}")
+        except duckdb.Error:
+            return False
+        if con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]:
+            return False
+        con.execute("CREATE OR REPLACE TEMP TABLE __read AS SELECT * EXCLUDE (__row, filename), filename AS __file, "
+                    "__row - min(__row) OVER (PARTITION BY filename) + 2 AS __line FROM __rows")
+        return True
 
 
 def reject_reason(error_type: str, message: str) -> str:

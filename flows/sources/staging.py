@@ -9,6 +9,7 @@ an expectation); with a plain glob, the rows that fall in the day are staged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import duckdb
@@ -16,7 +17,7 @@ import polars as pl
 
 from flows.sources.base import FEEDS, Problem
 from flows.sources.files import SourceFile
-from flows.warehouse import QuarantineRow, frame, quarantine
+from flows.warehouse import QuarantineRow, frame, quarantine, registered
 
 COLUMN_TYPES = {
     "node_log": {
@@ -42,11 +43,23 @@ CASTS = {
     "number": "TRY_CAST({v} AS DOUBLE)",
     "text": "{v}",
 }
-# Rows of a plain-glob source that belong to the day (rows whose time cannot be read stay, to be reported).
+# Rows of a plain-glob source that belong to their day (rows whose time cannot be read stay, to be reported).
 IN_DAY = {
-    "node_log": "(interval_start IS NULL OR interval_end IS NULL OR (interval_end > ? AND interval_start < ?))",
-    "token_counts": "(hour_start IS NULL OR (hour_start >= ? AND hour_start < ?))",
+    "node_log": "(interval_start IS NULL OR interval_end IS NULL OR "
+                "(interval_end > __day_start AND interval_start < __day_end))",
+    "token_counts": "(hour_start IS NULL OR (hour_start >= __day_start AND hour_start < __day_end))",
 }
+
+
+@dataclass(frozen=True)
+class StagedDay:
+    """One day to stage: its files (at their current content) and bounds, and the run it is staged for."""
+
+    day: date
+    files: list[SourceFile]
+    day_start: datetime
+    day_end: datetime
+    run_id: str
 
 
 def parse_text(kind: str, value_sql: str) -> str:
@@ -67,36 +80,50 @@ def stage_feed(con: duckdb.DuckDBPyConnection, name: str, feed: str, files: list
                day_start: datetime, day_end: datetime, run_id: str, scoped_to_day: bool) -> tuple[pl.DataFrame, list[Problem]]:
     """The day's typed rows of ``raw.<feed>`` from ``files`` and one problem
     per unreadable value (each also written to ``quarantine``)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE __files (source_file VARCHAR, content_hash VARCHAR)")
-    con.executemany("INSERT INTO __files VALUES (?, ?)", [[str(f.path), f.content_hash] for f in files])
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE __typed AS SELECT r.source_file, r.content_hash, r.line, "
-        f"{', '.join('r.' + c + ' AS __raw_' + c for c in FEEDS[feed])}, {_typed_sql(feed)} "
-        f"FROM raw.{feed} r JOIN __files f USING (source_file, content_hash)"
+    staged = StagedDay(day, files, day_start, day_end, run_id)
+    return stage_feed_days(con, name, feed, [staged], scoped_to_day=scoped_to_day)[day]
+
+
+def stage_feed_days(con: duckdb.DuckDBPyConnection, name: str, feed: str, days: list[StagedDay], *,
+                    scoped_to_day: bool) -> dict[date, tuple[pl.DataFrame, list[Problem]]]:
+    """``stage_feed`` for each of ``days`` in one pass: day → its typed rows
+    and its problems (each also written to ``quarantine`` for its day's run)."""
+    files = pl.DataFrame(
+        [(d.day, str(f.path), f.content_hash, d.day_start, d.day_end) for d in days for f in d.files],
+        schema={"__day": pl.Date, "source_file": pl.String, "content_hash": pl.String,
+                "__day_start": pl.Datetime("us", "UTC"), "__day_end": pl.Datetime("us", "UTC")},
+        orient="row",
     )
+    with registered(con, "__files", files):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __typed AS SELECT f.__day, f.__day_start, f.__day_end, r.source_file, "
+            f"r.content_hash, r.line, {', '.join('r.' + c + ' AS __raw_' + c for c in FEEDS[feed])}, "
+            f"{_typed_sql(feed)} FROM raw.{feed} r JOIN __files f USING (source_file, content_hash)"
+        )
     in_day = "TRUE" if scoped_to_day else IN_DAY[feed]
-    params = [] if scoped_to_day else [day_start, day_end]
-    problems = _bad_values(con, name, feed, in_day, params)
-    quarantine(con, [QuarantineRow.of(p, run_id, day) for p in problems])
+    problems = _bad_values(con, name, feed, in_day)
+    runs = {d.day: d.run_id for d in days}
+    quarantine(con, [QuarantineRow.of(p, runs[day], day) for day, found in problems.items() for p in found])
     columns = ", ".join(FEEDS[feed])
-    typed = frame(
-        con, f"SELECT {columns}, source_file, line FROM __typed WHERE {in_day} ORDER BY source_file, line", params
-    )
-    return typed, problems
+    typed = frame(con, f"SELECT __day, {columns}, source_file, line FROM __typed WHERE {in_day} "
+                       f"ORDER BY __day, source_file, line")
+    per_day = typed.partition_by("__day", as_dict=True, include_key=False, maintain_order=True)
+    empty = typed.drop("__day").clear()
+    return {d.day: (per_day.get((d.day,), empty), problems.get(d.day, [])) for d in days}
 
 
-def _bad_values(con: duckdb.DuckDBPyConnection, name: str, feed: str, in_day: str, params: list) -> list[Problem]:
-    problems = []
+def _bad_values(con: duckdb.DuckDBPyConnection, name: str, feed: str, in_day: str) -> dict[date, list[Problem]]:
+    problems: dict[date, list[Problem]] = {}
     record = "json_object(" + ", ".join(f"'{c}', __raw_{c}" for c in FEEDS[feed]) + ")::VARCHAR"
     for column, kind in COLUMN_TYPES[feed].items():
         if kind == "text":
             continue
         rows = con.execute(
-            f"SELECT source_file, content_hash, line, __raw_{column}, {record} FROM __typed "
-            f"WHERE __bad_{column} AND {in_day} ORDER BY source_file, line",
-            params,
+            f"SELECT __day, source_file, content_hash, line, __raw_{column}, {record} FROM __typed "
+            f"WHERE __bad_{column} AND {in_day} ORDER BY __day, source_file, line"
         ).fetchall()
-        problems += [Problem(name, EXPECTED[kind], file=source_file, line=line, column=column, value=value,
-                             record=raw_record, content_hash=content_hash, quarantined=True)
-                     for source_file, content_hash, line, value, raw_record in rows]
+        for day, source_file, content_hash, line, value, raw_record in rows:
+            problems.setdefault(day, []).append(Problem(
+                name, EXPECTED[kind], file=source_file, line=line, column=column, value=value, record=raw_record,
+                content_hash=content_hash, quarantined=True))
     return problems

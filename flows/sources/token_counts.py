@@ -7,14 +7,18 @@ columns mapped under ``sources.<name>.columns``). Kept as text in
 from __future__ import annotations
 
 from flows.sources.base import DayRequest, SourceKind, SourceResult
-from flows.sources.raw_source import read_raw_source
+from flows.sources.raw_source import read_raw_days, read_raw_source
 
 
 def read(request: DayRequest) -> SourceResult:
     return read_raw_source(request, "token_counts")
 
 
+def read_days(requests: list[DayRequest]) -> dict:
+    return read_raw_days(requests, "token_counts")
+
+
 KIND = SourceKind(
-    name="token_counts", feeds="token_counts", read=read, suite="token_counts",
+    name="token_counts", feeds="token_counts", read=read, read_days=read_days, suite="token_counts",
     description="openbooks' hourly token counts per model and channel",
 )

@@ -4,6 +4,10 @@ revenue waterfall and capacity by role when the economics in depth exist."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import polars as pl
+
 from flows.report import charts
 from flows.report.day import HOURLY, STEPS, WATERFALL, Day
 from flows.report.format import Part
@@ -11,10 +15,16 @@ from flows.report.format import Part
 TABLES = (STEPS, HOURLY, WATERFALL)
 
 
-def render(day: Day) -> Part:
-    axis = charts.time_axis(day.daily, day.context.timezone)
+def draw(tables: Mapping[str, pl.DataFrame], timezone: str) -> tuple[str, ...]:
+    """The day's charts as SVG, from its tables by name."""
+    day = Day(tables, None)
+    axis = charts.time_axis(day.daily, timezone)
     drawn = [charts.node_chart(day.table(STEPS), axis), charts.cost_income_chart(day.table(HOURLY), axis)]
     if day.has(WATERFALL):
         drawn += [charts.waterfall_chart(day.table(WATERFALL)), charts.capacity_chart(day.table(HOURLY), axis)]
-    svgs = tuple(charts.svg(chart) for chart in drawn)
+    return tuple(charts.svg(chart) for chart in drawn)
+
+
+def render(day: Day) -> Part:
+    svgs = day.context.charts if day.context.charts is not None else draw(day.tables, day.context.timezone)
     return Part(html="<h2>Charts</h2>" + "".join(svgs), charts=svgs)

@@ -1,14 +1,16 @@
-"""A report-rendering worker process (started by ``flows.report.render_pool``).
+"""A worker process of a range (started by ``flows.workers``).
 
 It reads jobs from stdin and writes results to stdout, each one pickled
-frame preceded by its length (8 bytes, big-endian): a job is ``(tables,
-context)``, a result ``(True, report)`` or ``(False, error)``. Anything the
+frame preceded by its length (8 bytes, big-endian): a job is ``(function,
+args)`` (a module-level function, pickled by name), a result ``(True,
+value)`` or ``(False, error)``. Anything the
 rendering code prints goes to stderr, never into the results. It ends when
-stdin closes.
+stdin closes. Modules named on its command line are imported first.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import struct
@@ -39,16 +41,16 @@ def receive(stream: BinaryIO) -> Any:
 def main() -> None:
     results = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # prints go to stderr
+    for module in sys.argv[1:]:  # imported before the first job comes (the parent is reading its inputs)
+        importlib.import_module(module)
     jobs = sys.stdin.buffer
-    from flows.report.page import render_day
-
     while True:
         try:
-            tables, context = receive(jobs)
+            function, args = receive(jobs)
         except EOFError:
             return
         try:
-            outcome = (True, render_day(tables, context))
+            outcome = (True, function(*args))
         except Exception as exc:  # noqa: BLE001 - sent back, raised in the parent for that day
             outcome = (False, exc)
         send(results, outcome)

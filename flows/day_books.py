@@ -1,0 +1,36 @@
+"""A day's books, and its charts with them: what a range computes for each
+day in its worker processes (``flows.workers``), and a run of one day in
+its own process. Pure computing: nothing here reads or writes the warehouse."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from flows import compute as compute_mod
+from flows import publish
+from flows.compute import Books, DayWindow
+from flows.report.sections.charts import draw
+from openbooks.config import Config
+
+
+def books_of(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
+             customers: pl.DataFrame | None = None, invoices: pl.DataFrame | None = None) -> Books:
+    """The day's books (``flows.compute``); with request-level usage, its customers too."""
+    books = compute_mod.compute_books(config, window, node_log, token_counts, invoices)
+    if customers is not None:
+        books.customers = compute_mod.customer_books(config, books, customers)
+    return books
+
+
+def charts_of(config: Config, books: Books) -> tuple[str, ...]:
+    """The day's charts as its report draws them, from the tables as they will be published."""
+    tables = {table.name: frame for table, frame in publish.staged_frames(books, "", config.hash).items()}
+    return draw(tables, config.business_day.timezone)
+
+
+def books_and_charts(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
+                     customers: pl.DataFrame | None = None,
+                     invoices: pl.DataFrame | None = None) -> tuple[Books, tuple[str, ...]]:
+    """``books_of`` and ``charts_of`` the day, in one job."""
+    books = books_of(config, window, node_log, token_counts, customers, invoices)
+    return books, charts_of(config, books)
