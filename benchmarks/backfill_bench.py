@@ -27,9 +27,23 @@ REFERENCE_DAY = date(2025, 2, 27)
 FLOOR_IMPORTS = "import prefect, great_expectations, polars, duckdb, typer"
 
 
-def aggregate_project(folder: Path, sample_dir: Path) -> Path:
-    """A project in ``folder`` on the aggregate logs under ``sample_dir``; its config path."""
-    data = yaml.safe_load((ROOT / "configs" / "openbooks.yaml").read_text())
+def priced_from(data: dict, first_day: date) -> dict:
+    """The config with every list price in force from ``first_day`` at the
+    latest. The sample's year starts before DeepSeek-R1's list price (2025-01-20),
+    and a day with tokens of a model without a price fails (rightly); the
+    benchmark times days that publish."""
+    for card in data["price_book"]["cards"].values():
+        for entries in card["models"].values():
+            for entry in entries if isinstance(entries, list) else [entries]:
+                if "effective_from" in entry and date.fromisoformat(str(entry["effective_from"])) > first_day:
+                    entry["effective_from"] = first_day.isoformat()
+    return data
+
+
+def aggregate_project(folder: Path, sample_dir: Path, first_day: date = REFERENCE_DAY) -> Path:
+    """A project in ``folder`` on the aggregate logs under ``sample_dir``, priced
+    from ``first_day`` (``priced_from``); its config path."""
+    data = priced_from(yaml.safe_load((ROOT / "configs" / "openbooks.yaml").read_text()), first_day)
     data["sources"] = {s: {"path": str(sample_dir / s / "{date}.csv")} for s in ("node_log", "token_counts")}
     data["warehouse"] = {"path": "run/warehouse.duckdb"}
     data["reports"] = {"dir": "run/reports"}
@@ -63,7 +77,7 @@ def backfill_run(measure, wrapped, env: dict, folder: Path, days: int, workers: 
     if not (sample_dir / "node_log" / f"{start}.csv").exists():
         shutil.rmtree(sample_dir, ignore_errors=True)
         measure(cli("sample", "--out", str(sample_dir), "--start", start.isoformat(), "--days", str(days)), env)
-    config = aggregate_project(folder, sample_dir)
+    config = aggregate_project(folder, sample_dir, start)
     shutil.rmtree(folder / "run", ignore_errors=True)
     command = cli("backfill", "--start", start.isoformat(), "--end", REFERENCE_DAY.isoformat(),
                   "--workers", str(workers), "--config", str(config))

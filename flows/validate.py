@@ -108,6 +108,33 @@ def build_suite(path: Path, data: dict | None = None):
     return gx.ExpectationSuite(name=data.get("name", path.stem), expectations=expectations, meta=data.get("meta"))
 
 
+_elsewhere = None  # the worker process suites run in (``elsewhere``), or None: in this process
+
+
+@contextmanager
+def elsewhere() -> Iterator[None]:
+    """Within: every suite runs in a worker process of its own (``flows.workers``),
+    started now. Its import of GX (~3 s of one core, most of a one-off
+    command's start-up) proceeds on the other core while this process starts
+    Prefect and reads the inputs; this process never imports GX."""
+    global _elsewhere
+    from flows.workers import Workers
+
+    with Workers(processes=1, warm=GX_MODULES) as worker:
+        _elsewhere = worker
+        try:
+            yield
+        finally:
+            _elsewhere = None
+
+
+def runs_elsewhere() -> bool:
+    return _elsewhere is not None
+
+
+GX_MODULES = ("flows.validate", "great_expectations", "great_expectations.expectations.expectation_configuration")
+
+
 def validate_frame(
     frame: pl.DataFrame,
     suite_path: Path,
@@ -122,10 +149,24 @@ def validate_frame(
     ``docs_dir``, the result is also rendered as a GX Data Docs page there,
     under ``validations/<suite>/<run_name>/`` (with ``docs_on_failure``, only
     when the suite failed). ``suite_data``, when given, is the suite itself
-    (``suite_path`` then only names it in errors)."""
+    (``suite_path`` then only names it in errors). Within ``elsewhere`` it runs
+    in that worker process (the outcome then without GX's own result object)."""
+    if _elsewhere is not None:
+        return _elsewhere.submit(validate_here, frame, suite_path, parameters, docs_dir, run_name, suite_data,
+                                 docs_on_failure).result()
     with _GX_LOCK:
         return _validate_frame(frame, suite_path, parameters, docs_dir=docs_dir, run_name=run_name,
                                suite_data=suite_data, docs_on_failure=docs_on_failure)
+
+
+def validate_here(frame: pl.DataFrame, suite_path: Path, parameters: dict[str, Any], docs_dir: Path | None,
+                  run_name: str | None, suite_data: dict | None, docs_on_failure: bool) -> SuiteOutcome:
+    """``validate_frame`` in this process, as a worker runs it for ``elsewhere``."""
+    with _GX_LOCK:
+        outcome = _validate_frame(frame, suite_path, parameters, docs_dir=docs_dir, run_name=run_name,
+                                  suite_data=suite_data, docs_on_failure=docs_on_failure)
+    outcome.result = None  # GX's own objects stay in the worker
+    return outcome
 
 
 def _validate_frame(

@@ -327,7 +327,13 @@ def quarantine(con: duckdb.DuckDBPyConnection, rows: Iterable[QuarantineRow]) ->
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create missing schemas, tables and columns (never drops anything).
     What is there is read first, so only what is missing is created: a
-    statement per table and column would cost most of a second a run."""
+    statement per table and column would cost most of a second a run; what
+    is created is created in one transaction."""
+    with transaction(con):
+        _create_missing(con)
+
+
+def _create_missing(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS staging")
     present: dict[tuple[str, str], set[str]] = {}
     for schema, name, column in con.execute(

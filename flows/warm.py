@@ -25,7 +25,12 @@ def warm_up() -> None:
     if _started.is_set():
         return
     _started.set()
-    for target, name in ((_import_validation, "gx"), (_start_chart_renderer, "charts")):
+    from flows import validate
+
+    targets = [(_start_chart_renderer, "charts")]
+    if not validate.runs_elsewhere():  # else the worker process suites run in imports GX, not this one
+        targets.append((_import_validation, "gx"))
+    for target, name in targets:
         threading.Thread(target=target, name=f"openbooks-warm-{name}", daemon=True).start()
 
 

@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from flows import worker_process
@@ -34,12 +35,15 @@ WARM_MODULES = ("flows.day_books", "flows.report.page")  # what the jobs use, im
 class Workers:
     """``submit(function, *args)`` runs ``function(*args)``; the future holds its result (or its error)."""
 
-    def __init__(self, days: int) -> None:
-        cores = os.cpu_count() or 1
+    def __init__(self, days: int = 0, *, processes: int | None = None, warm: tuple[str, ...] = WARM_MODULES) -> None:
+        """Workers for a range of ``days``: one process per core from
+        ``POOL_FROM_DAYS`` days on, else none (inline); or ``processes`` of
+        them, each first importing the modules ``warm`` names."""
+        if processes is None:
+            cores = os.cpu_count() or 1
+            processes = cores if days >= POOL_FROM_DAYS and cores > 1 else 0
         self._jobs: queue.Queue = queue.Queue()
-        self._workers: list[_Worker] = []
-        if days >= POOL_FROM_DAYS and cores > 1:
-            self._workers = [_Worker(self._jobs) for _ in range(cores)]
+        self._workers: list[_Worker] = [_Worker(self._jobs, warm) for _ in range(processes)]
 
     @property
     def in_processes(self) -> bool:
@@ -70,12 +74,21 @@ class Workers:
         self.close()
 
 
+def _python_path() -> str:
+    """The worker's module path: the folder our packages are in, then the
+    caller's own PYTHONPATH; not this process's ``sys.path``, which may hold
+    a folder of ours inserted by whoever loaded a flow from its file (e.g.
+    ``flows/``, whose ``operator`` package would shadow the standard one)."""
+    ours = str(Path(__file__).resolve().parents[1])
+    return os.pathsep.join(p for p in (ours, os.environ.get("PYTHONPATH", "")) if p)
+
+
 class _Worker:
     """One ``worker_process``, fed from the shared queue by a thread of ours."""
 
-    def __init__(self, jobs: queue.Queue) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # our modules, as we see them
-        self._process = subprocess.Popen([sys.executable, "-m", "flows.worker_process", *WARM_MODULES], env=env,
+    def __init__(self, jobs: queue.Queue, warm: tuple[str, ...]) -> None:
+        env = {**os.environ, "PYTHONPATH": _python_path()}
+        self._process = subprocess.Popen([sys.executable, "-m", "flows.worker_process", *warm], env=env,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._jobs = jobs
         self._thread = threading.Thread(target=self._serve, name="openbooks-worker", daemon=True)

@@ -96,3 +96,18 @@ def test_books_and_charts_from_the_workers_are_the_inline_ones(day_inputs, tmp_p
         assert getattr(their_books, name).equals(getattr(books, name)), name
     tables, context = day_inputs
     assert render_day(tables, replace(context, charts=charts)) == render_day(tables, context)
+
+
+def test_a_worker_starts_whatever_folders_this_process_put_on_its_path(day_inputs, monkeypatch):
+    """Loading a flow from its file puts that file's folder on ``sys.path``
+    (``flows/``, whose ``operator`` package would shadow Python's): the
+    workers start from their own path, not this process's."""
+    import sys
+    from pathlib import Path
+
+    import flows.workers
+
+    monkeypatch.setattr(sys, "path", [str(Path(flows.workers.__file__).parent), *sys.path])
+    tables, context = day_inputs
+    with Workers(POOL_FROM_DAYS) as workers:
+        assert workers.submit(render_day, tables, context).result(timeout=600) == render_day(tables, context)
