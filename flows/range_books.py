@@ -1,11 +1,12 @@
 """A backfill as set work: the flow ``backfill-range`` runs a range of days in
 a few passes over all of them, each pass one Prefect task.
 
-read (every day's sources through the registry, as ``daily-books`` reads
-them) → check inputs (one GX run per suite over the range,
-``flows.range_validate``) → compute (the pure transforms, day by day) →
-check results (one GX run per suite) → stage → render → publish (each day
-its own transaction, as ``flows.publish``) → write the reports.
+read (every source's days together, through the registry) → compute (each
+day's books and charts on worker processes, ``flows.workers``, begun while
+the inputs are checked) → check inputs (one GX run per suite over the range,
+``flows.range_validate``) → check results (one GX run per suite) → stage and
+render → publish (every day's partition in one transaction, each day whole
+or not at all, as ``flows.publish``) → write the reports.
 
 Each day keeps its own run: its ``run_log`` row, its quarantined rows, its
 validation summary, its report, all as a ``daily-books`` run of the day
@@ -19,7 +20,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -55,6 +57,7 @@ class DayRun:
     node_log: pl.DataFrame | None = None
     token_counts: pl.DataFrame | None = None
     problems: list[str] = field(default_factory=list)
+    computing: Future | None = None  # its books and charts, on the workers
     books: Books | None = None
     charts: tuple[str, ...] | None = None  # the day's charts, drawn with its books
     rendered: Any = None
@@ -161,9 +164,21 @@ def read_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
             run.later_error = exc
         run.results = results
         run.node_log = daily.node_log_of(config, run.window, node)
+        if run.later_error is None:
+            run.token_counts = daily.token_counts_of(config, run.window, results)
 
     each_day(config, runs, read)
     return runs
+
+
+def start_computing(config: Config, runs: list[DayRun], workers: Workers) -> None:
+    """Each day read whole: its books and charts begun on the workers while
+    its inputs are checked (a day whose inputs fail is dropped with them)."""
+    for run in live(runs):
+        if run.token_counts is not None:
+            run.computing = workers.submit(day_books.books_and_charts, config, run.window, run.node_log,
+                                           run.token_counts, inputs.request_customers(run.results),
+                                           compute_mod.invoices_of(run.results))
 
 
 @task(cache_policy=NONE)
@@ -179,7 +194,6 @@ def check_inputs(config: Config, runs: list[DayRun], run_name: str, data_docs: b
             fail(config, run, run.later_error)
 
     def tokens(run: DayRun) -> None:
-        run.token_counts = daily.token_counts_of(config, run.window, run.results)
         run.record.node_rows, run.record.token_rows = run.node_log.height, run.token_counts.height
         run.problems += inputs.validate_kinds(config, run.results, run.record)
 
@@ -206,16 +220,12 @@ def _check_feed(config: Config, runs: list[DayRun], feed: str, parameters: dict,
 
 
 @task(cache_policy=NONE)
-def compute_days(config: Config, runs: list[DayRun], workers: Workers) -> list[DayRun]:
-    """Each day's books from the pure transforms, and its charts, on the
-    workers; every moment of each day covered."""
-    computing = {run.day: workers.submit(day_books.books_and_charts, config, run.window, run.node_log,
-                                         run.token_counts, inputs.request_customers(run.results),
-                                         compute_mod.invoices_of(run.results))
-                 for run in live(runs)}
+def compute_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
+    """Each day's books from the pure transforms, and its charts, as the
+    workers computed them (``start_computing``); every moment of each day covered."""
 
     def computed(run: DayRun) -> None:
-        run.books, run.charts = computing[run.day].result()
+        run.books, run.charts = run.computing.result()
         daily.check_coverage.fn(config, run.books, run.record)
 
     each_day(config, runs, computed)
@@ -297,15 +307,20 @@ def publish_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
             finish_runs(con, [(run.record, "published" if run.changed else "unchanged") for run in together])
 
     all_else_each(config, runs, swap)
-    for run in live(runs):
-        paths = report.report_paths(config.report_dir, run.day.isoformat())
-        if run.changed or not all(p.exists() for p in paths):
-            daily.write_report.fn(config, run.rendered)
-    post_days_artifacts([(run.rendered, run.books.hourly) for run in live(runs)], config.business_day.timezone)
-    if live(runs):
-        daily.rewrite_site(config)  # once for the range
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="openbooks-artifacts") as background:
+        # The artifacts are the API's work: posted while the reports and the site are written here.
+        posting = background.submit(copy_context().run, post_days_artifacts,
+                                    [(run.rendered, run.books.hourly) for run in live(runs)],
+                                    config.business_day.timezone)
         for run in live(runs):
-            daily.notify_anomalies(config, run.found, run.changed)
+            paths = report.report_paths(config.report_dir, run.day.isoformat())
+            if run.changed or not all(p.exists() for p in paths):
+                daily.write_report.fn(config, run.rendered)
+        if live(runs):
+            daily.rewrite_site(config)  # once for the range
+            for run in live(runs):
+                daily.notify_anomalies(config, run.found, run.changed)
+        posting.result()
     return runs
 
 
@@ -350,8 +365,9 @@ def backfill_range(days: list[date], config_path: str, data_docs: bool = False) 
         workers = held.enter_context(Workers(len(days)))  # started now: ready by the time the days are read
         runs = begin_days(config, sorted(days), held)
         runs = read_days(config, runs)
+        start_computing(config, runs, workers)
         runs = check_inputs(config, runs, run_name, data_docs)
-        runs = compute_days(config, runs, workers)
+        runs = compute_days(config, runs)
         runs = check_results(config, runs, run_name, data_docs)
         runs = stage_and_render(config, runs, workers)
         runs = publish_days(config, runs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated, Any
 
 import typer
@@ -56,6 +57,14 @@ def run(
     terminal.say(f"report: {md}  {html}")
 
 
+def _days_between(cfg, start: str, end: str, only_failed: bool) -> list:
+    """The days from ``start`` to ``end``; with ``only_failed``, those whose last run failed."""
+    from flows.backfill import days_between, failed_days
+
+    days = days_between(parse_day(start, "--start"), parse_day(end, "--end"))
+    return failed_days(cfg, days) if only_failed else days
+
+
 @app.command()
 def backfill(
     start: Annotated[str, typer.Option("--start", help="First business day, YYYY-MM-DD.")],
@@ -78,21 +87,22 @@ def backfill(
     """Run every business day from --start to --end (as one set, or with --per-day / --workers one flow run a
     day); exit 1 if any day failed."""
     cfg = load_config(config)
-    from flows.backfill import days_between, failed_days
-    from openbooks.cli.backfill_view import run_with_progress, summary_table
-
-    days = days_between(parse_day(start, "--start"), parse_day(end, "--end"))
-    if only_failed:
-        days = failed_days(cfg, days)
-        if not days:
-            terminal.say(f"no failed day between {start} and {end}: nothing to re-run")
-            return
-    from flows.prefect_api import use_local_api, without_heartbeats
-
-    use_local_api(cfg)
+    days = _days_between(cfg, start, end, only_failed)
+    if not days:
+        terminal.say(f"no failed day between {start} and {end}: nothing to re-run")
+        return
     as_set = not per_day and workers == 1 and runner is None
-    with without_heartbeats():
-        outcomes = run_with_progress(terminal.console, cfg, days, workers, runner, as_set, data_docs)
+    from flows.validate import elsewhere
+
+    with elsewhere() if as_set else nullcontext():  # GX starts in a process of its own while this one starts Prefect
+        from flows.prefect_api import use_local_api, without_heartbeats
+        from openbooks.cli.backfill_view import run_with_progress
+
+        use_local_api(cfg)
+        with without_heartbeats():
+            outcomes = run_with_progress(terminal.console, cfg, days, workers, runner, as_set, data_docs)
+    from openbooks.cli.backfill_view import summary_table
+
     terminal.console.print(summary_table(outcomes))
     failed = [o for o in outcomes if o.failed]
     if failed:
