@@ -11,7 +11,6 @@ from datetime import date
 
 import polars as pl
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from flows.report.page import Report
@@ -30,29 +29,44 @@ def publish_artifacts(rendered: Report, hourly: pl.DataFrame, timezone: str) -> 
     return post_artifacts(rendered, hourly, timezone)
 
 
-def post_days_artifacts(days: list[tuple[Report, pl.DataFrame]], timezone: str, at_once: int = 8) -> None:
-    """``post_artifacts`` for each day of a range, ``at_once`` at a time, on
-    the calling flow run (not a task run a day: the API's round trips are all
-    the work there is)."""
+def post_days_artifacts(days: list[tuple[Report, pl.DataFrame]], timezone: str, at_once: int = 4) -> None:
+    """``post_artifacts`` for each day of a range, through one API client,
+    ``at_once`` at a time, on the calling run (not a task run a day: the
+    API's round trips are all the work there is)."""
     from concurrent.futures import ThreadPoolExecutor
-    from contextvars import copy_context
 
-    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="openbooks-artifacts") as pool:
-        posted = [pool.submit(copy_context().run, post_artifacts, rendered, hourly, timezone)
-                  for rendered, hourly in days]
-        for done in posted:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import ArtifactCreate
+    from prefect.utilities.context import get_task_and_flow_run_ids
+
+    task_run_id, flow_run_id = get_task_and_flow_run_ids()
+    requests = [
+        ArtifactCreate(type=kind, key=key, description=description, data=data, task_run_id=task_run_id,
+                       flow_run_id=flow_run_id)
+        for rendered, hourly in days
+        for kind, key, description, data in artifact_contents(rendered, hourly, timezone)
+    ]
+    with get_client(sync_client=True) as client, ThreadPoolExecutor(
+            max_workers=at_once, thread_name_prefix="openbooks-artifacts") as pool:
+        for done in [pool.submit(client.create_artifact, request) for request in requests]:
             done.result()
 
 
-def post_artifacts(rendered: Report, hourly: pl.DataFrame, timezone: str) -> tuple[str, str]:
-    """The day's two artifacts (see the module's docstring), on the current run."""
+def artifact_contents(rendered: Report, hourly: pl.DataFrame, timezone: str) -> list[tuple[str, str, str, str]]:
+    """(type, key, description, data) of the day's two artifacts, as Prefect's
+    ``create_markdown_artifact`` and ``create_table_artifact`` send them."""
+    from prefect.artifacts import TableArtifact
+
     books_key, hourly_key = artifact_keys(rendered.day)
-    create_markdown_artifact(
-        markdown=rendered.markdown, key=books_key, description=f"openbooks: the books of {rendered.day}"
-    )
-    create_table_artifact(
-        table=[dict(zip(hourly_section.HEADER, row)) for row in hourly_section.rows(hourly, timezone)],
-        key=hourly_key,
-        description=f"openbooks: hourly statement of {rendered.day} ({timezone})",
-    )
-    return books_key, hourly_key
+    table = [dict(zip(hourly_section.HEADER, row)) for row in hourly_section.rows(hourly, timezone)]
+    return [
+        ("markdown", books_key, f"openbooks: the books of {rendered.day}", rendered.markdown),
+        ("table", hourly_key, f"openbooks: hourly statement of {rendered.day} ({timezone})",
+         TableArtifact(table=table).format(_sync=True)),
+    ]
+
+
+def post_artifacts(rendered: Report, hourly: pl.DataFrame, timezone: str) -> tuple[str, str]:
+    """The day's two artifacts (see the module's docstring), on the current run; their keys."""
+    post_days_artifacts([(rendered, hourly)], timezone)
+    return artifact_keys(rendered.day)
