@@ -110,9 +110,16 @@ class _Worker:
                 done.set_exception(value)
 
     def join(self) -> None:
+        """Once no job is left: the process told to end, and ended if it is
+        still starting (importing its modules: a command that failed early
+        need not wait for them; it has nothing in hand to lose)."""
         self._thread.join()
         try:
             self._process.stdin.close()
         except OSError:
             pass
-        self._process.wait()
+        try:
+            self._process.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
