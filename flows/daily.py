@@ -166,11 +166,11 @@ def result_problems(config: Config, books: Books, record: RunRecord, name: str, 
 
 
 @task(cache_policy=NONE)
-def stage_results(config: Config, books: Books, record: RunRecord, earlier: pl.DataFrame | None = None) -> pl.DataFrame:
+def stage_results(config: Config, books: Books, record: RunRecord) -> pl.DataFrame:
     """Stage the day's tables and its anomalies (against the published days
-    before it, and ``earlier`` days of a range published with it); returns the anomalies."""
+    before it); returns the anomalies."""
     frames = publish.staged_frames(books, record.run_id, config.hash)
-    found = anomalies_mod.anomalies_of_run(config, books.daily, earlier)
+    found = anomalies_mod.anomalies_of_run(config, books.daily)
     frames[ANOMALIES] = found.with_columns(run_id=pl.lit(record.run_id))
     with session(config) as con:
         publish.write_staging(con, frames, record.run_id)

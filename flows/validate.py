@@ -109,6 +109,7 @@ def build_suite(path: Path, data: dict | None = None):
 
 
 _elsewhere = None  # the worker process suites run in (``elsewhere``), or None: in this process
+GX_MODULES = ("flows.validate", "great_expectations", "great_expectations.expectations.expectation_configuration")
 
 
 @contextmanager
@@ -130,9 +131,6 @@ def elsewhere() -> Iterator[None]:
 
 def runs_elsewhere() -> bool:
     return _elsewhere is not None
-
-
-GX_MODULES = ("flows.validate", "great_expectations", "great_expectations.expectations.expectation_configuration")
 
 
 def validate_frame(

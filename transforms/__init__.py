@@ -39,7 +39,7 @@ Where each figure is computed (module.function):
 - cache_saved_node_hours/_gpu_hours/_usd  cache.saved_prefill_node_hours, cost.gpu_hours, cost.rental_usd
 - invoiced_gpu_cost_usd, invoiced_*margin  invoices.invoiced_daily; gpu_cost_check: invoices.gpu_cost_check
 - revenue_waterfall ..................... waterfall.revenue_waterfall (levels: waterfall.waterfall_levels)
-- revenue_scenarios ..................... scenarios.card_revenue, scenarios.revenue_scenarios
+- revenue_scenarios ..................... scenarios.cards_revenue, scenarios.revenue_scenarios
 - claims_audit .......................... claims.claims_audit (claims.day_figures, claims.verdict)
 - customer_economics .................... customers.billed_revenue, customers.role_costs, customers.customer_economics
 - model_economics ....................... models.model_capacity (cost by model from the node log), models.model_revenue,

@@ -89,16 +89,28 @@ def window_share_by_hour(windows: pl.DataFrame, hours: pl.DataFrame) -> pl.DataF
 def price_factor(tokens: pl.DataFrame, shares: pl.DataFrame, factors: pl.DataFrame, card: str) -> pl.DataFrame:
     """Add ``price_factor``: what share of list each row's hour and model is
     billed at under the card's time-of-day rules (1.0 outside every window)."""
-    keys = tokens.select("hour_start", "model").unique()
-    in_window = keys.join(shares.filter(pl.col("card") == card).drop("card"), on="hour_start")
+    return _with_price_factor(tokens, _of_card(shares, card), _of_card(factors, card), [])
+
+
+def _of_card(frame: pl.DataFrame, card: str) -> pl.DataFrame:
+    return frame.filter(pl.col("card") == card).drop("card")
+
+
+def _with_price_factor(rows: pl.DataFrame, shares: pl.DataFrame, factors: pl.DataFrame,
+                       by: list[str]) -> pl.DataFrame:
+    """``price_factor`` of rows keyed by ``by`` (nothing, or the card), the
+    hour and the model: 1 + Σ share × (factor − 1) over the rules whose
+    windows the hour is in."""
+    keys = rows.select(*by, "hour_start", "model").unique()
+    in_window = keys.join(shares, on=[*by, "hour_start"])
     adjustments = (
-        own_else_any(in_window, factors.filter(pl.col("card") == card).drop("card"), ["rule"], ["factor"])
+        own_else_any(in_window, factors, [*by, "rule"], ["factor"])
         .filter(pl.col("factor").is_not_null())
-        .group_by("hour_start", "model")
+        .group_by(*by, "hour_start", "model")
         .agg(adjustment=(pl.col("share") * (pl.col("factor") - 1)).sum())
     )
     return (
-        tokens.join(adjustments, on=["hour_start", "model"], how="left")
+        rows.join(adjustments, on=[*by, "hour_start", "model"], how="left", maintain_order="left")
         .with_columns(price_factor=1 + pl.col("adjustment").fill_null(0.0))
         .drop("adjustment")
     )
@@ -117,14 +129,8 @@ def bill_tokens(
     at its model's list price, whatever the channel), ``billable`` (the
     channel pays), ``price_factor`` and ``billed_revenue_usd`` (list revenue ×
     price factor on billable rows, 0 on free ones)."""
-    return (
-        card_prices(tokens, hourly_prices, card)
-        .with_columns(list_revenue_usd=token_revenue_usd())
-        .drop(*PRICE_COLUMNS)
-        .pipe(price_factor, shares, factors, card)
-        .with_columns(billable=pl.col("channel").is_in(billable_channels))
-        .with_columns(billed_revenue_usd=billed_revenue_usd())
-    )
+    return _billed(card_prices(tokens, hourly_prices, card), _of_card(shares, card), _of_card(factors, card), [],
+                   billable_channels)
 
 
 def bill_tokens_on_cards(
@@ -138,25 +144,20 @@ def bill_tokens_on_cards(
 ) -> pl.DataFrame:
     """``bill_tokens`` on each of ``cards`` at once: the token rows once per
     card (in the order of ``cards``), with ``card``."""
-    if not cards:
-        return bill_tokens(tokens.clear(), hourly_prices, shares, factors, card="",
-                           billable_channels=billable_channels).with_columns(card=pl.lit("", pl.String))
-    on_cards = pl.concat([tokens.with_columns(card=pl.lit(card, pl.String)) for card in cards])
-    keys = on_cards.select("card", "hour_start", "model").unique()
-    in_window = keys.join(shares, on=["card", "hour_start"])
-    adjustments = (
-        own_else_any(in_window, factors, ["card", "rule"], ["factor"])
-        .filter(pl.col("factor").is_not_null())
-        .group_by("card", "hour_start", "model")
-        .agg(adjustment=(pl.col("share") * (pl.col("factor") - 1)).sum())
-    )
+    on_cards = (pl.concat([tokens.with_columns(card=pl.lit(card, pl.String)) for card in cards]) if cards
+                else tokens.clear().with_columns(card=pl.lit(None, pl.String)))
+    priced = own_else_any(on_cards, hourly_prices, ["card", "hour_start"], list(PRICE_COLUMNS))
+    return _billed(priced, shares, factors, ["card"], billable_channels)
+
+
+def _billed(priced: pl.DataFrame, shares: pl.DataFrame, factors: pl.DataFrame, by: list[str],
+            billable_channels: list[str]) -> pl.DataFrame:
+    """Token rows with their list prices (``PRICE_COLUMNS``) billed: list
+    revenue, price factor, whether the channel pays, billed revenue."""
     return (
-        own_else_any(on_cards, hourly_prices, ["card", "hour_start"], list(PRICE_COLUMNS))
-        .with_columns(list_revenue_usd=token_revenue_usd())
+        priced.with_columns(list_revenue_usd=token_revenue_usd())
         .drop(*PRICE_COLUMNS)
-        .join(adjustments, on=["card", "hour_start", "model"], how="left", maintain_order="left")
-        .with_columns(price_factor=1 + pl.col("adjustment").fill_null(0.0))
-        .drop("adjustment")
+        .pipe(_with_price_factor, shares, factors, by)
         .with_columns(billable=pl.col("channel").is_in(billable_channels))
         .with_columns(billed_revenue_usd=billed_revenue_usd())
     )

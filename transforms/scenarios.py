@@ -7,24 +7,15 @@ import polars as pl
 from transforms.ratios import cost_profit_margin, gross_margin
 
 
-def card_revenue(billed: pl.DataFrame, card: str) -> pl.DataFrame:
-    """One row for ``card``: ``revenue_usd`` (every token at the card's list
-    price for its model; null if a model has no price on the card) and
-    ``billed_revenue_usd`` (billable channels, time-of-day rules applied)."""
-    unpriced = pl.col("list_revenue_usd").is_null().any()
-    return billed.select(
-        card=pl.lit(card),
-        revenue_usd=pl.when(unpriced).then(None).otherwise(pl.col("list_revenue_usd").sum()),
-        billed_revenue_usd=pl.when(unpriced).then(None).otherwise(pl.col("billed_revenue_usd").sum()),
-    )
-
-
 def cards_revenue(billed: pl.DataFrame, cards: list[str]) -> pl.DataFrame:
-    """``card_revenue`` of each of ``cards`` from token rows billed on them
-    all (``billing.bill_tokens_on_cards``), one row per card in that order."""
+    """One row per card of ``cards``, in that order, from token rows billed on
+    them all (``billing.bill_tokens_on_cards``): ``revenue_usd`` (every token
+    at the card's list price for its model; null if a model has no price on
+    the card) and ``billed_revenue_usd`` (billable channels, time-of-day rules
+    applied)."""
     unpriced = pl.col("list_revenue_usd").is_null().any()
     # Sorted by card, each card's rows a slice summed in order: a card's sums are
-    # what ``card_revenue`` sums over its rows alone, to the last bit.
+    # what summing its rows alone gives, to the last bit.
     sums = billed.sort("card", maintain_order=True).group_by("card", maintain_order=True).agg(
         revenue_usd=pl.when(unpriced).then(None).otherwise(pl.col("list_revenue_usd").sum()),
         billed_revenue_usd=pl.when(unpriced).then(None).otherwise(pl.col("billed_revenue_usd").sum()),

@@ -52,14 +52,11 @@ def watched(config) -> tuple[Watch, ...]:
                  for w in WATCHED)
 
 
-def anomalies_of_run(config, daily: pl.DataFrame, earlier: pl.DataFrame | None = None) -> pl.DataFrame:
+def anomalies_of_run(config, daily: pl.DataFrame) -> pl.DataFrame:
     """The anomalies of a day being run (its computed ``daily`` row) against
     the published days before it (the config's ``anomalies`` window and
-    thresholds): staged and published with the day, shown in its report.
-    ``earlier``: days of the same backfill range, computed before this one and
-    published with it (they stand in for the published rows of their days)."""
-    dailies = ([] if earlier is None else [earlier]) + [daily]
-    return anomalies_of_days(config, pl.concat(dailies, how="diagonal_relaxed"))[daily["day"][0]]
+    thresholds): staged and published with the day, shown in its report."""
+    return anomalies_of_days(config, daily)[daily["day"][0]]
 
 
 def anomalies_of_days(config, dailies: pl.DataFrame) -> dict[date, pl.DataFrame]:

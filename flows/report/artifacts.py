@@ -25,12 +25,13 @@ def artifact_keys(day: date | str) -> tuple[str, str]:
 
 @task(cache_policy=NONE)
 def publish_artifacts(rendered: Report, hourly: pl.DataFrame, timezone: str) -> tuple[str, str]:
-    """The day's report as a markdown artifact and its hourly table as a table artifact."""
-    return post_artifacts(rendered, hourly, timezone)
+    """The day's report as a markdown artifact and its hourly table as a table artifact; their keys."""
+    post_days_artifacts([(rendered, hourly)], timezone)
+    return artifact_keys(rendered.day)
 
 
 def post_days_artifacts(days: list[tuple[Report, pl.DataFrame]], timezone: str, at_once: int = 4) -> None:
-    """``post_artifacts`` for each day of a range, through one API client,
+    """The two artifacts of each day of a range, through one API client,
     ``at_once`` at a time, on the calling run (not a task run a day: the
     API's round trips are all the work there is)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -64,9 +65,3 @@ def artifact_contents(rendered: Report, hourly: pl.DataFrame, timezone: str) -> 
         ("table", hourly_key, f"openbooks: hourly statement of {rendered.day} ({timezone})",
          TableArtifact(table=table).format(_sync=True)),
     ]
-
-
-def post_artifacts(rendered: Report, hourly: pl.DataFrame, timezone: str) -> tuple[str, str]:
-    """The day's two artifacts (see the module's docstring), on the current run; their keys."""
-    post_days_artifacts([(rendered, hourly)], timezone)
-    return artifact_keys(rendered.day)

@@ -148,14 +148,18 @@ class Drawn:
 
 
 def fed(chart, *frames: pl.DataFrame) -> Drawn:
-    """``chart`` given its data last, a frame for it (or one for each of its layers)."""
+    """``chart`` given its data last, a frame for it (or one for each of its
+    layers; layers given the same frame share one dataset)."""
     import altair as alt
 
     targets = chart.layer if len(frames) > 1 else [chart]
+    names: dict[int, str] = {}  # id(frame) -> its dataset's name
     datasets = {}
-    for number, (target, frame) in enumerate(zip(targets, frames, strict=True)):
-        target.data = alt.NamedData(name=f"data-{number}")
-        datasets[f"data-{number}"] = values(frame)
+    for target, frame in zip(targets, frames, strict=True):
+        if id(frame) not in names:
+            names[id(frame)] = f"data-{len(names)}"
+            datasets[names[id(frame)]] = values(frame)
+        target.data = alt.NamedData(name=names[id(frame)])
     return Drawn(chart, datasets)
 
 

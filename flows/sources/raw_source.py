@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from flows.sources.base import DayRequest, SourceResult
-from flows.sources.files import day_files, is_scoped_to_day
+from flows.sources.files import SourceFile, day_files, is_scoped_to_day
 from flows.sources.raw_tables import ingest_files
 from flows.sources.staging import StagedDay, stage_feed_days
 from flows.warehouse import session
@@ -41,23 +41,17 @@ def read_raw_days(requests: list[DayRequest], feed: str) -> dict[date, SourceRes
             outcome[request.day] = exc
     going = [r for r in requests if r.day in listed]
     with session(config) as con:
-        files, run_ids, seen = [], [], set()
+        reader: dict[SourceFile, str] = {}  # each file, read for the first day that lists it
         for request in going:
             for file in listed[request.day]:
-                if (file.path, file.content_hash) not in seen:  # a file of several days is read for the first
-                    seen.add((file.path, file.content_hash))
-                    files.append(file)
-                    run_ids.append(request.run_id)
-        answers = dict(zip(((f.path, f.content_hash) for f in files),
-                           ingest_files(con, requests[0].source, feed, files, run_ids)))
-        first_reader = dict(zip(((f.path, f.content_hash) for f in files), run_ids))
+                reader.setdefault(file, request.run_id)
+        answers = dict(zip(reader, ingest_files(con, requests[0].source, feed, list(reader), list(reader.values()))))
         clean = []
         for request in going:
-            day_answers = [answers[(f.path, f.content_hash)] for f in listed[request.day]]
-            read = sum(was_read for (was_read, _), f in zip(day_answers, listed[request.day])
-                       if first_reader[(f.path, f.content_hash)] == request.run_id)
-            problems = [p for _, found in day_answers for p in found]
-            result = SourceResult(None, [f.path for f in listed[request.day]], problems=problems,
+            files = listed[request.day]
+            read = sum(answers[f][0] for f in files if reader[f] == request.run_id)
+            problems = [p for f in files for p in answers[f][1]]
+            result = SourceResult(None, [f.path for f in files], problems=problems,
                                   extra={"files_read": read})
             outcome[request.day] = result
             if not problems:

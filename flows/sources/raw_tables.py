@@ -30,7 +30,7 @@ from flows.warehouse import RAW_FEEDS, QuarantineRow, quarantine, registered, tr
 from openbooks.errors import InputError
 
 __all__ = ["RAW_FEEDS", "file_mapping", "ingest_file", "ingest_files", "read_into_raw", "record_file",
-           "recorded_problems"]
+           "record_files", "recorded_problems"]
 
 
 def file_mapping(con, path: Path, name: str, source, feed: str) -> dict:
@@ -100,8 +100,8 @@ def ingest_files(con: duckdb.DuckDBPyConnection, source, feed: str, files: Seque
             answers[index] = (False, recorded_problems(con, file, previous[1]) if previous[2] else [])
         else:
             fresh.append(index)
-    for group in _same_columns(con, source, feed, files, fresh):
-        if len(group) > 1 and _load_together(con, source, feed, [files[i] for i in group]):
+    for columns, mapping, group in _same_columns(con, source, feed, files, fresh):
+        if len(group) > 1 and _load_together(con, source, feed, [files[i] for i in group], columns, mapping):
             answers.update({i: (True, []) for i in group})
             continue
         for i in group:
@@ -123,33 +123,35 @@ def _recorded(con: duckdb.DuckDBPyConnection, files: Sequence[SourceFile]) -> di
     return {(source, path): (digest, error, bool(error) or flagged) for source, path, digest, error, flagged in rows}
 
 
-def _same_columns(con, source, feed: str, files: Sequence[SourceFile], indexes: list[int]) -> list[list[int]]:
-    """``indexes`` of ``files`` grouped by format and columns, in order (a file whose columns
-    cannot be read is a group of its own, for ``ingest_file`` to report)."""
-    groups: dict[tuple, list[int]] = {}
+def _same_columns(con, source, feed: str, files: Sequence[SourceFile],
+                  indexes: list[int]) -> list[tuple[list[str] | None, dict | None, list[int]]]:
+    """``indexes`` of ``files`` grouped by format and columns, in order, with
+    the group's columns and mapping (a file whose columns cannot be read or
+    mapped, or whose format reads files one by one, is a group of its own,
+    for ``ingest_file`` to load or report)."""
+    groups: dict[tuple, tuple[list[str] | None, dict | None, list[int]]] = {}
     for i in indexes:
         path = files[i].path
         reader = reader_for(source, path)
         try:
-            columns = tuple(reader.columns(path, source, con))
-            file_mapping(con, path, files[i].source, source, feed)
+            columns = reader.columns(path, source, con)
+            mapping = checked_mapping(path, columns, files[i].source, source, FEEDS[feed],
+                                      one_of=ONE_OF.get(feed, ()))
         except InputError:
-            groups[("alone", i)] = [i]
+            groups[("alone", i)] = (None, None, [i])
             continue
-        key = (reader.name, columns) if hasattr(reader, "load_many") else ("alone", i)
-        groups.setdefault(key, []).append(i)
+        key = (reader.name, tuple(columns)) if hasattr(reader, "load_many") else ("alone", i)
+        groups.setdefault(key, (columns, mapping, []))[2].append(i)
     return list(groups.values())
 
 
-def _load_together(con: duckdb.DuckDBPyConnection, source, feed: str, files: list[SourceFile]) -> bool:
-    """Load ``files`` (one format, the same columns) in one scan and one
-    transaction, as ``read_into_raw`` loads each; False, having loaded
-    nothing, unless every line of every file is read and every file has rows."""
-    reader = reader_for(source, files[0].path)
-    columns = reader.columns(files[0].path, source, con)
-    mapping = checked_mapping(files[0].path, columns, files[0].source, source, FEEDS[feed],
-                              one_of=ONE_OF.get(feed, ()))
-    if not reader.load_many(con, [f.path for f in files], source, columns):
+def _load_together(con: duckdb.DuckDBPyConnection, source, feed: str, files: list[SourceFile], columns: list[str],
+                   mapping: dict) -> bool:
+    """Load ``files`` (one format, the same ``columns``, read by ``mapping``)
+    in one scan and one transaction, as ``read_into_raw`` loads each; False,
+    having loaded nothing, unless every line of every file is read and every
+    file has rows."""
+    if not reader_for(source, files[0].path).load_many(con, [f.path for f in files], source, columns):
         return False
     counts = dict(con.execute("SELECT __file, count(*) FROM __read GROUP BY __file").fetchall())
     if any(counts.get(str(f.path), 0) == 0 for f in files):
@@ -162,7 +164,7 @@ def _load_together(con: duckdb.DuckDBPyConnection, source, feed: str, files: lis
             f"INSERT INTO raw.{feed} BY NAME SELECT {canonical}, r.__file AS source_file, l.content_hash, "
             f"r.__line AS line, now() AS ingested_at FROM __read r JOIN __loaded l ON l.source_file = r.__file"
         )
-        record_loaded(con, files, [counts[str(f.path)] for f in files])
+        record_files(con, files, [counts[str(f.path)] for f in files])
     return True
 
 
@@ -193,25 +195,23 @@ def whole_file_problem(file: SourceFile, error: str) -> Problem:
 def record_file(con: duckdb.DuckDBPyConnection, file: SourceFile, *, rows: int | None, rejected_rows: int,
                 error: str | None) -> None:
     """``raw.files``: the file's path, content hash, size, rows, rejected rows and error."""
-    con.execute("DELETE FROM raw.files WHERE source = ? AND path = ?", [file.source, str(file.path)])
-    con.execute(
-        "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-        [file.source, str(file.path), file.content_hash, file.path.stat().st_size, rows, rejected_rows, error],
-    )
+    record_files(con, [file], [rows], rejected_rows=[rejected_rows], errors=[error])
 
 
-def record_loaded(con: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], rows: Sequence[int]) -> None:
-    """``record_file`` for files loaded whole (no line rejected, no error), in two statements."""
+def record_files(con: duckdb.DuckDBPyConnection, files: Sequence[SourceFile], rows: Sequence[int | None], *,
+                 rejected_rows: Sequence[int] | None = None, errors: Sequence[str | None] | None = None) -> None:
+    """``record_file`` for each of ``files`` in two statements (by default none of their lines
+    rejected and no error)."""
     recorded = pl.DataFrame({
         "source": [f.source for f in files], "path": [str(f.path) for f in files],
-        "content_hash": [f.content_hash for f in files], "bytes": [f.path.stat().st_size for f in files],
-        "rows": list(rows),
-    }, schema={"source": pl.String, "path": pl.String, "content_hash": pl.String, "bytes": pl.Int64,
-               "rows": pl.Int64})
+        "content_hash": [f.content_hash for f in files], "size_bytes": [f.path.stat().st_size for f in files],
+        "rows": list(rows), "rejected_rows": list(rejected_rows or [0] * len(files)),
+        "error": list(errors or [None] * len(files)),
+    }, schema={"source": pl.String, "path": pl.String, "content_hash": pl.String, "size_bytes": pl.Int64,
+               "rows": pl.Int64, "rejected_rows": pl.Int64, "error": pl.String})
     with registered(con, "__recorded", recorded):
         con.execute("DELETE FROM raw.files WHERE (source, path) IN (SELECT (source, path) FROM __recorded)")
-        con.execute("INSERT INTO raw.files SELECT source, path, content_hash, bytes, rows, 0, NULL, now() "
-                    "FROM __recorded")
+        con.execute("INSERT INTO raw.files BY NAME SELECT *, now() AS ingested_at FROM __recorded")
 
 
 def recorded_problems(con: duckdb.DuckDBPyConnection, file: SourceFile, error: str | None) -> list[Problem]:
