@@ -9,7 +9,7 @@ and published (``flows/daily.py``, ``flows/publish.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -28,7 +28,9 @@ class DayWindow:
 
     @property
     def hours(self) -> int:
-        return len(calendar.hour_grid(self.start, self.end))
+        """The rows of its hour grid (``transforms.calendar.hour_grid``): every
+        hour begun between its start and its end, a last partial one too."""
+        return -(-(self.end - self.start) // timedelta(hours=1))
 
 
 @dataclass

@@ -35,6 +35,7 @@ from flows import compute as compute_mod
 from flows import daily, day_books, failed_runs, inputs, publish, report, warm
 from flows.report import anomalies as anomalies_mod
 from flows.report.artifacts import post_days_artifacts
+from flows.report.charts import drawing_on
 from flows.workers import Workers
 from flows.compute import Books, DayWindow
 from flows.range_validate import validate_days
@@ -239,9 +240,9 @@ def check_results(config: Config, runs: list[DayRun], run_name: str, data_docs: 
     going = live(runs)
     checked = {run.day: daily.result_frames(run.books) for run in going}
     problems: dict[date, list[str]] = {run.day: [] for run in going}
+    parameters = {run.day: daily.result_parameters(run.books) for run in going}
     for position, (name, _) in enumerate(checked[going[0].day] if going else []):
         frames = {day: found[position][1] for day, found in checked.items()}
-        parameters = {run.day: daily.result_parameters(run.books) for run in going}
         outcomes = validate_days(frames, config.expectations_dir / f"{name}.json", parameters, **options)
         for run in going:
             found = daily.result_problems(config, run.books, run.record, name, frames[run.day], outcomes[run.day])
@@ -295,9 +296,10 @@ def stage_and_render(config: Config, runs: list[DayRun], workers: Workers) -> li
 
 
 @task(cache_policy=NONE)
-def publish_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
+def publish_days(config: Config, runs: list[DayRun], workers: Workers) -> list[DayRun]:
     """Every day's partition swapped in (``flows.publish.publish_days``:
-    each day whole or not at all); reports written where they changed."""
+    each day whole or not at all); reports written where they changed, the
+    site's charts drawn on the workers."""
 
     def swap(together: list[DayRun]) -> None:
         with session(config) as con:
@@ -317,7 +319,8 @@ def publish_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
             if run.changed or not all(p.exists() for p in paths):
                 daily.write_report.fn(config, run.rendered)
         if live(runs):
-            daily.rewrite_site(config)  # once for the range
+            with drawing_on(workers):
+                daily.rewrite_site(config)  # once for the range
             for run in live(runs):
                 daily.notify_anomalies(config, run.found, run.changed)
         posting.result()
@@ -360,9 +363,9 @@ def backfill_range(days: list[date], config_path: str, data_docs: bool = False) 
     """Run ``days`` as one set; returns (day, status, figures, reason) for each, in day order."""
     config = load_config(config_path)
     run_name = str(uuid.uuid4())
-    warm.warm_up()  # GX's import, while the days are read
     with ExitStack() as held:
         workers = held.enter_context(Workers(len(days)))  # started now: ready by the time the days are read
+        warm.warm_up(charts=not workers.in_processes)  # the workers draw every chart, if there are any
         runs = begin_days(config, sorted(days), held)
         runs = read_days(config, runs)
         start_computing(config, runs, workers)
@@ -370,6 +373,6 @@ def backfill_range(days: list[date], config_path: str, data_docs: bool = False) 
         runs = compute_days(config, runs)
         runs = check_results(config, runs, run_name, data_docs)
         runs = stage_and_render(config, runs, workers)
-        runs = publish_days(config, runs)
+        runs = publish_days(config, runs, workers)
     return [(r.day, "failed", None, r.reason) if r.reason is not None
             else (r.day, "published" if r.changed else "unchanged", figures(r), None) for r in runs]

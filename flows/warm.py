@@ -20,14 +20,15 @@ _started = threading.Event()
 _TINY_CHART = '{"mark": "point", "data": {"values": [{}]}}'
 
 
-def warm_up() -> None:
-    """Begin importing GX and starting the chart renderer, once per process."""
+def warm_up(*, charts: bool = True) -> None:
+    """Begin importing GX and starting the chart renderer (unless this
+    process draws no ``charts``), once per process."""
     if _started.is_set():
         return
     _started.set()
     from flows import validate
 
-    targets = [(_start_chart_renderer, "charts")]
+    targets = [(_start_chart_renderer, "charts")] if charts else []
     if not validate.runs_elsewhere():  # else the worker process suites run in imports GX, not this one
         targets.append((_import_validation, "gx"))
     for target, name in targets:

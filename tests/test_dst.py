@@ -51,3 +51,17 @@ def test_a_dst_day_has_its_true_length(project, day, hours):
     assert (count, total) == (hours, hours)
     assert first == datetime.combine(day, time(0), tzinfo=ZONE)
     assert last == datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZONE)
+
+
+def test_a_days_hour_count_is_its_hour_grid():
+    """``DayWindow.hours`` (the hourly suites' expected row count) counts the
+    grid's rows without building it: 23 and 25 on DST days, partial hours too."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.compute import DayWindow
+    from transforms.calendar import hour_grid
+
+    start = datetime(2025, 3, 8, 16, 30, tzinfo=UTC)
+    for minutes in (0, 1, 59, 60, 61, 23 * 60, 24 * 60 - 1, 24 * 60, 24 * 60 + 1, 25 * 60):
+        end = start + timedelta(minutes=minutes)
+        assert DayWindow(start.date(), start, end).hours == hour_grid(start, end).height, minutes

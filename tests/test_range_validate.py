@@ -62,3 +62,26 @@ def test_a_long_range_of_failing_days_fails_every_one_of_them():
     assert all(len(outcomes[day].failures) == 24 for day in days)
     assert {f.value for day in days for f in outcomes[day].failures} == {6}
     _same_as_alone({days[-1]: frames[days[-1]]}, "hourly_economics", {days[-1]: {"hours_in_day": 24}})
+
+
+def test_a_days_sum_is_the_sum_gx_checks_to_the_last_bit():
+    """The per-day sums a range's suite checks are taken without pandas, as
+    pandas takes them: nulls and NaN count as 0, and an integer column with
+    nulls is summed as float64."""
+    import random
+
+    from flows.range_validate import pandas_sum
+
+    random.seed(13)
+    columns = [
+        pl.Series([random.uniform(-1e6, 1e6) for _ in range(5000)]),
+        pl.Series([0.1] * 1000 + [None] * 7 + [1e-9] * 3000),
+        pl.Series([1.5, float("nan"), None, 2.25]),
+        pl.Series([0.1, 0.2], dtype=pl.Float32),
+        pl.Series([1, 2, None, 4]),
+        pl.Series([1, 2, 3], dtype=pl.Int32),
+        pl.Series([], dtype=pl.Float64),
+    ]
+    for column in columns:
+        theirs, ours = column.to_pandas().sum(), pandas_sum(column)
+        assert ours == theirs and type(ours) is type(theirs), column

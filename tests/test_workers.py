@@ -111,3 +111,30 @@ def test_a_worker_starts_whatever_folders_this_process_put_on_its_path(day_input
     tables, context = day_inputs
     with Workers(POOL_FROM_DAYS) as workers:
         assert workers.submit(render_day, tables, context).result(timeout=600) == render_day(tables, context)
+
+
+def test_the_site_drawn_on_the_workers_is_the_site_drawn_here(day_inputs, tmp_path):
+    """A range writes its site with the charts built and drawn on its
+    workers (``charts.drawing_on``): the same files, byte for byte."""
+    import shutil
+
+    from flows.report.charts import drawing_on
+    from flows.report.site import write_site
+    from tests.conftest import Project
+
+    project = Project(tmp_path / "site")
+    project.write_config()
+    daily_books(DAY, str(project.config_path))
+    config = project.config
+    write_site(config)
+    here = {p.relative_to(config.report_dir): p.read_bytes() for p in config.report_dir.rglob("*.html")}
+    shutil.rmtree(config.report_dir / "periods")
+    (config.report_dir / "index.html").unlink()
+    with Workers(POOL_FROM_DAYS) as workers, drawing_on(workers):
+        assert workers.in_processes
+        write_site(config)
+    there = {p.relative_to(config.report_dir): p.read_bytes() for p in config.report_dir.rglob("*.html")}
+    assert there == here
+    statements = [path for path in here if path.parts[0] == "periods"]
+    assert statements and all(here[path].count(b"<svg") == 5 for path in statements)
+    assert b"<svg" in next(content for path, content in here.items() if path.name == "index.html")

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache, wraps
 from zoneinfo import ZoneInfo
 
@@ -183,6 +185,36 @@ def time_axis(daily: dict, timezone: str) -> TimeAxis:
 
 def spec_json(chart: Drawn) -> str:
     return json.dumps(chart.to_dict(), separators=(",", ":"))
+
+
+# Where ``svgs`` draws: set by ``drawing_on`` to a range's worker processes.
+_WORKERS: ContextVar = ContextVar("openbooks_chart_workers", default=None)
+
+
+@contextmanager
+def drawing_on(workers) -> Iterator[None]:
+    """Within the block, ``svgs`` builds and draws its charts on ``workers``
+    (``flows.workers.Workers``), several at once, and this process need not
+    import Altair or start vl-convert."""
+    token = _WORKERS.set(workers)
+    try:
+        yield
+    finally:
+        _WORKERS.reset(token)
+
+
+def drawn(build: Callable, args: tuple) -> str:
+    """The SVG of the chart ``build(*args)`` makes (a job a worker process can run)."""
+    return svg(build(*args))
+
+
+def svgs(builds: list[tuple[Callable, tuple]]) -> list[str]:
+    """The SVGs of the charts each ``(build, args)`` makes, in order: on the
+    workers of ``drawing_on`` when set, else here."""
+    workers = _WORKERS.get()
+    if workers is None:
+        return [drawn(build, args) for build, args in builds]
+    return [job.result() for job in [workers.submit(drawn, build, args) for build, args in builds]]
 
 
 def svg(chart) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from flows.report.charts import WIDTH, built, fed, field, svg
+from flows.report.charts import WIDTH, built, fed, field, svgs
 
 REVENUE = {"gpu_cost_usd": "GPU cost", "theoretical_revenue_usd": "theoretical revenue",
            "billed_revenue_usd": "billed revenue"}
@@ -76,13 +76,12 @@ def trend_charts(daily: pl.DataFrame, cost_breakdown: pl.DataFrame | None = None
     if not daily.height:
         return []
     daily = daily.sort("day")
-    charts = [
-        line_chart(daily, REVENUE, "GPU cost against theoretical and billed revenue (USD per day)", "USD",
-                   "${:,.0f}", "$,.0f"),
-        line_chart(daily, MARGINS, "Gross margin: theoretical, billed, fully loaded", "gross margin",
-                   "{:.1%}", ".0%"),
-        line_chart(daily, UNIT_COST, "GPU cost per million tokens (USD)", "USD", "${:,.4f}", "$,.2f"),
-        line_chart(daily, CACHE, "Cache hit rate", "cache hit rate", "{:.2%}", ".0%"),
-        node_hours_chart(daily),
-    ]
-    return [svg(chart) for chart in charts]
+    return svgs([
+        (line_chart, (daily, REVENUE, "GPU cost against theoretical and billed revenue (USD per day)", "USD",
+                      "${:,.0f}", "$,.0f")),
+        (line_chart, (daily, MARGINS, "Gross margin: theoretical, billed, fully loaded", "gross margin",
+                      "{:.1%}", ".0%")),
+        (line_chart, (daily, UNIT_COST, "GPU cost per million tokens (USD)", "USD", "${:,.4f}", "$,.2f")),
+        (line_chart, (daily, CACHE, "Cache hit rate", "cache hit rate", "{:.2%}", ".0%")),
+        (node_hours_chart, (daily,)),
+    ])

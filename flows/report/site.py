@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.report.charts import svg
+from flows.report.charts import svgs
 from flows.report.files import report_paths, write_text_atomically
 from flows.report.format import format_value, pct
 from flows.report.page import HEAD
@@ -93,10 +93,10 @@ def write_site(config: Config, *, read_only: bool = False) -> Path | None:
             path = write_statement(directory / "periods", statement, "html")
             statements.append((month, path.relative_to(directory).as_posix()))
     recent = daily.filter(pl.col("day") > daily["day"].max() - timedelta(days=TREND_DAYS))
-    trends = [svg(line_chart(recent, REVENUE, "GPU cost against theoretical and billed revenue (USD per day)",
-                             "USD", "${:,.0f}", "$,.0f")),
-              svg(line_chart(recent, MARGINS, "Gross margin: theoretical, billed, fully loaded", "gross margin",
-                             "{:.1%}", ".0%"))]
+    trends = svgs([(line_chart, (recent, REVENUE, "GPU cost against theoretical and billed revenue (USD per day)",
+                                 "USD", "${:,.0f}", "$,.0f")),
+                   (line_chart, (recent, MARGINS, "Gross margin: theoretical, billed, fully loaded", "gross margin",
+                                 "{:.1%}", ".0%"))])
     index = directory / "index.html"
     write_text_atomically(index, index_page(daily, directory, statements, trends))
     return index

@@ -87,14 +87,14 @@ def backfill(
     """Run every business day from --start to --end (as one set, or with --per-day / --workers one flow run a
     day); exit 1 if any day failed."""
     cfg = load_config(config)
-    days = _days_between(cfg, start, end, only_failed)
-    if not days:
-        terminal.say(f"no failed day between {start} and {end}: nothing to re-run")
-        return
     as_set = not per_day and workers == 1 and runner is None
     from flows.validate import elsewhere
 
     with elsewhere() if as_set else nullcontext():  # GX starts in a process of its own while this one starts Prefect
+        days = _days_between(cfg, start, end, only_failed)
+        if not days:
+            terminal.say(f"no failed day between {start} and {end}: nothing to re-run")
+            return
         from flows.prefect_api import use_local_api, without_heartbeats
         from openbooks.cli.backfill_view import run_with_progress
 
