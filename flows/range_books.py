@@ -30,6 +30,7 @@ from typing import Any
 import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NONE
+from prefect.utilities.annotations import quote
 
 from flows import compute as compute_mod
 from flows import daily, day_books, failed_runs, inputs, publish, report, warm
@@ -367,12 +368,14 @@ def backfill_range(days: list[date], config_path: str, data_docs: bool = False) 
         workers = held.enter_context(Workers(len(days)))  # started now: ready by the time the days are read
         warm.warm_up(charts=not workers.in_processes)  # the workers draw every chart, if there are any
         runs = begin_days(config, sorted(days), held)
-        runs = read_days(config, runs)
+        # Each pass is handed the days as they are (``quote``): Prefect would
+        # otherwise walk every day's frames and records before each task.
+        runs = read_days(config, quote(runs))
         start_computing(config, runs, workers)
-        runs = check_inputs(config, runs, run_name, data_docs)
-        runs = compute_days(config, runs)
-        runs = check_results(config, runs, run_name, data_docs)
-        runs = stage_and_render(config, runs, workers)
-        runs = publish_days(config, runs, workers)
+        runs = check_inputs(config, quote(runs), run_name, data_docs)
+        runs = compute_days(config, quote(runs))
+        runs = check_results(config, quote(runs), run_name, data_docs)
+        runs = stage_and_render(config, quote(runs), workers)
+        runs = publish_days(config, quote(runs), workers)
     return [(r.day, "failed", None, r.reason) if r.reason is not None
             else (r.day, "published" if r.changed else "unchanged", figures(r), None) for r in runs]

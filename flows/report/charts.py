@@ -203,6 +203,20 @@ def drawing_on(workers) -> Iterator[None]:
         _WORKERS.reset(token)
 
 
+def concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
+    """What each call returns, in order. Calls that draw charts (``svgs``) run
+    at once when the charts are drawn on workers, so that all their charts
+    queue together; else one after another."""
+    if _WORKERS.get() is None or len(calls) < 2:
+        return [call() for call in calls]
+    from concurrent.futures import ThreadPoolExecutor
+    from contextvars import copy_context
+
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="openbooks-charts") as pool:
+        running = [pool.submit(copy_context().run, call) for call in calls]
+        return [future.result() for future in running]
+
+
 def drawn(build: Callable, args: tuple) -> str:
     """The SVG of the chart ``build(*args)`` makes (a job a worker process can run)."""
     return svg(build(*args))

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import html
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
-from flows.report.charts import svgs
+from flows.report.charts import concurrently, svgs
 from flows.report.files import report_paths, write_text_atomically
 from flows.report.format import format_value, pct
 from flows.report.page import HEAD
@@ -86,17 +87,18 @@ def write_site(config: Config, *, read_only: bool = False) -> Path | None:
     if not daily.height:
         return None
     directory = config.report_dir
-    statements = []
-    for month in site_months(daily["day"].max()):
-        if daily.filter(pl.col("day").is_between(month.start, month.end)).height:
-            statement = period_statement(config, month, read_only=read_only)
-            path = write_statement(directory / "periods", statement, "html")
-            statements.append((month, path.relative_to(directory).as_posix()))
+    months = [month for month in site_months(daily["day"].max())
+              if daily.filter(pl.col("day").is_between(month.start, month.end)).height]
+    read = [period_statement(config, month, read_only=read_only) for month in months]
     recent = daily.filter(pl.col("day") > daily["day"].max() - timedelta(days=TREND_DAYS))
-    trends = svgs([(line_chart, (recent, REVENUE, "GPU cost against theoretical and billed revenue (USD per day)",
-                                 "USD", "${:,.0f}", "$,.0f")),
-                   (line_chart, (recent, MARGINS, "Gross margin: theoretical, billed, fully loaded", "gross margin",
-                                 "{:.1%}", ".0%"))])
+    *paths, trends = concurrently([
+        *(partial(write_statement, directory / "periods", statement, "html") for statement in read),
+        partial(svgs, [(line_chart, (recent, REVENUE, "GPU cost against theoretical and billed revenue (USD per day)",
+                                     "USD", "${:,.0f}", "$,.0f")),
+                       (line_chart, (recent, MARGINS, "Gross margin: theoretical, billed, fully loaded",
+                                     "gross margin", "{:.1%}", ".0%"))]),
+    ])
+    statements = [(month, path.relative_to(directory).as_posix()) for month, path in zip(months, paths, strict=True)]
     index = directory / "index.html"
     write_text_atomically(index, index_page(daily, directory, statements, trends))
     return index
