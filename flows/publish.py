@@ -151,15 +151,9 @@ def _differing_days(con: duckdb.DuckDBPyConnection, table: Table) -> set[date]:
     return {row[0] for row in rows}
 
 
-def discard_staging(con: duckdb.DuckDBPyConnection, day: date, keep_run: str | None = None) -> None:
-    """Drop staged rows of earlier runs of ``day`` (a failed run's rows stay
-    until the day is run again, for inspection)."""
-    discard_staging_days(con, [day], keep_run)
-
-
-def discard_staging_days(con: duckdb.DuckDBPyConnection, days: list[date], keep_run: str | None = None) -> None:
-    """``discard_staging`` for each of ``days``, a statement per table."""
+def discard_staging_days(con: duckdb.DuckDBPyConnection, days: list[date]) -> None:
+    """Drop staged rows of earlier runs of ``days`` (a failed run's rows stay
+    until its day is run again, for inspection), a statement per table."""
     with registered(con, "__days", pl.DataFrame({"day": days}, schema={"day": pl.Date})):
         for table in PUBLISHED:
-            con.execute(f"DELETE FROM staging.{table.name} WHERE day IN (SELECT day FROM __days) "
-                        f"AND run_id IS DISTINCT FROM ?", [keep_run])
+            con.execute(f"DELETE FROM staging.{table.name} WHERE day IN (SELECT day FROM __days)")

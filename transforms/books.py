@@ -70,11 +70,8 @@ def compute_day(inputs: DayInputs, node_log: pl.DataFrame, token_counts: pl.Data
     daily = statements.daily_economics(hourly, steps, day=inputs.day, day_start=inputs.day_start,
                                        day_end=inputs.day_end, reference_model=inputs.reference_model)
 
-    def bill(card: str) -> pl.DataFrame:
-        return billing.bill_tokens(priced, prices.listed, prices.shares, inputs.factors, card=card,
-                                   billable_channels=list(inputs.billable_channels))
-
-    billed = bill(inputs.card)
+    billed = billing.bill_tokens(priced, prices.listed, prices.shares, inputs.factors, card=inputs.card,
+                                 billable_channels=list(inputs.billable_channels))
     hourly = (
         hourly.join(billing.hourly_billed(billed), on="hour_start", how="left")
         .with_columns(pl.col("billed_revenue_usd").fill_null(0.0), day=pl.lit(inputs.day))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -210,7 +210,6 @@ def concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
     if _WORKERS.get() is None or len(calls) < 2:
         return [call() for call in calls]
     from concurrent.futures import ThreadPoolExecutor
-    from contextvars import copy_context
 
     with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="openbooks-charts") as pool:
         running = [pool.submit(copy_context().run, call) for call in calls]

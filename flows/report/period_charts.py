@@ -14,6 +14,11 @@ UNIT_COST = {"cost_per_million_input_usd": "per million input tokens",
              "cost_per_million_output_usd": "per million output tokens"}
 CACHE = {"cache_hit_rate": "cache hit rate"}
 NODE_HOURS = {"serving_node_hours": "serving", "idle_node_hours": "idle", "training_node_hours": "training"}
+# A line chart's series, title, y-axis title, hover number format and axis number format.
+REVENUE_TREND = (REVENUE, "GPU cost against theoretical and billed revenue (USD per day)", "USD", "${:,.0f}", "$,.0f")
+MARGIN_TREND = (MARGINS, "Gross margin: theoretical, billed, fully loaded", "gross margin", "{:.1%}", ".0%")
+UNIT_COST_TREND = (UNIT_COST, "GPU cost per million tokens (USD)", "USD", "${:,.4f}", "$,.2f")
+CACHE_TREND = (CACHE, "Cache hit rate", "cache hit rate", "{:.2%}", ".0%")
 
 
 def _long(daily: pl.DataFrame, series: dict[str, str], number: str) -> pl.DataFrame:
@@ -76,12 +81,5 @@ def trend_charts(daily: pl.DataFrame, cost_breakdown: pl.DataFrame | None = None
     if not daily.height:
         return []
     daily = daily.sort("day")
-    return svgs([
-        (line_chart, (daily, REVENUE, "GPU cost against theoretical and billed revenue (USD per day)", "USD",
-                      "${:,.0f}", "$,.0f")),
-        (line_chart, (daily, MARGINS, "Gross margin: theoretical, billed, fully loaded", "gross margin",
-                      "{:.1%}", ".0%")),
-        (line_chart, (daily, UNIT_COST, "GPU cost per million tokens (USD)", "USD", "${:,.4f}", "$,.2f")),
-        (line_chart, (daily, CACHE, "Cache hit rate", "cache hit rate", "{:.2%}", ".0%")),
-        (node_hours_chart, (daily,)),
-    ])
+    lines = (REVENUE_TREND, MARGIN_TREND, UNIT_COST_TREND, CACHE_TREND)
+    return svgs([*((line_chart, (daily, *line)) for line in lines), (node_hours_chart, (daily,))])

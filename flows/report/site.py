@@ -22,7 +22,7 @@ from flows.report.files import report_paths, write_text_atomically
 from flows.report.format import format_value, pct
 from flows.report.page import HEAD
 from flows.report.period import Period, month_period, period_statement
-from flows.report.period_charts import MARGINS, REVENUE, line_chart
+from flows.report.period_charts import MARGIN_TREND, REVENUE_TREND, line_chart
 from flows.report.period_page import write_statement
 from flows.warehouse import frame, session
 from openbooks.config import Config
@@ -93,10 +93,7 @@ def write_site(config: Config, *, read_only: bool = False) -> Path | None:
     recent = daily.filter(pl.col("day") > daily["day"].max() - timedelta(days=TREND_DAYS))
     *paths, trends = concurrently([
         *(partial(write_statement, directory / "periods", statement, "html") for statement in read),
-        partial(svgs, [(line_chart, (recent, REVENUE, "GPU cost against theoretical and billed revenue (USD per day)",
-                                     "USD", "${:,.0f}", "$,.0f")),
-                       (line_chart, (recent, MARGINS, "Gross margin: theoretical, billed, fully loaded",
-                                     "gross margin", "{:.1%}", ".0%"))]),
+        partial(svgs, [(line_chart, (recent, *REVENUE_TREND)), (line_chart, (recent, *MARGIN_TREND))]),
     ])
     statements = [(month, path.relative_to(directory).as_posix()) for month, path in zip(months, paths, strict=True)]
     index = directory / "index.html"
