@@ -31,7 +31,7 @@ mark("import openbooks CLI and config (typer, rich, pydantic)")
 import prefect  # noqa: E402,F401
 
 mark("import prefect")
-import flows.daily  # noqa: E402,F401 - polars, duckdb, the flow
+import openbooks.flows.daily  # noqa: E402,F401 - polars, duckdb, the flow
 
 mark("import the flow (polars, duckdb)")
 import great_expectations  # noqa: E402,F401
@@ -43,9 +43,9 @@ import vl_convert  # noqa: E402,F401
 mark("import altair, vl-convert")
 
 config, day = sys.argv[1], date.fromisoformat(sys.argv[2])
-first = flows.daily.daily_books(day, config)
+first = openbooks.flows.daily.daily_books(day, config)
 mark("first run of the flow (the Prefect API already up)")
-second = flows.daily.daily_books(day, config)
+second = openbooks.flows.daily.daily_books(day, config)
 mark("second run of the flow in the same process")
 
 

@@ -74,9 +74,9 @@ def run_timeline(url: str, run_id: str) -> dict[str, float]:
 
 
 def main() -> None:
-    from flows.prefect_api import use_local_api
+    from openbooks.flows.prefect_api import use_local_api
     from openbooks.config import load_config
-    from flows.warehouse import session
+    from openbooks.flows.warehouse import session
 
     config_path, day = sys.argv[1], sys.argv[2]
     config = load_config(config_path)

@@ -29,10 +29,10 @@ from prefect.cache_policies import NONE
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from flows import failed_runs
-from flows.daily import daily_books
-from flows.schedule import record_not_started
-from flows.warehouse import session
+from openbooks.flows import failed_runs
+from openbooks.flows.daily import daily_books
+from openbooks.flows.schedule import record_not_started
+from openbooks.flows.warehouse import session
 from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError
 
@@ -154,7 +154,7 @@ def task_runner(runner: str | None, workers: int) -> TaskRunner:
         return ProcessPoolTaskRunner(max_workers=workers)
     if runner == "thread":
         return ThreadPoolTaskRunner(max_workers=workers)
-    from flows.dask_runner import dask_task_runner, is_dask_runner
+    from openbooks.flows.dask_runner import dask_task_runner, is_dask_runner
 
     if is_dask_runner(runner):
         return dask_task_runner(runner, workers)
@@ -180,7 +180,7 @@ def shared_api(config_path: str) -> None:
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return
-    from flows.prefect_api import use_local_api
+    from openbooks.flows.prefect_api import use_local_api
 
     use_local_api(load_config(config_path))
 
@@ -201,7 +201,7 @@ def run_set_backfill(days: list[date], config_path: str, data_docs: bool = False
     at once, the same outcomes, tables and reports as one run a day."""
     if not days:
         return []
-    from flows.range_books import backfill_range
+    from openbooks.flows.range_books import backfill_range
 
     shared_api(config_path)
     outcomes = [DayOutcome(*found) for found in backfill_range(days, config_path, data_docs)]

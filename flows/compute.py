@@ -13,11 +13,11 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from flows.frames import compile_frames, hardware_frame
+from openbooks.flows.frames import compile_frames, hardware_frame
 from openbooks.config import Config
-from transforms import books as day_books
-from transforms import calendar, capacity, checks, customers, models, waterfall
-from transforms.inputs import DayInputs
+from openbooks.transforms import books as day_books
+from openbooks.transforms import calendar, capacity, checks, customers, models, waterfall
+from openbooks.transforms.inputs import DayInputs
 
 
 @dataclass(frozen=True)

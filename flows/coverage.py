@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from flows.sources.files import display_path
-from flows.warehouse import QuarantineRow, quarantine, session
+from openbooks.flows.sources.files import display_path
+from openbooks.flows.warehouse import QuarantineRow, quarantine, session
 from openbooks.config import Config
-from transforms import checks
+from openbooks.transforms import checks
 
 EXPECTED = "expected the node log to cover the whole business day"
 

@@ -22,19 +22,19 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
-from flows import compute as compute_mod
-from flows import coverage, day_books, failed_runs, inputs, publish, report, schedule, validate, warm
-from flows.compute import Books, DayWindow, checked_frames
-from flows.report import anomalies as anomalies_mod
-from flows.report.artifacts import publish_artifacts
-from flows.report.site import write_site
-from flows.runlog import RunRecord, finish_run, record_config, start_runs
-from flows.schema import ANOMALIES
-from flows.sources.base import SourceResult
-from flows.warehouse import day_lock, ensure_schema, registered, session
+from openbooks.flows import compute as compute_mod
+from openbooks.flows import coverage, day_books, failed_runs, inputs, publish, report, schedule, validate, warm
+from openbooks.flows.compute import Books, DayWindow, checked_frames
+from openbooks.flows.report import anomalies as anomalies_mod
+from openbooks.flows.report.artifacts import publish_artifacts
+from openbooks.flows.report.site import write_site
+from openbooks.flows.runlog import RunRecord, finish_run, record_config, start_runs
+from openbooks.flows.schema import ANOMALIES
+from openbooks.flows.sources.base import SourceResult
+from openbooks.flows.warehouse import day_lock, ensure_schema, registered, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
 from openbooks.errors import OpenbooksError, ValidationFailed
-from transforms import customers
+from openbooks.transforms import customers
 
 
 def _run_id() -> str:

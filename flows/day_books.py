@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from flows import compute as compute_mod
-from flows import publish
-from flows.compute import Books, DayWindow
-from flows.report.sections.charts import draw
+from openbooks.flows import compute as compute_mod
+from openbooks.flows import publish
+from openbooks.flows.compute import Books, DayWindow
+from openbooks.flows.report.sections.charts import draw
 from openbooks.config import Config
 
 

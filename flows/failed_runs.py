@@ -29,8 +29,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows.runlog import RunRecord, finish_run, start_run
-from flows.warehouse import ensure_schema, session
+from openbooks.flows.runlog import RunRecord, finish_run, start_run
+from openbooks.flows.warehouse import ensure_schema, session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError, OutputError
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from openbooks.claims import load_claims
 from openbooks.config import Config
-from transforms.inputs import DayInputs, PowerCost
+from openbooks.transforms.inputs import DayInputs, PowerCost
 
 TIMESTAMP = pl.Datetime("us", "UTC")
 

@@ -18,17 +18,17 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
-from flows import validate
-from flows.compute import DayWindow
-from flows.runlog import RunRecord
-from flows.sources.base import DayRequest, SourceResult
-from flows.sources.files import display_path
-from flows.sources.registry import kind_for
-from flows.sources.request_checks import failure_lines
-from flows.warehouse import QuarantineRow, quarantine, session
+from openbooks.flows import validate
+from openbooks.flows.compute import DayWindow
+from openbooks.flows.runlog import RunRecord
+from openbooks.flows.sources.base import DayRequest, SourceResult
+from openbooks.flows.sources.files import display_path
+from openbooks.flows.sources.registry import kind_for
+from openbooks.flows.sources.request_checks import failure_lines
+from openbooks.flows.warehouse import QuarantineRow, quarantine, session
 from openbooks.config import Config
 from openbooks.errors import InputError
-from transforms.capacity import SERVING_ROLES
+from openbooks.transforms.capacity import SERVING_ROLES
 
 FEED_SUITES = {"node_log": "node_log", "token_counts": "token_counts"}
 

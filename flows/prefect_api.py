@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flows.prefect_server import (
+from openbooks.flows.prefect_server import (
     ApiServer,
     Echo,
     healthy,

@@ -13,8 +13,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from flows.compute import Books
-from flows.schema import (
+from openbooks.flows.compute import Books
+from openbooks.flows.schema import (
     CLAIMS_AUDIT,
     COST_BREAKDOWN,
     CUSTOMER_ECONOMICS,
@@ -28,7 +28,7 @@ from flows.schema import (
     REVENUE_WATERFALL,
     Table,
 )
-from flows.warehouse import registered, transaction
+from openbooks.flows.warehouse import registered, transaction
 from openbooks.errors import OpenbooksError
 
 

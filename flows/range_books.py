@@ -32,18 +32,18 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.utilities.annotations import quote
 
-from flows import compute as compute_mod
-from flows import daily, day_books, failed_runs, inputs, publish, report, warm
-from flows.report import anomalies as anomalies_mod
-from flows.report.artifacts import post_days_artifacts
-from flows.report.charts import drawing_on
-from flows.workers import Workers
-from flows.compute import Books, DayWindow
-from flows.range_validate import validate_days
-from flows.sources.base import SourceResult
-from flows.runlog import RunRecord, finish_runs
-from flows.schema import ANOMALIES
-from flows.warehouse import day_lock, holding, session
+from openbooks.flows import compute as compute_mod
+from openbooks.flows import daily, day_books, failed_runs, inputs, publish, report, warm
+from openbooks.flows.report import anomalies as anomalies_mod
+from openbooks.flows.report.artifacts import post_days_artifacts
+from openbooks.flows.report.charts import drawing_on
+from openbooks.flows.workers import Workers
+from openbooks.flows.compute import Books, DayWindow
+from openbooks.flows.range_validate import validate_days
+from openbooks.flows.sources.base import SourceResult
+from openbooks.flows.runlog import RunRecord, finish_runs
+from openbooks.flows.schema import ANOMALIES
+from openbooks.flows.warehouse import day_lock, holding, session
 from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError, ValidationFailed
 
@@ -130,7 +130,7 @@ def failed_day_docs(config: Config, run: DayRun, frame: pl.DataFrame, suite: str
     """A failing suite's GX Data Docs page for the day alone, as a run of the day builds it."""
     if suite in run.record.data_docs:
         return
-    from flows import validate
+    from openbooks.flows import validate
 
     outcome = validate.validate_frame(frame, config.expectations_dir / f"{suite}.json", parameters,
                                       **inputs.docs(config, run.record))

@@ -28,8 +28,8 @@ from typing import Any
 
 import polars as pl
 
-from flows import validate
-from flows.validate import Failure, SuiteOutcome
+from openbooks.flows import validate
+from openbooks.flows.validate import Failure, SuiteOutcome
 
 ROWS = "rows"
 ROW_TYPES = ("expect_column_pair_values_a_to_be_greater_than_b", "expect_column_pair_values_to_be_equal")

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from flows.warehouse import registered
+from openbooks.flows.warehouse import registered
 from openbooks.config import Config
 
 

@@ -23,16 +23,16 @@ from prefect import task
 from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
-from flows import failed_runs
-from flows.compute import day_window
-from flows.inputs import day_request
-from flows.sources.files import day_paths
-from flows.sources.registry import kind_for
-from flows.runlog import RunRecord, finish_run, start_run
-from flows.warehouse import day_lock, ensure_schema, session
+from openbooks.flows import failed_runs
+from openbooks.flows.compute import day_window
+from openbooks.flows.inputs import day_request
+from openbooks.flows.sources.files import day_paths
+from openbooks.flows.sources.registry import kind_for
+from openbooks.flows.runlog import RunRecord, finish_run, start_run
+from openbooks.flows.warehouse import day_lock, ensure_schema, session
 from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError, OutputError
-from transforms.calendar import booked_day
+from openbooks.transforms.calendar import booked_day
 
 def scheduled_time() -> datetime:
     """When the current flow run was scheduled to start (now outside a run)."""

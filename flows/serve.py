@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from flows.prefect_server import ApiServer, healthy, spawn_server, stop_group, wait_until_healthy
+from openbooks.flows.prefect_server import ApiServer, healthy, spawn_server, stop_group, wait_until_healthy
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
 
@@ -40,8 +40,8 @@ __all__ = ["healthy", "local_server", "run_deploy", "run_serve", "serve_daily"]
 PROJECT = Path(__file__).resolve().parents[1]
 DAILY_DEPLOYMENT = "daily"
 BACKFILL_DEPLOYMENT = "backfill"
-DAILY_ENTRYPOINT = "flows/daily.py:daily_books"
-BACKFILL_ENTRYPOINT = "flows/backfill.py:backfill_books"
+DAILY_ENTRYPOINT = "openbooks.flows.daily:daily_books"
+BACKFILL_ENTRYPOINT = "openbooks.flows.backfill:backfill_books"
 SERVER_STOP_SECONDS = 20.0
 SERVE_STOP_SECONDS = 30.0
 
@@ -97,7 +97,7 @@ def daily_deployment(config: Config, *, cron: str | None = None, interval: float
     cancelled, never stacked behind it."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
-    from flows.daily import daily_books
+    from openbooks.flows.daily import daily_books
 
     parameters = {"config_path": str(config.file)} | ({"day": day.isoformat()} if day else {})
     parameters |= {"day_offset": day_offset} if day_offset else {}
@@ -160,7 +160,7 @@ def api(url: str) -> Iterator[None]:
 
 def serve_watched(config: Config, echo, **schedule) -> None:
     """``serve_daily``, each run echoed as it ends; runs cut short by the stop recorded as failed."""
-    from flows.serve_watch import RunWatcher, record_interrupted
+    from openbooks.flows.serve_watch import RunWatcher, record_interrupted
 
     with RunWatcher(config, echo):
         try:
@@ -235,14 +235,11 @@ def run_deploy(config: Config, *, pool: str, echo=print) -> list[str]:
             tags=["openbooks"], work_pool_name=pool,
         )
         registered.append((daily, f"daily-books/{DAILY_DEPLOYMENT} ({_describe_schedule(config, None, None)})"))
-        if (PROJECT / BACKFILL_ENTRYPOINT.split(":")[0]).exists():
-            backfill = RunnerDeployment.from_entrypoint(
-                BACKFILL_ENTRYPOINT, name=BACKFILL_DEPLOYMENT, parameters=parameters,
-                tags=["openbooks"], work_pool_name=pool,
-            )
-            registered.append((backfill, f"{backfill.flow_name}/{BACKFILL_DEPLOYMENT} (on demand)"))
-        else:
-            echo(f"skipped the backfill deployment: {BACKFILL_ENTRYPOINT} not found")
+        backfill = RunnerDeployment.from_entrypoint(
+            BACKFILL_ENTRYPOINT, name=BACKFILL_DEPLOYMENT, parameters=parameters,
+            tags=["openbooks"], work_pool_name=pool,
+        )
+        registered.append((backfill, f"{backfill.flow_name}/{BACKFILL_DEPLOYMENT} (on demand)"))
         for deployment, label in registered:
             deployment_id = deployment.apply(work_pool_name=pool)
             _run_in(deployment_id, PROJECT)

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flows import failed_runs
-from flows.schedule import scheduled_day
-from flows.serve import DAILY_DEPLOYMENT
-from flows.warehouse import day_lock, session
+from openbooks.flows import failed_runs
+from openbooks.flows.schedule import scheduled_day
+from openbooks.flows.serve import DAILY_DEPLOYMENT
+from openbooks.flows.warehouse import day_lock, session
 from openbooks.config import Config
 from openbooks.errors import DayLocked, OpenbooksError
 

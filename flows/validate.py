@@ -109,7 +109,7 @@ def build_suite(path: Path, data: dict | None = None):
 
 
 _elsewhere = None  # the worker process suites run in (``elsewhere``), or None: in this process
-GX_MODULES = ("flows.validate", "great_expectations", "great_expectations.expectations.expectation_configuration")
+GX_MODULES = ("openbooks.flows.validate", "great_expectations", "great_expectations.expectations.expectation_configuration")
 
 
 @contextmanager
@@ -119,7 +119,7 @@ def elsewhere() -> Iterator[None]:
     command's start-up) proceeds on the other core while this process starts
     Prefect and reads the inputs; this process never imports GX."""
     global _elsewhere
-    from flows.workers import Workers
+    from openbooks.flows.workers import Workers
 
     with Workers(processes=1, warm=GX_MODULES) as worker:
         _elsewhere = worker

@@ -24,8 +24,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from flows.schema import ALL_TABLES, Table
-from flows.sources.base import FEEDS
+from openbooks.flows.schema import ALL_TABLES, Table
+from openbooks.flows.sources.base import FEEDS
 from openbooks.config import Config
 from openbooks.errors import DayLocked, WarehouseBusy, WarehouseError, cannot_write
 
@@ -118,7 +118,7 @@ def _flock_waiting(path: Path, timeout: float):
 
 def raw_table(source: str) -> Table:
     """raw.<source>: every canonical column as text, plus where each row came from."""
-    from flows.schema import Column
+    from openbooks.flows.schema import Column
 
     columns = [Column(name, "VARCHAR", "as read from the file") for name in FEEDS[source]]
     meta = [

@@ -26,7 +26,7 @@ def warm_up(*, charts: bool = True) -> None:
     if _started.is_set():
         return
     _started.set()
-    from flows import validate
+    from openbooks.flows import validate
 
     targets = [(_start_chart_renderer, "charts")] if charts else []
     if not validate.runs_elsewhere():  # else the worker process suites run in imports GX, not this one

@@ -22,14 +22,13 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from pathlib import Path
 from typing import Any
 
-from flows import worker_process
+from openbooks.flows import worker_process
 from openbooks.errors import OpenbooksError
 
 POOL_FROM_DAYS = 8  # fewer days: the workers' start (~1.5 s each) costs more than they save
-WARM_MODULES = ("flows.day_books", "flows.report.page")  # what the jobs use, imported as a worker starts
+WARM_MODULES = ("openbooks.flows.day_books", "openbooks.flows.report.page")  # what the jobs use, imported as a worker starts
 
 
 class Workers:
@@ -74,21 +73,13 @@ class Workers:
         self.close()
 
 
-def _python_path() -> str:
-    """The worker's module path: the folder our packages are in, then the
-    caller's own PYTHONPATH; not this process's ``sys.path``, which may hold
-    a folder of ours inserted by whoever loaded a flow from its file (e.g.
-    ``flows/``, whose ``operator`` package would shadow the standard one)."""
-    ours = str(Path(__file__).resolve().parents[1])
-    return os.pathsep.join(p for p in (ours, os.environ.get("PYTHONPATH", "")) if p)
-
-
 class _Worker:
     """One ``worker_process``, fed from the shared queue by a thread of ours."""
 
     def __init__(self, jobs: queue.Queue, warm: tuple[str, ...]) -> None:
-        env = {**os.environ, "PYTHONPATH": _python_path()}
-        self._process = subprocess.Popen([sys.executable, "-m", "flows.worker_process", *warm], env=env,
+        # One import name (openbooks): a folder that this process put on its
+        # own sys.path cannot shadow a module of ours or of Python's there.
+        self._process = subprocess.Popen([sys.executable, "-m", "openbooks.flows.worker_process", *warm],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._jobs = jobs
         self._thread = threading.Thread(target=self._serve, name="openbooks-worker", daemon=True)

@@ -61,7 +61,7 @@ def openbooks_process(*args: str) -> Outcome:
 
 def published_project(root) -> Project:
     """A project under ``root`` with the reference day published and the shipped saved queries."""
-    from flows.daily import daily_books
+    from openbooks.flows.daily import daily_books
 
     project = Project(root)
     project.write_config()

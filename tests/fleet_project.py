@@ -39,7 +39,7 @@ def fleet_project(root: Path, fixture: Path, node_log: dict[str, Any], **overrid
 
 def run_day(project: Project, day: str = DAY) -> dict:
     """The daily flow ``openbooks run --date day`` runs: the day's figures, or its error raised."""
-    from flows.daily import daily_books
+    from openbooks.flows.daily import daily_books
 
     return daily_books(date.fromisoformat(day), str(project.config_path))
 

@@ -8,7 +8,7 @@ import threading
 from datetime import date
 from http.server import HTTPServer
 
-from flows.daily import daily_books
+from openbooks.flows.daily import daily_books
 from tests.books import published
 from tests.cli_helpers import openbooks
 from tests.webhook import Webhook

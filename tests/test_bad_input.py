@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.daily import daily_books
+from openbooks.flows.daily import daily_books
 from openbooks.errors import InputError, OpenbooksError
 from tests.books import edit_line, files_bytes, published
 

@@ -4,11 +4,11 @@ from datetime import date, datetime, timezone
 
 import polars as pl
 
-from flows.report.day import CLAIMS, Context, Day
-from flows.report.sections import claims as claims_section
+from openbooks.flows.report.day import CLAIMS, Context, Day
+from openbooks.flows.report.sections import claims as claims_section
 from openbooks.claims import load_claims
 from tests.conftest import REPO
-from transforms import claims
+from openbooks.transforms import claims
 
 DAILY = pl.DataFrame({"gpu_cost_usd": [87_072.0], "cost_profit_margin": [5.4548], "cache_saved_gpu_hours": [11_500.0]})
 SCENARIOS = pl.DataFrame({"card": ["v3"], "gross_margin": [0.6896]})

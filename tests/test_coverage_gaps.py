@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 import pytest
 
-from flows.daily import daily_books
+from openbooks.flows.daily import daily_books
 from tests.books import published
-from transforms import calendar, capacity, cost, statements
-from transforms.checks import coverage_gaps
+from openbooks.transforms import calendar, capacity, cost, statements
+from openbooks.transforms.checks import coverage_gaps
 
 
 def t(hour: int, minute: int = 0) -> datetime:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from transforms.customers import billed_revenue, customer_economics, price_change_hours, role_cost_shares
+from openbooks.transforms.customers import billed_revenue, customer_economics, price_change_hours, role_cost_shares
 
 H0 = datetime(2025, 2, 27, 4, tzinfo=UTC)
 H1 = datetime(2025, 2, 27, 5, tzinfo=UTC)
@@ -67,7 +67,7 @@ def test_billed_prices_follow_the_rules_and_split_price_periods_where_they_chang
     from datetime import time
 
     from tests.test_economics import ALL_DAYS, factors, prices, rules, utc
-    from transforms import billing, calendar, pricing
+    from openbooks.transforms import billing, calendar, pricing
 
     # 16:30-00:30 UTC, 50% off: from 15:00, the 16:00 hour pays 75% of list, 17:00 on 50%.
     start, end = utc(2025, 2, 27, 15), utc(2025, 2, 27, 19)

@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from flows.daily import daily_books
+from openbooks.flows.daily import daily_books
 from openbooks.errors import ValidationFailed
 
 DAY = date(2025, 2, 27)

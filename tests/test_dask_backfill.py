@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from flows.backfill import run_backfill, task_runner
-from flows.dask_runner import local_cluster_kwargs
+from openbooks.flows.backfill import run_backfill, task_runner
+from openbooks.flows.dask_runner import local_cluster_kwargs
 from openbooks.sample import consecutive_days, write_sample
 from tests.conftest import Project
 from tests.test_parallel_backfill import _outcomes, _reports, _warehouse

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from flows.daily import daily_books
+from openbooks.flows.daily import daily_books
 from openbooks.errors import ValidationFailed
 from tests.books import edit_line
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows.daily import daily_books
+from openbooks.flows.daily import daily_books
 from tests.books import published
 
 ZONE = ZoneInfo("America/New_York")
@@ -58,8 +58,8 @@ def test_a_days_hour_count_is_its_hour_grid():
     grid's rows without building it: 23 and 25 on DST days, partial hours too."""
     from datetime import UTC, datetime, timedelta
 
-    from flows.compute import DayWindow
-    from transforms.calendar import hour_grid
+    from openbooks.flows.compute import DayWindow
+    from openbooks.transforms.calendar import hour_grid
 
     start = datetime(2025, 3, 8, 16, 30, tzinfo=UTC)
     for minutes in (0, 1, 59, 60, 61, 23 * 60, 24 * 60 - 1, 24 * 60, 24 * 60 + 1, 25 * 60):

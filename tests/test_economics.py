@@ -10,7 +10,7 @@ import pytest
 from openbooks.config import load_config
 from openbooks.errors import ConfigError
 from tests.conftest import base_config_data, deep_merge
-from transforms import billing, calendar, cache, claims, efficiency, loaded_cost, pricing, waterfall
+from openbooks.transforms import billing, calendar, cache, claims, efficiency, loaded_cost, pricing, waterfall
 
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS = ALL_DAYS[:5]
@@ -236,7 +236,7 @@ def test_price_rules_and_cost_lines_are_checked_with_file_and_key(tmp_path):
 
 
 def test_the_waterfall_suite_refuses_steps_that_do_not_sum_to_billed_revenue():
-    from flows import validate
+    from openbooks.flows import validate
     from tests.conftest import REPO
 
     off_by_a_cent = pl.DataFrame({"model": ["all"], "steps_usd": [10.01], "billed_revenue_usd": [10.0],

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from flows.daily import daily_books
+from openbooks.flows.daily import daily_books
 from tests.conftest import REPO
 from tests.test_daily_flow import DAY, published
 

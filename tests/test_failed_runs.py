@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from flows import failed_runs
-from flows.failed_runs import SLOT_BYTES, SLOTS, FailedRun, decode, encode, journal_path
-from flows.runlog import RunRecord
+from openbooks.flows import failed_runs
+from openbooks.flows.failed_runs import SLOT_BYTES, SLOTS, FailedRun, decode, encode, journal_path
+from openbooks.flows.runlog import RunRecord
 
 DAY = date(2025, 2, 27)
 

@@ -15,8 +15,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from flows.daily import daily_books
-from flows.warehouse import day_lock, ensure_schema, session
+from openbooks.flows.daily import daily_books
+from openbooks.flows.warehouse import day_lock, ensure_schema, session
 from openbooks.errors import DayLocked, WarehouseError
 from tests.books import edit_line, files_bytes, published, tables
 

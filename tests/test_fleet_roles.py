@@ -9,7 +9,7 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from flows import compute
+from openbooks.flows import compute
 from tests.conftest import deep_merge
 
 DAY = "2025-02-27"
@@ -78,7 +78,7 @@ def test_a_split_day_keeps_its_split_figures(project):
 
 
 def test_customers_of_a_serving_day_carry_its_cost_by_share_of_all_tokens():
-    from transforms import customers
+    from openbooks.transforms import customers
     daily = pl.DataFrame({"gpu_cost_usd": [300.0], "serving_node_hours": [10.0], "prefill_node_hours": [0.0],
                           "decode_node_hours": [0.0]})
     usage = pl.DataFrame({"customer_id": ["a", "b"], "requests": [1, 1], "cache_hit_tokens": [0, 0],
@@ -128,7 +128,7 @@ def test_without_an_invoice_the_invoiced_figures_are_null_and_there_is_no_check(
 
 
 def test_invoices_of_gathers_every_source_with_invoiced_cost():
-    from flows.sources.base import SourceResult
+    from openbooks.flows.sources.base import SourceResult
     with_invoice = SourceResult(frame=None, files=[], extra={"invoiced_cost": invoice()})
     assert compute.invoices_of({"plain": SourceResult(frame=None, files=[])}) is None
     assert compute.invoices_of({"bill": with_invoice, "plain": SourceResult(frame=None, files=[])}).height == 1
@@ -162,7 +162,7 @@ def test_replicas_overlap_and_are_summed_when_the_source_says_so(project):
 
 def test_a_declared_fleet_makes_unallocated_hours_idle_not_a_gap(tmp_path):
     from tests.conftest import Project
-    from transforms import checks
+    from openbooks.transforms import checks
     project = Project(tmp_path)
     config = project.write_config({"hardware": {"H800": {"fleet_nodes": 4}}})
     w = window(config)

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from flows.daily import daily_books
+from openbooks.flows.daily import daily_books
 from openbooks.errors import ValidationFailed
 from tests.books import published
-from transforms import calendar, capacity, cost, models
+from openbooks.transforms import calendar, capacity, cost, models
 
 H0, H1, H2 = (datetime(2025, 1, 1, h, tzinfo=UTC) for h in (0, 1, 2))
 DAY = date(2025, 2, 27)

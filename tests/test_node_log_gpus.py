@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.sources.base import FEEDS, ONE_OF
-from flows.sources.mapping import checked_mapping
+from openbooks.flows.sources.base import FEEDS, ONE_OF
+from openbooks.flows.sources.mapping import checked_mapping
 from openbooks.errors import OpenbooksError
 from tests.conftest import Project
 from tests.fleet_project import daily, fleet_project, run_day

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from flows.daily import daily_books
-from flows.schema import ALL_TABLES
+from openbooks.flows.daily import daily_books
+from openbooks.flows.schema import ALL_TABLES
 from openbooks.cli import app
 from openbooks.errors import OpenbooksError
 from tests.conftest import REPO
@@ -49,8 +49,8 @@ def test_status_lists_the_last_runs(published):
 def test_status_shows_times_in_the_business_timezone_with_the_offset(published):
     from zoneinfo import ZoneInfo
 
-    from flows.operator.run_history import STATUS_COLUMNS, recent_runs
-    from flows.warehouse import session
+    from openbooks.flows.admin.run_history import STATUS_COLUMNS, recent_runs
+    from openbooks.flows.warehouse import session
 
     config = published.config
     with session(config, read_only=True) as con:

@@ -12,9 +12,9 @@ from datetime import date
 import pytest
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-from flows.backfill import failed_days, listening, run_backfill, task_runner
-from flows.schema import PUBLISHED
-from flows.warehouse import session
+from openbooks.flows.backfill import failed_days, listening, run_backfill, task_runner
+from openbooks.flows.schema import PUBLISHED
+from openbooks.flows.warehouse import session
 from openbooks import sample
 from openbooks.errors import OpenbooksError, WarehouseBusy
 from openbooks.sample import consecutive_days, write_sample

@@ -9,7 +9,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from transforms import period
+from openbooks.transforms import period
 
 
 def day(d: date, *, gpu, theoretical, hits, misses, output, node_hours, peak, billed, loaded) -> dict:
@@ -109,8 +109,8 @@ def test_the_waterfall_and_cost_lines_are_summed_over_the_period():
 
 
 def test_a_key_figure_past_its_threshold_against_the_trailing_median_is_an_anomaly():
-    from flows.report.anomalies import describe
-    from transforms.anomalies import day_anomalies
+    from openbooks.flows.report.anomalies import describe
+    from openbooks.transforms.anomalies import day_anomalies
 
     days = [date(2025, 3, d) for d in range(1, 7)]
     daily = pl.DataFrame({

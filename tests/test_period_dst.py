@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows.daily import daily_books
-from flows.report.period import parse_period, period_statement
+from openbooks.flows.daily import daily_books
+from openbooks.flows.report.period import parse_period, period_statement
 
 ZONE = ZoneInfo("America/New_York")
 DAYS = (date(2025, 3, 8), date(2025, 3, 9), date(2025, 3, 10))  # 2025-03-09 has 23 hours

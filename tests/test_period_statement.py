@@ -9,10 +9,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from flows.daily import daily_books
-from flows.report.period import parse_period, period_statement
-from flows.report.period_cli import report_period
-from flows.report.site import write_site
+from openbooks.flows.daily import daily_books
+from openbooks.flows.report.period import parse_period, period_statement
+from openbooks.flows.report.period_cli import report_period
+from openbooks.flows.report.site import write_site
 from openbooks.errors import OpenbooksError
 from tests.books import published
 from tests.browser import Browser
@@ -140,8 +140,8 @@ def test_a_day_being_run_is_compared_with_the_published_days_before_it(week):
     import duckdb
     import polars as pl
 
-    from flows.report.anomalies import anomalies_of_run
-    from flows.warehouse import frame
+    from openbooks.flows.report.anomalies import anomalies_of_run
+    from openbooks.flows.warehouse import frame
 
     con = duckdb.connect(str(week.config.warehouse_path), read_only=True)
     try:

@@ -10,8 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows import compute, publish
-from flows.daily import daily_books
+from openbooks.flows import compute, publish
+from openbooks.flows.daily import daily_books
 from openbooks.errors import ValidationFailed
 from tests.books import edit_line, files_bytes, published, tables
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.daily import daily_books
+from openbooks.flows.daily import daily_books
 from tests.books import files_bytes
 from tests.cli_helpers import DAY, openbooks
 from tests.conftest import Project
@@ -101,7 +101,7 @@ def test_no_extension_and_no_setting_that_undoes_the_lock(run, sql):
 
 def test_the_lock_holds_without_the_statement_filter(books):
     """DuckDB itself refuses, even SQL that got past the reading-statement check."""
-    from flows.operator.queries import locked_session
+    from openbooks.flows.admin.queries import locked_session
 
     with locked_session(books.config) as con:
         for sql in ("COPY (SELECT 1) TO '/tmp/openbooks-never.csv'", "SET enable_external_access = true",

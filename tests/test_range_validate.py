@@ -9,8 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
-from flows import validate
-from flows.range_validate import validate_days
+from openbooks.flows import validate
+from openbooks.flows.range_validate import validate_days
 
 SUITES = Path(__file__).resolve().parents[1] / "expectations"
 DAYS = [date(2025, 3, 8), date(2025, 3, 9), date(2025, 3, 10)]
@@ -70,7 +70,7 @@ def test_a_days_sum_is_the_sum_gx_checks_to_the_last_bit():
     nulls is summed as float64."""
     import random
 
-    from flows.range_validate import pandas_sum
+    from openbooks.flows.range_validate import pandas_sum
 
     random.seed(13)
     columns = [

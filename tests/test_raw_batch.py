@@ -12,10 +12,10 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from flows.compute import day_window
-from flows.inputs import day_request
-from flows.sources.raw_source import read_raw_days, read_raw_source
-from flows.warehouse import ensure_schema, session
+from openbooks.flows.compute import day_window
+from openbooks.flows.inputs import day_request
+from openbooks.flows.sources.raw_source import read_raw_days, read_raw_source
+from openbooks.flows.warehouse import ensure_schema, session
 from tests.conftest import SAMPLE, Project
 
 DAYS = [date(2025, 2, 20) + timedelta(days=n) for n in range(6)]

@@ -15,12 +15,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows import report
-from flows.daily import daily_books
-from flows.operator.report_rebuild import data_docs_pages
-from flows.report import Context, charts, render_day, sections
-from flows.report.format import Part
-from flows.report.tables import context_of, read_day
+from openbooks.flows import report
+from openbooks.flows.daily import daily_books
+from openbooks.flows.admin.report_rebuild import data_docs_pages
+from openbooks.flows.report import Context, charts, render_day, sections
+from openbooks.flows.report.format import Part
+from openbooks.flows.report.tables import context_of, read_day
 from tests.conftest import Project
 
 DAY = date(2025, 2, 27)
@@ -91,7 +91,7 @@ def test_a_new_section_is_one_entry_in_sections(published, monkeypatch):
     context = Context(config.business_day.timezone, run_id, config_hash, WHEN, validation)
     before = render_day(tables, context)
     monkeypatch.setattr(sections, "SECTIONS", (*sections.SECTIONS, NoteSection))
-    monkeypatch.setattr("flows.report.page.SECTIONS", sections.SECTIONS)
+    monkeypatch.setattr("openbooks.flows.report.page.SECTIONS", sections.SECTIONS)
     after = render_day(tables, context)
     assert "## Note\n\n278 nodes at the peak\n\nCharts:" in after.markdown
     assert "<h2>Note</h2><p>278 nodes at the peak</p>\n<p class=\"muted\">" in after.html
@@ -184,7 +184,7 @@ def test_a_dst_day_keeps_every_hour_apart_and_labels_the_wall_clock():
 
 
 def test_the_day_s_anomalies_are_shown_at_the_top(published):
-    from transforms.anomalies import SCHEMA
+    from openbooks.transforms.anomalies import SCHEMA
 
     config = published.config
     tables, (run_id, config_hash, validation) = day_tables(config)

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from flows.backfill import failed_days, run_backfill
-from flows.daily import daily_books
+from openbooks.flows.backfill import failed_days, run_backfill
+from openbooks.flows.daily import daily_books
 from tests.books import files_bytes, published, tables
 from tests.conftest import Project
 

@@ -17,13 +17,13 @@ from prefect.deployments import run_deployment
 from prefect.flow_engine import run_flow
 from prefect.states import Failed
 
-from flows.daily import daily_books
-from flows.schedule import retry_transient
-from flows.serve import daily_deployment
+from openbooks.flows.daily import daily_books
+from openbooks.flows.schedule import retry_transient
+from openbooks.flows.serve import daily_deployment
 from openbooks.errors import SourceNotFound, ValidationFailed, WarehouseBusy
 from tests.webhook import Webhook
 from tests.conftest import SAMPLE
-from transforms.calendar import booked_day, last_ended_day
+from openbooks.transforms.calendar import booked_day, last_ended_day
 
 DAY = date(2025, 2, 27)
 NOON = time(12, 0)
@@ -197,7 +197,7 @@ def test_a_transient_error_is_retried_and_a_validation_failure_is_not(project):
 
 
 def test_a_day_waiting_for_its_inputs_is_one_line_on_the_run_output_each_try(capsys):
-    from flows.schedule import sources_ready
+    from openbooks.flows.schedule import sources_ready
 
     waiting = sources_ready.with_options(retries=3, retry_delay_seconds=600)
     assert retry_transient(waiting, None, Failed(data=SourceNotFound("no node_log file for 2025-02-27\nmore")), DAY)
@@ -266,7 +266,7 @@ def test_a_failed_run_posts_its_reason_to_the_webhook(project):
 def test_deploy_registers_the_daily_and_backfill_flows_with_a_process_pool(project):
     from prefect.client.schemas.actions import WorkPoolCreate
 
-    from flows.serve import PROJECT, run_deploy
+    from openbooks.flows.serve import PROJECT, run_deploy
 
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name="openbooks-test", type="process"), overwrite=True)
@@ -274,7 +274,7 @@ def test_deploy_registers_the_daily_and_backfill_flows_with_a_process_pool(proje
     with get_client(sync_client=True) as client:
         daily = client.read_deployment_by_name("daily-books/daily")
     assert labels[0] == "daily-books/daily (cron '30 12 * * *', Asia/Shanghai)"
-    assert daily.work_pool_name == "openbooks-test" and daily.entrypoint == "flows/daily.py:daily_books"
+    assert daily.work_pool_name == "openbooks-test" and daily.entrypoint == "openbooks.flows.daily:daily_books"
     assert daily.path == str(PROJECT) and daily.parameters == {"config_path": str(project.config_path)}
     assert daily.schedules[0].schedule.cron == "30 12 * * *"
     if (PROJECT / "flows" / "backfill.py").exists():

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.prefect_server import stop_group
-from flows.serve import healthy
-from flows.warehouse import connect
+from openbooks.flows.prefect_server import stop_group
+from openbooks.flows.serve import healthy
+from openbooks.flows.warehouse import connect
 from openbooks import sample
 from openbooks.errors import OpenbooksError
 from tests.conftest import SAMPLE
@@ -110,7 +110,7 @@ def test_serve_runs_the_day_on_schedule_and_stops_cleanly(project, tmp_path):
 
 @pytest.mark.parametrize("interval", ["0", "-5"])
 def test_serve_refuses_a_non_positive_interval(project, interval):
-    from flows.serve import schedule_for
+    from openbooks.flows.serve import schedule_for
 
     with pytest.raises(OpenbooksError, match="--interval"):
         schedule_for(project.config, interval=float(interval))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flows.backfill import listening, run_backfill, run_set_backfill
+from openbooks.flows.backfill import listening, run_backfill, run_set_backfill
 from openbooks import cli
 from tests.books import edit_line, published
 from tests.test_backfill_cli import _summary, terminal  # noqa: F401 - the fixture

@@ -16,7 +16,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from flows.daily import daily_books
+from openbooks.flows.daily import daily_books
 from openbooks.errors import OpenbooksError
 from tests.books import published
 from tests.test_requests import request_config

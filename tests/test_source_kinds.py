@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 import yaml
 
-from flows.daily import daily_books
-from flows.operator.project_check import check_project
-from flows.sources.registry import kind_for, kinds
+from openbooks.flows.daily import daily_books
+from openbooks.flows.admin.project_check import check_project
+from openbooks.flows.sources.registry import kind_for, kinds
 from openbooks.config import PACKAGED_EXPECTATIONS, load_config
 from openbooks.errors import ConfigError
 from tests.conftest import base_config_data
@@ -95,9 +95,9 @@ def test_a_config_outside_the_repository_finds_the_shipped_suites(tmp_path):
 
 
 def test_request_rows_from_a_frame_aggregate_as_the_files_do(project):
-    from flows import compute
-    from flows.sources.request_scan import DayScope
-    from flows.sources.requests import aggregate_request_frame, aggregate_requests
+    from openbooks.flows import compute
+    from openbooks.flows.sources.request_scan import DayScope
+    from openbooks.flows.sources.requests import aggregate_request_frame, aggregate_requests
     from tests.test_requests import request_config
 
     folder = request_config(project, 3_000, files=1)
@@ -122,10 +122,10 @@ def test_request_rows_from_a_frame_aggregate_as_the_files_do(project):
 def test_rows_skipped_on_purpose_are_counted_per_reason_in_run_log(tmp_path):
     import duckdb
 
-    from flows.inputs import note_results
-    from flows.runlog import RunRecord, finish_run, start_run
-    from flows.sources.base import SourceResult
-    from flows.warehouse import ensure_schema
+    from openbooks.flows.inputs import note_results
+    from openbooks.flows.runlog import RunRecord, finish_run, start_run
+    from openbooks.flows.sources.base import SourceResult
+    from openbooks.flows.warehouse import ensure_schema
 
     record = RunRecord("r1", DAY, "openbooks.yaml", "abc")
     note_results(record, {"node_log": SourceResult(None, skipped={"PENDING job": 3, "cancelled": 1})})

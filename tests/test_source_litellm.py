@@ -13,9 +13,9 @@ import polars as pl
 import psycopg
 import pytest
 
-from flows.sources.base import DayRequest
-from flows.sources.litellm import LiteLLMOptions, connect, requests_of_day
-from flows.sources.litellm_rows import FAILED, OUTSIDE, RESPONSE_CACHE, FieldMapping
+from openbooks.flows.sources.base import DayRequest
+from openbooks.flows.sources.litellm import LiteLLMOptions, connect, requests_of_day
+from openbooks.flows.sources.litellm_rows import FAILED, OUTSIDE, RESPONSE_CACHE, FieldMapping
 from openbooks.config import Source
 from openbooks.errors import SourceUnavailable
 from tests.books import published
@@ -206,7 +206,7 @@ def test_openbooks_run_with_a_wrong_password_is_one_line_without_it(project, lit
 
 
 def test_a_scheduled_run_waits_while_postgres_refuses(project, litellm_db, monkeypatch):
-    from flows.schedule import sources_ready
+    from openbooks.flows.schedule import sources_ready
 
     write_litellm_config(project, litellm_db)
     monkeypatch.setenv(PASSWORD_ENV, "wrong")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.daily import daily_books
-from flows.sources.base import DayRequest
-from flows.sources.openai_usage import OUTSIDE, OpenAIUsageOptions, usage_of_day
+from openbooks.flows.daily import daily_books
+from openbooks.flows.sources.base import DayRequest
+from openbooks.flows.sources.openai_usage import OUTSIDE, OpenAIUsageOptions, usage_of_day
 from openbooks.config import Source
 from openbooks.errors import InputError, SourceNotFound
 from tests.books import published

@@ -11,8 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.sources import opencost
-from flows.sources.base import DayRequest
+from openbooks.flows.sources import opencost
+from openbooks.flows.sources.base import DayRequest
 from tests.conftest import Project
 from tests.fleet_project import failed_day, fleet_project, published_day
 from tests.test_source_slurm_sacct import node_hours

@@ -12,9 +12,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.sources.base import DayRequest
-from flows.sources.prometheus import KIND, PrometheusOptions, fetch_json, hourly_token_counts, query_url, saved_series
-from flows.sources.prometheus_series import counter_increase, series_from_matrix
+from openbooks.flows.sources.base import DayRequest
+from openbooks.flows.sources.prometheus import KIND, PrometheusOptions, fetch_json, hourly_token_counts, query_url, saved_series
+from openbooks.flows.sources.prometheus_series import counter_increase, series_from_matrix
 from openbooks.errors import SourceUnavailable
 from tests.books import published
 from tests.conftest import base_config_data
@@ -229,14 +229,14 @@ def test_openbooks_run_with_prometheus_down_is_one_line_and_publishes_nothing(pr
     assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
     assert published(project.config, "SELECT status FROM run_log") == [("failed",)]
     with pytest.raises(SourceUnavailable) as caught:
-        from flows.daily import daily_books
+        from openbooks.flows.daily import daily_books
 
         daily_books(date(2025, 2, 27), str(project.config_path))
     assert caught.value.transient  # a scheduled run retries it
 
 
 def test_a_scheduled_run_waits_while_prometheus_is_down_or_lacks_the_metric(project, tmp_path):
-    from flows.schedule import sources_ready
+    from openbooks.flows.schedule import sources_ready
 
     day = date(2025, 2, 27)
     write_token_source(project, {"kind": "prometheus", "options": {"url": f"http://127.0.0.1:{free_port()}"}})

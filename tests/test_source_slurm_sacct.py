@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.sources import allocations as alloc
-from flows.sources import slurm_sacct as slurm
-from flows.sources.base import DayRequest
+from openbooks.flows.sources import allocations as alloc
+from openbooks.flows.sources import slurm_sacct as slurm
+from openbooks.flows.sources.base import DayRequest
 from tests.conftest import Project
 
 FIXTURES = Path(__file__).parent / "fixtures" / "slurm_sacct"
@@ -354,7 +354,7 @@ def test_a_custom_slurm_time_format_is_read_with_its_strftime_codes(config, tmp_
 
 
 def test_check_accepts_a_sacct_export_without_openbooks_own_columns(tmp_path):
-    from flows.operator.project_check import check_project
+    from openbooks.flows.admin.project_check import check_project
     from tests.fleet_project import fleet_project
 
     project, _ = fleet_project(tmp_path, WITH_STEPS, SOURCE)

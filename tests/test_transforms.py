@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from transforms import calendar, capacity, checks, cost, pricing, ratios, statements
+from openbooks.transforms import calendar, capacity, checks, cost, pricing, ratios, statements
 
 
 

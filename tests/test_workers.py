@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 import duckdb
 import pytest
 
-from flows.daily import daily_books
-from flows.report import Context, render_day
-from flows.workers import POOL_FROM_DAYS, Workers
-from flows.report.tables import context_of, read_day
+from openbooks.flows.daily import daily_books
+from openbooks.flows.report import Context, render_day
+from openbooks.flows.workers import POOL_FROM_DAYS, Workers
+from openbooks.flows.report.tables import context_of, read_day
 
 DAY = date(2025, 2, 27)
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -69,14 +69,14 @@ def test_a_short_range_renders_inline(day_inputs):
 def test_books_and_charts_from_the_workers_are_the_inline_ones(day_inputs, tmp_path):
     from dataclasses import replace
 
-    from flows.compute import day_window
-    from flows.day_books import books_and_charts
-    from flows.inputs import day_request
-    from flows.sources.registry import kind_for
-    from flows.daily import node_log_of, token_counts_of
+    from openbooks.flows.compute import day_window
+    from openbooks.flows.day_books import books_and_charts
+    from openbooks.flows.inputs import day_request
+    from openbooks.flows.sources.registry import kind_for
+    from openbooks.flows.daily import node_log_of, token_counts_of
     from tests.conftest import Project
 
-    from flows.warehouse import ensure_schema, session
+    from openbooks.flows.warehouse import ensure_schema, session
 
     project = Project(tmp_path)
     config = project.write_config()
@@ -105,9 +105,9 @@ def test_a_worker_starts_whatever_folders_this_process_put_on_its_path(day_input
     import sys
     from pathlib import Path
 
-    import flows.workers
+    import openbooks.flows.workers
 
-    monkeypatch.setattr(sys, "path", [str(Path(flows.workers.__file__).parent), *sys.path])
+    monkeypatch.setattr(sys, "path", [str(Path(openbooks.flows.workers.__file__).parent), *sys.path])
     tables, context = day_inputs
     with Workers(POOL_FROM_DAYS) as workers:
         assert workers.submit(render_day, tables, context).result(timeout=600) == render_day(tables, context)
@@ -118,8 +118,8 @@ def test_the_site_drawn_on_the_workers_is_the_site_drawn_here(day_inputs, tmp_pa
     workers (``charts.drawing_on``): the same files, byte for byte."""
     import shutil
 
-    from flows.report.charts import drawing_on
-    from flows.report.site import write_site
+    from openbooks.flows.report.charts import drawing_on
+    from openbooks.flows.report.site import write_site
     from tests.conftest import Project
 
     project = Project(tmp_path / "site")

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows import failed_runs
-from flows.daily import begin_run, daily_books
-from flows.runlog import RunRecord
+from openbooks.flows import failed_runs
+from openbooks.flows.daily import begin_run, daily_books
+from openbooks.flows.runlog import RunRecord
 from openbooks.errors import OutputError
 from tests.books import files_bytes, published, tables
 from tests.cli_helpers import DAY, openbooks_process

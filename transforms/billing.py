@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from transforms.calendar import hours_between
-from transforms.pricing import PRICE_COLUMNS, card_prices, own_else_any, token_revenue_usd
+from openbooks.transforms.calendar import hours_between
+from openbooks.transforms.pricing import PRICE_COLUMNS, card_prices, own_else_any, token_revenue_usd
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WINDOW_SCHEMA = {

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms import (
+from openbooks.transforms import (
     billing, cache, calendar, capacity, claims, cost, efficiency, invoices as invoicing, loaded_cost, models, pricing,
     scenarios, statements, waterfall,
 )
-from transforms.inputs import DayInputs
-from transforms.ratios import cost_profit_margin, gross_margin
+from openbooks.transforms.inputs import DayInputs
+from openbooks.transforms.ratios import cost_profit_margin, gross_margin
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.cost import gpu_hours, rental_usd
-from transforms.efficiency import SECONDS_PER_HOUR, split
+from openbooks.transforms.cost import gpu_hours, rental_usd
+from openbooks.transforms.efficiency import SECONDS_PER_HOUR, split
 
 
 def cache_discount_usd() -> pl.Expr:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import polars as pl
 
-from transforms.calendar import hours_between, in_hours, microseconds_between
+from openbooks.transforms.calendar import hours_between, in_hours, microseconds_between
 
 # What a node in the node log is doing; ``serving``: prefill and decode on the
 # same GPUs (most vLLM and SGLang deployments), so its node-hours have no

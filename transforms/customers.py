@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.efficiency import decode_cost_usd, prefill_cost_usd
-from transforms.pricing import PRICE_COLUMNS, card_prices, token_revenue_usd
-from transforms.ratios import gross_margin
+from openbooks.transforms.efficiency import decode_cost_usd, prefill_cost_usd
+from openbooks.transforms.pricing import PRICE_COLUMNS, card_prices, token_revenue_usd
+from openbooks.transforms.ratios import gross_margin
 
 TOKEN_COLUMNS = ("requests", "cache_hit_tokens", "cache_miss_tokens", "output_tokens")
 

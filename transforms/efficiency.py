@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.ratios import ratio as _ratio
+from openbooks.transforms.ratios import ratio as _ratio
 
 SECONDS_PER_HOUR = 3600
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.cost import rental_usd
-from transforms.ratios import cost_profit_margin, gross_margin, ratio
+from openbooks.transforms.cost import rental_usd
+from openbooks.transforms.ratios import cost_profit_margin, gross_margin, ratio
 
 CHECK_COLUMNS = (
     "gpu_type", "node_hours", "gpu_hours", "node_log_cost_usd", "invoiced_node_hours", "invoiced_gpu_hours",

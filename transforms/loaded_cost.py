@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.capacity import SERVING_ROLES, node_count_steps
-from transforms.cost import role_rental_usd
-from transforms.inputs import DayInputs
+from openbooks.transforms.capacity import SERVING_ROLES, node_count_steps
+from openbooks.transforms.cost import role_rental_usd
+from openbooks.transforms.inputs import DayInputs
 
 HOURS_PER_YEAR = 365 * 24
 LINE_SCHEMA = {"line": pl.String, "usd": pl.Float64}

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.capacity import ATTRIBUTED_ROLES, ROLES
-from transforms.efficiency import split, usd_per_million
-from transforms.ratios import cost_profit_margin, gross_margin
+from openbooks.transforms.capacity import ATTRIBUTED_ROLES, ROLES
+from openbooks.transforms.efficiency import split, usd_per_million
+from openbooks.transforms.ratios import cost_profit_margin, gross_margin
 
 UNATTRIBUTED = "unattributed"  # the row of idle and training node-hours
 TOKEN_SUMS = ("cache_hit_tokens", "cache_miss_tokens", "output_tokens", "requests")

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from transforms.efficiency import SECONDS_PER_HOUR, prefill_share
-from transforms.ratios import cache_hit_rate, cost_profit_margin, gross_margin, ratio
+from openbooks.transforms.efficiency import SECONDS_PER_HOUR, prefill_share
+from openbooks.transforms.ratios import cache_hit_rate, cost_profit_margin, gross_margin, ratio
 
 SUMMED = (
     "hours", "node_hours", "gpu_hours", "gpu_cost_usd",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.ratios import cost_profit_margin, gross_margin
+from openbooks.transforms.ratios import cost_profit_margin, gross_margin
 
 
 def cards_revenue(billed: pl.DataFrame, cards: list[str]) -> pl.DataFrame:

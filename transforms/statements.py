@@ -11,8 +11,8 @@ from datetime import date, datetime
 
 import polars as pl
 
-from transforms.capacity import ROLES, SERVING_ROLES
-from transforms.ratios import cache_hit_rate, cost_profit_margin, gross_margin
+from openbooks.transforms.capacity import ROLES, SERVING_ROLES
+from openbooks.transforms.ratios import cache_hit_rate, cost_profit_margin, gross_margin
 
 TOKEN_SUMS = ("cache_hit_tokens", "cache_miss_tokens", "output_tokens", "requests")
 

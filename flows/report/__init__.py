@@ -12,14 +12,14 @@ from datetime import datetime
 
 import polars as pl
 
-from flows.report import day as tables_
-from flows.report.day import Context
-from flows.report.files import report_paths, write_report
-from flows.report.format import figure_rows as _figure_rows
-from flows.report.format import format_value
-from flows.report.page import Report, render_day
-from flows.report.sections import TABLES
-from flows.report.sections.figures import FIGURES
+from openbooks.flows.report import day as tables_
+from openbooks.flows.report.day import Context
+from openbooks.flows.report.files import report_paths, write_report
+from openbooks.flows.report.format import figure_rows as _figure_rows
+from openbooks.flows.report.format import format_value
+from openbooks.flows.report.page import Report, render_day
+from openbooks.flows.report.sections import TABLES
+from openbooks.flows.report.sections.figures import FIGURES
 
 __all__ = ["FIGURES", "TABLES", "Context", "Report", "figure_rows", "format_value", "render", "render_day",
            "report_paths", "write_report"]

@@ -9,11 +9,11 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from flows.report.format import format_value
-from flows.report.sections.in_depth import IN_DEPTH_FIGURES
-from flows.report.sections.figures import FIGURES
-from flows.warehouse import frame
-from transforms.anomalies import POINTS, SCHEMA, WATCHED, Watch, day_anomalies
+from openbooks.flows.report.format import format_value
+from openbooks.flows.report.sections.in_depth import IN_DEPTH_FIGURES
+from openbooks.flows.report.sections.figures import FIGURES
+from openbooks.flows.warehouse import frame
+from openbooks.transforms.anomalies import POINTS, SCHEMA, WATCHED, Watch, day_anomalies
 
 WINDOW_DAYS = 28
 LABELS = {key: (label.strip(), fmt) for key, label, fmt in FIGURES + IN_DEPTH_FIGURES}
@@ -64,7 +64,7 @@ def anomalies_of_days(config, dailies: pl.DataFrame) -> dict[date, pl.DataFrame]
     ``daily_economics`` row each) against the days before it: the published
     ones, the days of ``dailies`` standing in for their published rows (as
     each would be published by the time a run of the next day reads them)."""
-    from flows.warehouse import session
+    from openbooks.flows.warehouse import session
 
     days, window_days = sorted(dailies["day"].to_list()), config.anomalies.window_days
     with session(config) as con:  # a writing session: it takes turns with a backfill's other days
@@ -84,7 +84,7 @@ def notify(config, anomalies: pl.DataFrame) -> str | None:
     url = config.notifications.webhook_url
     if anomalies.is_empty() or not url:
         return None
-    from flows.schedule import post_webhook
+    from openbooks.flows.schedule import post_webhook
 
     lines = descriptions(anomalies)
     payload = {"text": "openbooks anomalies:\n" + "\n".join(lines), "day": str(anomalies["day"][0]),
@@ -98,7 +98,7 @@ def notify(config, anomalies: pl.DataFrame) -> str | None:
 
 def published_lines(config, day: date) -> list[str]:
     """One line per published anomaly of ``day`` (none when the warehouse has no ``anomalies`` table)."""
-    from flows.warehouse import session
+    from openbooks.flows.warehouse import session
 
     with session(config) as con:  # the run's own process may still hold a writing connection
         held = frame(con, "SELECT table_name FROM information_schema.tables WHERE table_name = 'anomalies'")

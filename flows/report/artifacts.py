@@ -13,8 +13,8 @@ import polars as pl
 from prefect import task
 from prefect.cache_policies import NONE
 
-from flows.report.page import Report
-from flows.report.sections import hourly as hourly_section
+from openbooks.flows.report.page import Report
+from openbooks.flows.report.sections import hourly as hourly_section
 
 
 def artifact_keys(day: date | str) -> tuple[str, str]:

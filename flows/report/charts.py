@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from transforms.capacity import ROLES
-from transforms.waterfall import ALL_MODELS
+from openbooks.transforms.capacity import ROLES
+from openbooks.transforms.waterfall import ALL_MODELS
 
 ROLE_COLORS = ("#1f77b4", "#ff7f0e", "#bbbbbb", "#2ca02c", "#9467bd")
 WIDTH = 640

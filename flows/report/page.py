@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from flows.report.day import Context, Day
-from flows.report.format import Part, markdown_code
-from flows.report.sections import SECTIONS
+from openbooks.flows.report.day import Context, Day
+from openbooks.flows.report.format import Part, markdown_code
+from openbooks.flows.report.sections import SECTIONS
 
 
 @dataclass(frozen=True)

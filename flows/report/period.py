@@ -14,11 +14,11 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from flows.report.anomalies import anomalies_between
-from flows.warehouse import frame, session
+from openbooks.flows.report.anomalies import anomalies_between
+from openbooks.flows.warehouse import frame, session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
-from transforms import period
+from openbooks.transforms import period
 
 READ = ("daily_economics", "revenue_waterfall", "cost_breakdown", "customer_economics")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from flows.report.charts import WIDTH, built, fed, field, svgs
+from openbooks.flows.report.charts import WIDTH, built, fed, field, svgs
 
 REVENUE = {"gpu_cost_usd": "GPU cost", "theoretical_revenue_usd": "theoretical revenue",
            "billed_revenue_usd": "billed revenue"}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.report.period import parse_period, period_statement
-from flows.report.period_page import FORMATS, incomplete_note, write_statement
+from openbooks.flows.report.period import parse_period, period_statement
+from openbooks.flows.report.period_page import FORMATS, incomplete_note, write_statement
 from openbooks.config import load_config
 from openbooks.errors import OpenbooksError
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.report.anomalies import descriptions
-from flows.report.files import write_text_atomically
-from flows.report.format import figure_rows, format_value, html_table, markdown_table, markdown_text, money, pct
-from flows.report.period import Statement
-from flows.report.sections import customers as customer_section
-from flows.report.sections.figures import FIGURES
-from flows.report.sections.in_depth import IN_DEPTH_FIGURES
+from openbooks.flows.report.anomalies import descriptions
+from openbooks.flows.report.files import write_text_atomically
+from openbooks.flows.report.format import figure_rows, format_value, html_table, markdown_table, markdown_text, money, pct
+from openbooks.flows.report.period import Statement
+from openbooks.flows.report.sections import customers as customer_section
+from openbooks.flows.report.sections.figures import FIGURES
+from openbooks.flows.report.sections.in_depth import IN_DEPTH_FIGURES
 
 FORMATS = ("md", "html", "csv", "json", "focus")
 LABELS = {key: (label.strip(), fmt.replace("{:,}", "{:,.0f}")) for key, label, fmt in FIGURES + IN_DEPTH_FIGURES}
@@ -124,8 +124,8 @@ def markdown(stmt: Statement) -> str:
 
 
 def html_page(stmt: Statement) -> str:
-    from flows.report.page import HEAD
-    from flows.report.period_charts import trend_charts
+    from openbooks.flows.report.page import HEAD
+    from openbooks.flows.report.period_charts import trend_charts
 
     note, found = incomplete_note(stmt), descriptions(stmt.anomalies)
     lines = [
@@ -177,7 +177,7 @@ def json_text(stmt: Statement) -> str:
 
 def focus_csv(stmt: Statement) -> str:
     """The period's cost lines as FOCUS 1.2-shaped CSV rows, for FinOps tools."""
-    from transforms.period import focus_rows
+    from openbooks.transforms.period import focus_rows
 
     buffer = io.StringIO()
     focus_rows(stmt.daily_cost_lines, stmt.daily).write_csv(buffer)

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.report.charts import concurrently, svgs
-from flows.report.files import report_paths, write_text_atomically
-from flows.report.format import format_value, pct
-from flows.report.page import HEAD
-from flows.report.period import Period, month_period, period_statement
-from flows.report.period_charts import MARGIN_TREND, REVENUE_TREND, line_chart
-from flows.report.period_page import write_statement
-from flows.warehouse import frame, session
+from openbooks.flows.report.charts import concurrently, svgs
+from openbooks.flows.report.files import report_paths, write_text_atomically
+from openbooks.flows.report.format import format_value, pct
+from openbooks.flows.report.page import HEAD
+from openbooks.flows.report.period import Period, month_period, period_statement
+from openbooks.flows.report.period_charts import MARGIN_TREND, REVENUE_TREND, line_chart
+from openbooks.flows.report.period_page import write_statement
+from openbooks.flows.warehouse import frame, session
 from openbooks.config import Config
 
 TREND_DAYS = 90

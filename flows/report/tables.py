@@ -9,8 +9,8 @@ import json
 import duckdb
 import polars as pl
 
-from flows.report.sections import TABLES
-from flows.warehouse import frame
+from openbooks.flows.report.sections import TABLES
+from openbooks.flows.warehouse import frame
 
 
 def read_day(con: duckdb.DuckDBPyConnection, day: date, names: tuple[str, ...] = TABLES) -> dict[str, pl.DataFrame]:

@@ -7,14 +7,14 @@ columns are added to existing warehouses with ``ADD COLUMN IF NOT EXISTS``.
 
 from __future__ import annotations
 
-from flows.schema.bookkeeping import CONFIGS, QUARANTINE, RAW_FILES, RUN_LOG
-from flows.schema.in_depth import (
+from openbooks.flows.schema.bookkeeping import CONFIGS, QUARANTINE, RAW_FILES, RUN_LOG
+from openbooks.flows.schema.in_depth import (
     ANOMALIES, CLAIMS_AUDIT, COST_BREAKDOWN, GPU_COST_CHECK, REVENUE_SCENARIOS, REVENUE_WATERFALL,
 )
-from flows.schema.statements import (
+from openbooks.flows.schema.statements import (
     CUSTOMER_ECONOMICS, DAILY_ECONOMICS, HOURLY_ECONOMICS, MODEL_ECONOMICS, NODE_STEPS,
 )
-from flows.schema.table import Column, Table
+from openbooks.flows.schema.table import Column, Table
 
 PUBLISHED = (DAILY_ECONOMICS, HOURLY_ECONOMICS, NODE_STEPS,
              REVENUE_WATERFALL, REVENUE_SCENARIOS, COST_BREAKDOWN, CLAIMS_AUDIT,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.schema.table import Table, column
+from openbooks.flows.schema.table import Table, column
 
 RUN_LOG = Table(
     "run_log",

@@ -3,7 +3,7 @@ invoice check, the claims audit and the anomalies."""
 
 from __future__ import annotations
 
-from flows.schema.table import DAY, RUN_ID, Table, column
+from openbooks.flows.schema.table import DAY, RUN_ID, Table, column
 
 REVENUE_WATERFALL = Table(
     "revenue_waterfall",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.schema.table import DAY, MARGINS, NOT_SPLIT, ROLE_HOURS, RUN_ID, TOKENS, Table, column
+from openbooks.flows.schema.table import DAY, MARGINS, NOT_SPLIT, ROLE_HOURS, RUN_ID, TOKENS, Table, column
 
 IN_DEPTH = (
     column("billed_revenue_usd", "DOUBLE", "billable channels, each model at its own price, time-of-day rules applied"),

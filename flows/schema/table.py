@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transforms.capacity import ROLES
+from openbooks.transforms.capacity import ROLES
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from flows.sources.files import day_files, display_path
-from flows.sources.raw_tables import record_file
-from flows.warehouse import session
+from openbooks.flows.sources.files import day_files, display_path
+from openbooks.flows.sources.raw_tables import record_file
+from openbooks.flows.warehouse import session
 from openbooks.errors import InputError
 
 UTC_US = pl.Datetime("us", "UTC")
@@ -239,7 +239,7 @@ def finish(result: Any, frames: list[pl.DataFrame], request: Any, *, outside: st
     (``extra["allocations"]``, GPU-hours in ``extra["gpu_hours"]``) and the
     node-log rows summed from it; allocations wholly outside the day are
     counted under ``outside``. No files at all is a problem."""
-    from flows.sources.base import Problem
+    from openbooks.flows.sources.base import Problem
 
     if not result.files:
         result.problems.append(Problem(

@@ -87,7 +87,7 @@ class Problem:
         return self.reason or f"expected {self.expected}"
 
     def message(self) -> str:
-        from flows.sources.files import display_path
+        from openbooks.flows.sources.files import display_path
 
         if self.text is not None:
             return self.text

@@ -30,11 +30,11 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from flows.frames import hardware_frame
-from flows.sources import allocations as alloc
-from flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from openbooks.flows.frames import hardware_frame
+from openbooks.flows.sources import allocations as alloc
+from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
 from openbooks.config.common import zone_name
-from transforms import cost
+from openbooks.transforms import cost
 
 NULLS = {"", "NULL", "null"}
 JSON_COLUMNS = ("SkuPriceDetails", "Tags")

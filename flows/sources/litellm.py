@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows.sources.base import DayRequest, SourceKind, SourceResult
-from flows.sources.litellm_rows import FieldMapping, request_rows
-from flows.sources.recorded_files import listed_files, record_files
-from flows.sources.requests import aggregate_request_frame, day_scope, keep_samples, usage_result
+from openbooks.flows.sources.base import DayRequest, SourceKind, SourceResult
+from openbooks.flows.sources.litellm_rows import FieldMapping, request_rows
+from openbooks.flows.sources.recorded_files import listed_files, record_files
+from openbooks.flows.sources.requests import aggregate_request_frame, day_scope, keep_samples, usage_result
 from openbooks.errors import ConfigError, InputError, SourceUnavailable
 
 COLUMNS = ["request_id", "startTime", "model", "model_group", "prompt_tokens", "completion_tokens", "user",

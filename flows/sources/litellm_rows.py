@@ -20,7 +20,7 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from flows.sources.base import FEEDS, Problem
+from openbooks.flows.sources.base import FEEDS, Problem
 
 FAILED = "failed call (status is not success)"
 RESPONSE_CACHE = "LiteLLM response-cache hit (cache_hit = True)"

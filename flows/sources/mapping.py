@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.sources.files import display_path
+from openbooks.flows.sources.files import display_path
 from openbooks.errors import InputError
 
 Spec = object  # a file column name (str) or an ``openbooks.config.ColumnSpec``

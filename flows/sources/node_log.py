@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from flows.sources.base import DayRequest, SourceKind, SourceResult
-from flows.sources.raw_source import read_raw_days, read_raw_source
+from openbooks.flows.sources.base import DayRequest, SourceKind, SourceResult
+from openbooks.flows.sources.raw_source import read_raw_days, read_raw_source
 
 
 class NodeLogOptions(BaseModel):

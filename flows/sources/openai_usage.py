@@ -24,8 +24,8 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from flows.sources.base import FEEDS, DayRequest, Problem, SourceKind, SourceResult
-from flows.sources.recorded_files import listed_files, record_files
+from openbooks.flows.sources.base import FEEDS, DayRequest, Problem, SourceKind, SourceResult
+from openbooks.flows.sources.recorded_files import listed_files, record_files
 from openbooks.errors import InputError
 
 SCHEMA = {"hour_start": pl.Datetime("us", "UTC"), "model": pl.Utf8, "channel": pl.Utf8, "cache_hit_tokens": pl.Int64,

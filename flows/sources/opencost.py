@@ -25,8 +25,8 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from flows.sources import allocations as alloc
-from flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from openbooks.flows.sources import allocations as alloc
+from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
 
 UTC = alloc.zone("UTC")
 # opencost-parquet-exporter's renamed columns, back to the API's flattened names.

@@ -30,9 +30,9 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
-from flows.sources.recorded_files import listed_files, record_files
-from flows.sources.prometheus_series import Series, counter_increase, gaps, series_from_matrix, series_from_scrapes
+from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from openbooks.flows.sources.recorded_files import listed_files, record_files
+from openbooks.flows.sources.prometheus_series import Series, counter_increase, gaps, series_from_matrix, series_from_scrapes
 from openbooks.errors import ConfigError, SourceUnavailable
 
 # The counters of each engine, by what they count (vllm/v1/metrics/loggers.py;

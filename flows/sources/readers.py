@@ -21,9 +21,9 @@ from pathlib import Path
 
 import duckdb
 
-from flows.sources.base import Problem
-from flows.sources.files import display_path
-from flows.sources.mapping import ident, literal, rejected
+from openbooks.flows.sources.base import Problem
+from openbooks.flows.sources.files import display_path
+from openbooks.flows.sources.mapping import ident, literal, rejected
 from openbooks.errors import InputError
 
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".json": "json", ".ndjson": "json", ".jsonl": "json"}

@@ -8,10 +8,10 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
-from flows.sources.base import DayRequest
-from flows.sources.files import SourceFile, content_hash, display_path, inside_declared_directory
-from flows.sources.raw_tables import record_file
-from flows.warehouse import session
+from openbooks.flows.sources.base import DayRequest
+from openbooks.flows.sources.files import SourceFile, content_hash, display_path, inside_declared_directory
+from openbooks.flows.sources.raw_tables import record_file
+from openbooks.flows.warehouse import session
 from openbooks.errors import SourceNotFound
 
 

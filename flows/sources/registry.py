@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 from functools import cache
 
-from flows.sources.base import FEEDS, SourceKind
+from openbooks.flows.sources.base import FEEDS, SourceKind
 
 DEFAULT_KINDS = {"node_log": "node_log", "token_counts": "token_counts", "requests": "requests"}
 
@@ -21,7 +21,7 @@ DEFAULT_KINDS = {"node_log": "node_log", "token_counts": "token_counts", "reques
 @cache
 def kinds() -> dict[str, SourceKind]:
     """name → kind, for every module of this package defining ``KIND``."""
-    import flows.sources as package
+    import openbooks.flows.sources as package
 
     found: dict[str, SourceKind] = {}
     for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):

@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from flows.sources.files import display_path
-from flows.sources.mapping import literal
-from flows.warehouse import QuarantineRow, frame
+from openbooks.flows.sources.files import display_path
+from openbooks.flows.sources.mapping import literal
+from openbooks.flows.warehouse import QuarantineRow, frame
 
 SAMPLES_PER_CHECK = 20
 CHANNELS = ("web", "app", "api")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.sources.files import display_path
+from openbooks.flows.sources.files import display_path
 
 
 def _first_line(exc: BaseException) -> str:

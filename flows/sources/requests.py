@@ -24,16 +24,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from flows.sources.base import FEEDS, DayRequest, SourceKind, SourceResult
-from flows.sources.files import SourceFile, content_hash, day_paths, is_scoped_to_day
-from flows.sources.mapping import checked_mapping, ident, literal, text_sql, typed_sql
-from flows.sources.raw_tables import record_file
-from flows.sources.readers import format_of, reader_for
-from flows.sources.request_checks import quarantine_rows
-from flows.sources.request_diagnosis import unreadable_file
-from flows.sources.request_scan import HOUR_US, DayScope, RequestRows, RequestUsage, aggregate, frame_rows
-from flows.sources.staging import parse_text
-from flows.warehouse import quarantine, scratch, session
+from openbooks.flows.sources.base import FEEDS, DayRequest, SourceKind, SourceResult
+from openbooks.flows.sources.files import SourceFile, content_hash, day_paths, is_scoped_to_day
+from openbooks.flows.sources.mapping import checked_mapping, ident, literal, text_sql, typed_sql
+from openbooks.flows.sources.raw_tables import record_file
+from openbooks.flows.sources.readers import format_of, reader_for
+from openbooks.flows.sources.request_checks import quarantine_rows
+from openbooks.flows.sources.request_diagnosis import unreadable_file
+from openbooks.flows.sources.request_scan import HOUR_US, DayScope, RequestRows, RequestUsage, aggregate, frame_rows
+from openbooks.flows.sources.staging import parse_text
+from openbooks.flows.warehouse import quarantine, scratch, session
 from openbooks.errors import InputError, WarehouseError
 
 SOURCE = "requests"
@@ -145,7 +145,7 @@ def aggregate_request_frame(config, frame: pl.DataFrame, scope: DayScope, label:
 
 def day_scope(request: DayRequest) -> DayScope:
     """The scan's view of the day: bounds, hours, priced models, price changes."""
-    from flows import compute
+    from openbooks.flows import compute
 
     window = compute.day_window(request.config, request.day)
     card = request.config.price_book.cards[request.config.price_book.card]
@@ -172,7 +172,7 @@ def keep_samples(request: DayRequest, usage: RequestUsage) -> None:
 
 def suite_expected(config, suite: str) -> dict[str, str]:
     """column → what the suite expects of it (its ``meta.expected``, else the expectation's type)."""
-    from flows import validate
+    from openbooks.flows import validate
 
     loaded = validate.load_suite_file(config.expectations_dir / f"{suite}.json")
     return {e["kwargs"]["column"]: (e.get("meta") or {}).get("expected", e["type"]) for e in loaded["expectations"]}

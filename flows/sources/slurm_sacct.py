@@ -27,8 +27,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from flows.sources import allocations as alloc
-from flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from openbooks.flows.sources import allocations as alloc
+from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
 from openbooks.config.common import zone_name
 
 REQUIRED = ("JobID", "State", "Start", "End", "AllocTRES")

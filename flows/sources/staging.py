@@ -15,9 +15,9 @@ from datetime import date, datetime
 import duckdb
 import polars as pl
 
-from flows.sources.base import FEEDS, Problem
-from flows.sources.files import SourceFile
-from flows.warehouse import QuarantineRow, frame, quarantine, registered
+from openbooks.flows.sources.base import FEEDS, Problem
+from openbooks.flows.sources.files import SourceFile
+from openbooks.flows.warehouse import QuarantineRow, frame, quarantine, registered
 
 COLUMN_TYPES = {
     "node_log": {

@@ -6,8 +6,8 @@ columns mapped under ``sources.<name>.columns``). Kept as text in
 
 from __future__ import annotations
 
-from flows.sources.base import DayRequest, SourceKind, SourceResult
-from flows.sources.raw_source import read_raw_days, read_raw_source
+from openbooks.flows.sources.base import DayRequest, SourceKind, SourceResult
+from openbooks.flows.sources.raw_source import read_raw_days, read_raw_source
 
 
 def read(request: DayRequest) -> SourceResult:

@@ -18,7 +18,7 @@ def run_with_progress(console: Console, config: Config, days: list[date], worker
     """Run the days with a live progress bar (done, failed, ETA); returns the
     outcomes. ``as_set``: the days as one set (``flows.range_books``), which
     reports them all at its end."""
-    from flows.backfill import DayOutcome, listening, run_backfill, run_set_backfill
+    from openbooks.flows.backfill import DayOutcome, listening, run_backfill, run_set_backfill
 
     failed = 0
     columns = (

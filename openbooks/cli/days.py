@@ -16,7 +16,7 @@ from openbooks.config import DEFAULT_CONFIG, load_config
 
 def figures_table(row: dict[str, Any], title: str) -> Table:
     """A day's headline figures, one per line."""
-    from flows.report import figure_rows
+    from openbooks.flows.report import figure_rows
 
     table = Table(title=Text(title), show_header=False, title_justify="left")
     table.add_column("figure")
@@ -34,21 +34,21 @@ def run(
     """Compute, validate and publish one business day, then print its figures."""
     cfg = load_config(config)
     the_day = parse_day(day)
-    from flows.validate import elsewhere
+    from openbooks.flows.validate import elsewhere
 
     with elsewhere():  # GX starts in a process of its own while this one starts Prefect
-        from flows.prefect_api import use_local_api, without_heartbeats
+        from openbooks.flows.prefect_api import use_local_api, without_heartbeats
 
         use_local_api(cfg)
-        from flows.daily import daily_books
+        from openbooks.flows.daily import daily_books
 
         with terminal.console.status(f"running {the_day}…"), without_heartbeats():
             row = daily_books(the_day, str(cfg.file))
-    from flows.report import report_paths
+    from openbooks.flows.report import report_paths
 
     outcome = row.get("status", "published")  # unchanged: the figures were published already
     terminal.console.print(figures_table(row, f"openbooks {the_day} ({outcome}, run {row['run_id']})"))
-    from flows.report.anomalies import published_lines
+    from openbooks.flows.report.anomalies import published_lines
 
     found = published_lines(cfg, the_day)
     for line in [f"{len(found)} anomal{'y' if len(found) == 1 else 'ies'} (against the trailing median):", *found] if found else []:
@@ -59,7 +59,7 @@ def run(
 
 def _days_between(cfg, start: str, end: str, only_failed: bool) -> list:
     """The days from ``start`` to ``end``; with ``only_failed``, those whose last run failed."""
-    from flows.backfill import days_between, failed_days
+    from openbooks.flows.backfill import days_between, failed_days
 
     days = days_between(parse_day(start, "--start"), parse_day(end, "--end"))
     return failed_days(cfg, days) if only_failed else days
@@ -88,14 +88,14 @@ def backfill(
     day); exit 1 if any day failed."""
     cfg = load_config(config)
     as_set = not per_day and workers == 1 and runner is None
-    from flows.validate import elsewhere
+    from openbooks.flows.validate import elsewhere
 
     with elsewhere() if as_set else nullcontext():  # GX starts in a process of its own while this one starts Prefect
         days = _days_between(cfg, start, end, only_failed)
         if not days:
             terminal.say(f"no failed day between {start} and {end}: nothing to re-run")
             return
-        from flows.prefect_api import use_local_api, without_heartbeats
+        from openbooks.flows.prefect_api import use_local_api, without_heartbeats
         from openbooks.cli.backfill_view import run_with_progress
 
         use_local_api(cfg)

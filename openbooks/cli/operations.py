@@ -21,7 +21,7 @@ def status(
 ) -> None:
     """The latest runs from run_log: day, status, when, duration, config hash and reason."""
     cfg = load_config(config)
-    from flows.operator.run_history import STATUS_COLUMNS, recent_runs
+    from openbooks.flows.admin.run_history import STATUS_COLUMNS, recent_runs
 
     rows = recent_runs(cfg, limit)
     if not rows:
@@ -44,7 +44,7 @@ def report(
     """Rebuild a day's report from the published tables, without recomputing it;
     with --start/--end, --month or --week, write that period's statement."""
     if any(v is not None for v in (start, end, month, week)):
-        from flows.report.period_cli import report_period
+        from openbooks.flows.report.period_cli import report_period
 
         path, note = report_period(config, start=start, end=end, month=month, week=week, fmt=fmt)
         if note:
@@ -52,8 +52,8 @@ def report(
         terminal.say(f"statement: {path}")
         return
     cfg = load_config(config)
-    from flows.operator.report_rebuild import rebuild_report
-    from flows.operator.run_history import last_published_day
+    from openbooks.flows.admin.report_rebuild import rebuild_report
+    from openbooks.flows.admin.run_history import last_published_day
 
     the_day = parse_day(day) if day is not None else last_published_day(cfg)
     md, html = rebuild_report(cfg, the_day)
@@ -63,7 +63,7 @@ def report(
 @app.command()
 def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Check the config, the sources it points at and the expectation suites; runs nothing."""
-    from flows.operator.project_check import check_project
+    from openbooks.flows.admin.project_check import check_project
 
     result = check_project(config)
     for line in result.checked:
@@ -78,7 +78,7 @@ def tables(
     name: Annotated[str | None, typer.Argument(help="Only this table, e.g. daily_economics or raw.node_log.")] = None,
 ) -> None:
     """The warehouse tables (or one of them): columns, types and what each one holds."""
-    from flows.operator.table_catalog import table_rows
+    from openbooks.flows.admin.table_catalog import table_rows
 
     table = None
     for table_name, column, type_, description in table_rows(name):

@@ -1,7 +1,7 @@
 """``openbooks query``: read-only SQL against the warehouse.
 
 The query cannot write files, read files or change DuckDB's settings (see
-``flows.operator.query_guard``); ``--allow-file-reads DIR`` lets it read the
+``flows.admin.query_guard``); ``--allow-file-reads DIR`` lets it read the
 files under DIR. ``--output`` never overwrites the project's own files.
 """
 
@@ -48,7 +48,7 @@ def query(
     text = query_text(cfg, sql, file, saved)
     readable = list(allow_file_reads or [])
     if output is not None:
-        from flows.operator.query_guard import refuse_protected_output
+        from openbooks.flows.admin.query_guard import refuse_protected_output
 
         refuse_protected_output(cfg, output)  # before running anything
     if format == "parquet":
@@ -59,7 +59,7 @@ def query(
 
 def query_text(config: Config, sql: str | None, file: Path | None, saved: str | None) -> str:
     """The SQL, from exactly one of the argument, --file, --saved or stdin."""
-    from flows.operator.queries import saved_query
+    from openbooks.flows.admin.queries import saved_query
 
     given = [name for name, value in (("SQL", sql not in (None, "-")), ("--file", file), ("--saved", saved)) if value]
     if len(given) > 1:
@@ -83,7 +83,7 @@ def query_text(config: Config, sql: str | None, file: Path | None, saved: str | 
 
 
 def write_parquet_result(config: Config, sql: str, output: Path, readable: list[Path]) -> None:
-    from flows.operator.queries import query_frame, write_output
+    from openbooks.flows.admin.queries import query_frame, write_output
 
     frame = query_frame(config, sql, readable)
     write_output(config, output, lambda path: frame.write_parquet(path))
@@ -92,7 +92,7 @@ def write_parquet_result(config: Config, sql: str, output: Path, readable: list[
 
 def show_result(config: Config, sql: str, format: str, output: Path | None, readable: list[Path]) -> None:
     """The result as a table on the terminal, or as text in ``format`` to stdout or ``output``."""
-    from flows.operator.queries import run_query, write_output
+    from openbooks.flows.admin.queries import run_query, write_output
 
     result = run_query(config, sql, readable)
     zone = ZoneInfo(config.business_day.timezone)

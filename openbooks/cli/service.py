@@ -31,7 +31,7 @@ def serve(
 
     Uses the Prefect server at PREFECT_API_URL, or starts a local one (127.0.0.1) for as long as it runs."""
     cfg = load_config(config)
-    from flows.serve import run_serve
+    from openbooks.flows.serve import run_serve
 
     run_serve(cfg, cron=cron, interval=interval, day=parse_day(day, "--day") if day else None,
               day_offset=day_offset, echo=echo)
@@ -44,7 +44,7 @@ def deploy(
 ) -> None:
     """Register the daily and backfill flows with the Prefect server at PREFECT_API_URL, for a worker."""
     cfg = load_config(config)
-    from flows.serve import run_deploy
+    from openbooks.flows.serve import run_deploy
 
     run_deploy(cfg, pool=pool, echo=echo)
 

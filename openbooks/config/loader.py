@@ -139,8 +139,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG, environ: dict[str, str] | Non
 def _check_kinds(config: Config, path: Path) -> None:
     """Each source's kind exists, its ``options`` validate against the kind's
     model, its columns are the kind's feed's, and a kind reading files has a ``path``."""
-    from flows.sources.base import FEEDS
-    from flows.sources.registry import kind_named
+    from openbooks.flows.sources.base import FEEDS
+    from openbooks.flows.sources.registry import kind_named
     from openbooks.config.sources import check_columns
 
     problems = []

@@ -12,9 +12,9 @@ from openbooks.config.common import Strict, zone_name as _zone
 
 def _packaged_expectations() -> Path:
     """The suites installed with openbooks (the ``expectations`` package's data)."""
-    import expectations
+    import openbooks.expectations
 
-    return Path(expectations.__file__).resolve().parent
+    return Path(openbooks.expectations.__file__).resolve().parent
 
 
 PACKAGED_EXPECTATIONS = _packaged_expectations()

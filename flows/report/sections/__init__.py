@@ -7,7 +7,7 @@ section is one module and one entry here.
 
 from __future__ import annotations
 
-from flows.report.sections import (
+from openbooks.flows.report.sections import (
     anomalies, charts, claims, cost, customers, figures, hourly, in_depth, scenarios, skipped, validation, waterfall,
 )
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import html
 
-from flows.report.day import Day
-from flows.report.format import Part, markdown_text
+from openbooks.flows.report.day import Day
+from openbooks.flows.report.format import Part, markdown_text
 
 ANOMALIES = "anomalies"
 TABLES = (ANOMALIES,)
 
 
 def render(day: Day) -> Part | None:
-    from flows.report.anomalies import descriptions
+    from openbooks.flows.report.anomalies import descriptions
 
     found = day.table(ANOMALIES)
     if not found.height:

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from flows.report import charts
-from flows.report.day import HOURLY, STEPS, WATERFALL, Day
-from flows.report.format import Part
+from openbooks.flows.report import charts
+from openbooks.flows.report.day import HOURLY, STEPS, WATERFALL, Day
+from openbooks.flows.report.format import Part
 
 TABLES = (STEPS, HOURLY, WATERFALL)
 

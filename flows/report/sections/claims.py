@@ -3,8 +3,8 @@ its values in the claim's unit: $, %, GPU-hours."""
 
 from __future__ import annotations
 
-from flows.report.day import CLAIMS, Day
-from flows.report.format import Part, money, number, pct, table_part
+from openbooks.flows.report.day import CLAIMS, Day
+from openbooks.flows.report.format import Part, money, number, pct, table_part
 
 TABLES = (CLAIMS,)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flows.report.day import COST_BREAKDOWN, Day
-from flows.report.format import Part, pct, table_part
+from openbooks.flows.report.day import COST_BREAKDOWN, Day
+from openbooks.flows.report.format import Part, pct, table_part
 
 TABLES = (COST_BREAKDOWN,)
 

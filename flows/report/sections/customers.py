@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from flows.report.day import CUSTOMERS, Day
-from flows.report.format import Part, html_table, markdown_table
+from openbooks.flows.report.day import CUSTOMERS, Day
+from openbooks.flows.report.format import Part, html_table, markdown_table
 
 TABLES = (CUSTOMERS,)
 HEADER = ["customer", "requests", "input tokens", "output tokens", "billed revenue", "allocated cost", "margin"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 
-from flows.report.day import DAILY, Day
-from flows.report.format import Part, figure_rows, markdown_table
+from openbooks.flows.report.day import DAILY, Day
+from openbooks.flows.report.format import Part, figure_rows, markdown_table
 
 TABLES = (DAILY,)
 

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from flows.report.day import HOURLY, Day
-from flows.report.format import Part, html_table, markdown_table
+from openbooks.flows.report.day import HOURLY, Day
+from openbooks.flows.report.format import Part, html_table, markdown_table
 
 TABLES = (HOURLY,)
 HEADER = ["hour", "avg nodes", "GPU cost", "input tokens", "output tokens", "theoretical income"]

@@ -4,8 +4,8 @@ day's economics in depth were computed (the day has a revenue waterfall)."""
 
 from __future__ import annotations
 
-from flows.report.day import DAILY, WATERFALL, Day
-from flows.report.format import Part, figure_rows, table_part
+from openbooks.flows.report.day import DAILY, WATERFALL, Day
+from openbooks.flows.report.format import Part, figure_rows, table_part
 
 TABLES = (DAILY,)
 

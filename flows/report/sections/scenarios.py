@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flows.report.day import SCENARIOS, Day
-from flows.report.format import Part, format_value, pct, table_part, usd
+from openbooks.flows.report.day import SCENARIOS, Day
+from openbooks.flows.report.format import Part, format_value, pct, table_part, usd
 
 TABLES = (SCENARIOS,)
 HEADER = ["card", "revenue (all tokens)", "billed", "cost profit margin", "gross margin", "gross margin, fully loaded"]

@@ -4,8 +4,8 @@ outside the day), per source and reason, as the run counted them in
 
 from __future__ import annotations
 
-from flows.report.day import Day
-from flows.report.format import Part, table_part
+from openbooks.flows.report.day import Day
+from openbooks.flows.report.format import Part, table_part
 
 TABLES = ()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 
-from flows.report.day import Day
-from flows.report.format import Part, markdown_text
+from openbooks.flows.report.day import Day
+from openbooks.flows.report.format import Part, markdown_text
 
 TABLES = ()
 

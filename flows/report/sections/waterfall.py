@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flows.report.day import WATERFALL, Day
-from flows.report.format import Part, money, table_part
+from openbooks.flows.report.day import WATERFALL, Day
+from openbooks.flows.report.format import Part, money, table_part
 
 TABLES = (WATERFALL,)
 

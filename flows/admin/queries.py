@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from flows.operator.query_guard import lock_down, query_failure, reading_statements, refuse_protected_output
-from flows.warehouse import session
+from openbooks.flows.admin.query_guard import lock_down, query_failure, reading_statements, refuse_protected_output
+from openbooks.flows.warehouse import session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
 

@@ -6,9 +6,9 @@ import glob
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from flows import report
-from flows.report import tables as report_tables
-from flows.warehouse import session
+from openbooks.flows import report
+from openbooks.flows.report import tables as report_tables
+from openbooks.flows.warehouse import session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
 

@@ -3,8 +3,8 @@ and what each holds."""
 
 from __future__ import annotations
 
-from flows.schema import ALL_TABLES, Table
-from flows.warehouse import raw_table
+from openbooks.flows.schema import ALL_TABLES, Table
+from openbooks.flows.warehouse import raw_table
 from openbooks.config import CANONICAL_COLUMNS
 from openbooks.errors import OpenbooksError
 

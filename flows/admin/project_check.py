@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows.sources.raw_tables import file_mapping
-from flows.sources.registry import kind_for
+from openbooks.flows.sources.raw_tables import file_mapping
+from openbooks.flows.sources.registry import kind_for
 from openbooks.claims import load_claims
 from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError
@@ -91,7 +91,7 @@ def _check_source(config: Config, source: str, spec, kind) -> tuple[list[str], s
 
 
 def _check_suite(path: Path) -> str | None:
-    from flows.validate import build_suite
+    from openbooks.flows.validate import build_suite
 
     try:
         build_suite(path)
