@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect
 
+from tests.servers import require
+
 
 @dataclass
 class PageLoad:
@@ -29,8 +31,7 @@ class PageLoad:
 
 class Browser:
     def __init__(self, profile: Path):
-        binary = shutil.which("chromium") or shutil.which("chromium-browser")
-        assert binary, "chromium is not installed"
+        binary = shutil.which("chromium-browser") or require("chromium", "chromium")
         self.process = subprocess.Popen(
             [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-address=127.0.0.1",
              "--remote-debugging-port=0", f"--user-data-dir={profile}", "--window-size=1100,1400", "about:blank"],

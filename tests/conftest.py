@@ -13,6 +13,18 @@ import yaml
 
 import openbooks  # noqa: F401 - sets telemetry-off environment first
 from openbooks.config import Config, load_config
+from tests.leftovers import mark_this_run, still_running
+
+mark_this_run()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A run that leaves a server or worker running fails (tests/leftovers.py)."""
+    left = still_running()
+    if left:
+        lines = "\n".join(f"  pid {pid}: {command[:200]}" for pid, command in sorted(left.items()))
+        print(f"\nerror: the test run left {len(left)} process(es) running:\n{lines}")
+        session.exitstatus = 1
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"

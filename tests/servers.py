@@ -25,7 +25,19 @@ from prometheus_client.core import CounterMetricFamily
 
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/lib/postgresql/15/bin"),
+             key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+
+
+def require(program: str | Path, package: str) -> str:
+    """``program``, or fail the test at once with one line saying what to install."""
+    import pytest
+
+    found = shutil.which(str(program))
+    if not found:
+        pytest.fail(f"{program} not found: Debian's {package} is needed by this test; run "
+                    f"'bash tests/install-servers.sh' (or 'apt-get install {package}' as root)", pytrace=False)
+    return found
 
 
 def free_port() -> int:
@@ -111,6 +123,7 @@ class CounterExporter:
 
 class PrometheusServer:
     def __init__(self, root: Path, targets: list[str], scrape_interval: str = "1s"):
+        require(PROMETHEUS, "prometheus")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = root / "prometheus.yml"
@@ -150,6 +163,7 @@ class PrometheusServer:
 
 def backfill(root: Path, openmetrics_text: str) -> None:
     """Historical samples into ``root/tsdb`` with ``promtool`` before the server starts."""
+    require(PROMTOOL, "prometheus")
     root.mkdir(parents=True, exist_ok=True)
     source = root / "history.om"
     source.write_text(openmetrics_text)
@@ -186,6 +200,7 @@ class PostgresServer:
     Run as the ``postgres`` system user when the tests run as root."""
 
     def __init__(self, root: Path, user: str, password: str, database: str):
+        require(PG_BIN / "initdb", "postgresql")
         self.root, self.port, self.user, self.password, self.database = root, free_port(), user, password, database
         self.data = root / "pgdata"
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
