@@ -23,7 +23,9 @@ from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
 from openbooks.flows import compute as compute_mod
-from openbooks.flows import coverage, day_books, failed_runs, inputs, publish, report, schedule, validate, warm
+from openbooks.flows import (
+    coverage, day_books, failed_runs, inputs, plausibility, publish, report, schedule, validate, warm,
+)
 from openbooks.flows.compute import Books, DayWindow, checked_frames
 from openbooks.flows.report import anomalies as anomalies_mod
 from openbooks.flows.report.artifacts import publish_artifacts
@@ -143,6 +145,8 @@ def result_frames(books: Books) -> list[tuple[str, pl.DataFrame]]:
                *checked_frames(books.waterfall, books.cost_breakdown, books.models, books.daily)]
     if books.customers is not None:
         checked.append(("customer_economics", customers.reconcile(books.customers, books.daily)))
+    if books.plausibility is not None:
+        checked.append(("plausibility", plausibility.checked_frame(books.plausibility)))
     return checked
 
 
@@ -156,6 +160,8 @@ def result_problems(config: Config, books: Books, record: RunRecord, name: str, 
     zone = config.business_day.timezone
     record.validation_summary.append(outcome.summary())
     inputs.record_docs(config, record, outcome)
+    if name == "plausibility":
+        return plausibility.gate_lines(books.plausibility, outcome, zone)
 
     def label(i: int) -> str:
         if "hour_start" in frame.columns:
