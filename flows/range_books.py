@@ -212,6 +212,8 @@ def _check_feed(config: Config, runs: list[DayRun], feed: str, parameters: dict,
     going = live(runs)
     frames = {run.day: run.node_log if feed == "node_log" else run.token_counts for run in going}
     suite = inputs.FEED_SUITES[feed]
+    if frames:  # a card's "*" prices the models of every day
+        parameters = inputs.input_parameters(config, pl.concat([f.select("model") for f in frames.values()]))
     outcomes = validate_days(frames, config.expectations_dir / f"{suite}.json",
                              {day: parameters for day in frames}, **options)
     for run in going:

@@ -13,6 +13,7 @@ the GPU type's ``gpus_per_node``.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import replace
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from openbooks.flows.sources.files import day_files, display_path
 from openbooks.flows.sources.raw_tables import record_file
@@ -57,6 +58,18 @@ class Rule(BaseModel):
             except re.error as exc:
                 raise ValueError(f"{field}: expected a regular expression, got {pattern!r} ({exc})")
         return value
+
+    @model_validator(mode="after")
+    def _templates_name_groups(self) -> Rule:
+        """``model`` and ``role`` name only groups some ``match`` pattern captures."""
+        groups = {g for pattern in self.match.values() for g in re.compile(pattern).groupindex}
+        for key in ("model", "role"):
+            named = {f for _, f, _, _ in string.Formatter().parse(getattr(self, key)) if f is not None}
+            unknown = sorted(named - groups)
+            if unknown:
+                raise ValueError(f"{key}: {getattr(self, key)!r} names group(s) {unknown} that no match pattern "
+                                 f"captures (expected (?P<{unknown[0]}>...) in a pattern; groups: {sorted(groups)})")
+        return self
 
 
 def match_rules(rules: list[Rule], record: dict[str, Any]) -> tuple[str, str] | None:
