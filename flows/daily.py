@@ -24,7 +24,7 @@ from prefect.logging import get_logger
 
 from openbooks.flows import compute as compute_mod
 from openbooks.flows import (
-    coverage, day_books, failed_runs, inputs, plausibility, publish, report, schedule, validate, warm,
+    coverage, day_books, failed_runs, inputs, plausibility, publish, report, schedule, skipped, validate, warm,
 )
 from openbooks.flows.compute import Books, DayWindow, checked_frames
 from openbooks.flows.report import anomalies as anomalies_mod
@@ -35,7 +35,7 @@ from openbooks.flows.schema import ANOMALIES
 from openbooks.flows.sources.base import SourceResult
 from openbooks.flows.warehouse import day_lock, ensure_schema, registered, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
-from openbooks.errors import OpenbooksError, ValidationFailed
+from openbooks.errors import InputError, OpenbooksError, ValidationFailed
 from openbooks.transforms import customers
 
 
@@ -88,6 +88,10 @@ def read_inputs(config: Config, window: DayWindow, record: RunRecord) -> tuple[p
     inputs.note_results(record, later)
     inputs.raise_problems(later)
     results.update(later)
+    record.notes += skipped.skipped_lines(results)
+    left_out = skipped.share_problems(config, results)
+    if left_out:
+        raise InputError("\n".join(left_out))
     token_counts = token_counts_of(config, window, results)
     record.node_rows, record.token_rows = node_log.height, token_counts.height
     validate_inputs(config, window, token_counts, record, results, node_problems)
@@ -252,6 +256,7 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
                                   compute_mod.invoices_of(results))
             check_coverage(config, books, record)
             validate_results(config, books, record)
+            record.notes += plausibility.notes(books.plausibility)
             found = stage_results(config, books, record)
             rendered = render_report(config, books, record, found)
             changed = publish_day(config, day, record)
@@ -263,7 +268,8 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
         publish_artifacts(rendered, books.hourly, config.business_day.timezone)
         after_publish(config, found, changed)
     status = "published" if changed else "unchanged"
-    return books.daily.with_columns(run_id=pl.lit(run_id), status=pl.lit(status)).row(0, named=True)
+    row = books.daily.with_columns(run_id=pl.lit(run_id), status=pl.lit(status)).row(0, named=True)
+    return {**row, "notes": list(record.notes)}
 
 
 def begin_run(config: Config, record: RunRecord) -> None:

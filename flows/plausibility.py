@@ -47,12 +47,15 @@ def failure_line(row: dict, column: str, zone: str) -> str:
 
 def gate_lines(frame: pl.DataFrame, outcome: validate.SuiteOutcome, zone: str) -> list[str]:
     """The suite's failures, one line per hour, model and measure (at most ``MAX_LINES``, then a count)."""
-    lines = []
+    lines, found = [], []
+    order = [*MEASURES, "unserved_tokens"]
     for failure in outcome.failures:
-        if failure.row is None or failure.column not in (*MEASURES, "unserved_tokens"):
+        if failure.row is None or failure.column not in order:
             lines.append(f"plausibility column {failure.column}: expected {failure.expected}, got {failure.value}")
-            continue
-        lines.append(failure_line(frame.row(failure.row, named=True), failure.column, zone))
+        else:
+            found.append((failure.row, order.index(failure.column), failure.column))
+    for row, _, column in sorted(found):  # by hour and model (the frame's order), input before output
+        lines.append(failure_line(frame.row(row, named=True), column, zone))
     if len(lines) > MAX_LINES:
         lines = lines[:MAX_LINES] + [f"plausibility: … and {len(lines) - MAX_LINES} more hours failing"]
     return lines

@@ -33,7 +33,7 @@ from prefect.cache_policies import NONE
 from prefect.utilities.annotations import quote
 
 from openbooks.flows import compute as compute_mod
-from openbooks.flows import daily, day_books, failed_runs, inputs, publish, report, warm
+from openbooks.flows import daily, day_books, failed_runs, inputs, publish, report, skipped, warm
 from openbooks.flows.report import anomalies as anomalies_mod
 from openbooks.flows.report.artifacts import post_days_artifacts
 from openbooks.flows.report.charts import drawing_on
@@ -45,7 +45,7 @@ from openbooks.flows.runlog import RunRecord, finish_runs
 from openbooks.flows.schema import ANOMALIES
 from openbooks.flows.warehouse import day_lock, holding, session
 from openbooks.config import Config, load_config
-from openbooks.errors import OpenbooksError, ValidationFailed
+from openbooks.errors import InputError, OpenbooksError, ValidationFailed
 
 
 @dataclass
@@ -162,6 +162,9 @@ def read_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
         try:
             inputs.note_results(run.record, later)
             inputs.raise_problems(later)
+            left_out = skipped.share_problems(config, results)
+            if left_out:
+                raise InputError("\n".join(left_out))
         except OpenbooksError as exc:
             run.later_error = exc
         run.results = results
