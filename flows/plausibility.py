@@ -74,7 +74,11 @@ def notes(frame: pl.DataFrame | None) -> list[str]:
     idle = frame.filter(pl.col("status") == IDLE)
     if not idle.is_empty():
         lines.append(f"plausibility: {idle.height} hour(s) of a model idle in serving (serving nodes, no tokens)")
-    peak = frame.select(pl.max_horizontal(pl.col("input_ratio").max(), pl.col("output_ratio").max())).item()
-    if peak is not None:
-        lines.append(f"plausibility: busiest hour at {peak:.0%} of the believable throughput")
+    checked = frame.filter(pl.col("input_ratio").is_not_null())
+    if not checked.is_empty():
+        top = {kind: checked.sort(f"{kind}_ratio").row(-1, named=True) for kind in ("input", "output")}
+        lines.append("plausibility: busiest hour and model at " + ", ".join(
+            f"{top[k][f'{k}_per_gpu_second']:,.0f} {k} tokens per serving GPU-second "
+            f"({top[k][f'{k}_ratio']:.0%} of {top[k][f'allowed_{k}_per_gpu_second']:,.0f} allowed)"
+            for k in ("input", "output")))
     return lines

@@ -169,7 +169,8 @@ def test_node_side_names_join_token_side_names_through_the_alias_map(project):
     assert (round(row["gpu_cost_usd"]), round(row["theoretical_revenue_usd"])) == (87_072, 562_027)
     models = published(project.config, "SELECT model FROM model_economics ORDER BY model")
     assert [m for (m,) in models] == ["deepseek-r1", "deepseek-v3", "unattributed"]
-    assert any("busiest hour at" in note for note in row["notes"])
+    assert "plausibility: busiest hour and model at 4,269 input tokens per serving GPU-second (46% of 9,212 " \
+           "allowed), 1,329 output tokens per serving GPU-second (72% of 1,850 allowed)" in row["notes"]
 
 
 def _sources(target) -> dict:
