@@ -45,8 +45,15 @@ def serving_gpu_seconds(node_log: pl.DataFrame, hours: pl.DataFrame, gpus_per_no
         .with_columns(gpu_seconds=pl.col("nodes") * pl.col("gpus_per_node") * microseconds_between(
             pl.max_horizontal("interval_start", "hour_start"), pl.min_horizontal("interval_end", "hour_end")) / 1e6)
         .group_by("hour_start", "model", "gpu_type")
-        .agg(pl.col("gpu_seconds").sum(), node_sources=pl.col("source_file").unique().sort())
+        .agg(pl.col("gpu_seconds").sum(), node_sources=files(working))
     )
+
+
+def files(frame: pl.DataFrame) -> pl.Expr:
+    """The files a group's rows come from (none when the frame does not say)."""
+    if "source_file" not in frame.columns:
+        return pl.lit(None, pl.String).drop_nulls()
+    return pl.col("source_file").drop_nulls().unique().sort()
 
 
 def tokens_by_hour(token_counts: pl.DataFrame) -> pl.DataFrame:
@@ -54,7 +61,7 @@ def tokens_by_hour(token_counts: pl.DataFrame) -> pl.DataFrame:
     return token_counts.group_by("hour_start", "model").agg(
         input_tokens=(pl.col("cache_hit_tokens") + pl.col("cache_miss_tokens")).sum().cast(pl.Float64),
         output_tokens=pl.col("output_tokens").sum().cast(pl.Float64),
-        token_sources=pl.col("source_file").unique().sort(),
+        token_sources=files(token_counts),
     )
 
 
