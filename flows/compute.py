@@ -104,8 +104,27 @@ def plausibility_of(config: Config, inputs, node_log: pl.DataFrame, token_counts
         return None
     nodes = capacity.clip_to_day(capacity.nodes_from_gpus(node_log, inputs.hardware), inputs.day_start, inputs.day_end)
     tokens = token_counts.filter(pl.col("within_day")) if "within_day" in token_counts.columns else token_counts
-    return plausibility.hourly_throughput(nodes, tokens, hours, inputs.hardware, plausibility_bounds(config),
-                                          list(config.plausibility.outside_fleet))
+    outside = sorted({*config.plausibility.outside_fleet, *hosted_models(config, inputs.day, tokens)})
+    return plausibility.hourly_throughput(nodes, tokens, hours, inputs.hardware, plausibility_bounds(config), outside)
+
+
+HOSTED_KINDS = ("openai_usage",)  # token sources of usage served outside the fleet (a hosted API)
+
+
+def hosted_models(config: Config, day: date, tokens: pl.DataFrame) -> list[str]:
+    """Models whose tokens all come from hosted-API sources (``HOSTED_KINDS``): outside the gate."""
+    import fnmatch
+
+    from openbooks.flows.sources.files import day_pattern
+
+    patterns = [str(day_pattern(config, name, day)) for name, source in config.sources.named().items()
+                if source.kind in HOSTED_KINDS and source.path]
+    if not patterns or "source_file" not in tokens.columns:
+        return []
+    files = tokens["source_file"].unique().drop_nulls().to_list()
+    hosted_files = [f for f in files if any(fnmatch.fnmatch(f, p) for p in patterns)]
+    by_model = tokens.group_by("model").agg(hosted=pl.col("source_file").is_in(hosted_files).all())
+    return sorted(by_model.filter(pl.col("hosted"))["model"].to_list())
 
 
 def invoices_of(results: dict) -> pl.DataFrame | None:

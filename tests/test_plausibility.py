@@ -226,3 +226,20 @@ def test_a_config_without_the_new_keys_keeps_its_hash(project):
     data = json.loads(config.canonical_json())
     assert "plausibility" not in data and "models" not in data
     assert config.hash == hashlib.sha256(config.canonical_json().encode()).hexdigest()[:12]
+
+
+def test_hosted_api_usage_is_outside_the_gate_beside_the_fleets_own_tokens(project):
+    # The sample day's own tokens and nodes, and OpenAI usage pages (gpt-4o, no node of
+    # the fleet serves it) as a second token source, priced by the card's "*".
+    from tests.test_source_openai_usage import FIXTURES
+
+    data = base_config_data()
+    data["sources"]["openai"] = {"kind": "openai_usage", "path": str(FIXTURES / "usage_completions_{date}_page*.json"),
+                                 "options": {"channels": {"proj_api": "api", "proj_web": "web"}}}
+    data["price_book"]["cards"]["deepseek"]["models"]["*"] = {
+        "input_cache_hit": 1.25, "input_cache_miss": 2.50, "output": 10.00}
+    project.write_config(replace=data)
+    row = daily_books(DAY, str(project.config_path))
+    [note] = [n for n in row["notes"] if "outside the fleet" in n]
+    assert note == ("plausibility: 581,200 tokens of gpt-4o-2024-08-06, gpt-4o-mini-2024-07-18 outside the fleet "
+                    "(served elsewhere; not checked)")
