@@ -34,7 +34,7 @@ from openbooks.flows.runlog import RunRecord, finish_run, record_config, start_r
 from openbooks.flows.schema import ANOMALIES
 from openbooks.flows.sources.base import SourceResult
 from openbooks.flows.warehouse import day_lock, ensure_schema, registered, session
-from openbooks.config import DEFAULT_CONFIG, Config, load_config
+from openbooks.config import DEFAULT_CONFIG, PACKAGED_EXPECTATIONS, Config, load_config
 from openbooks.errors import InputError, OpenbooksError, ValidationFailed
 from openbooks.transforms import customers
 
@@ -135,7 +135,7 @@ def validate_results(config: Config, books: Books, record: RunRecord) -> None:
     problems = []
     for name, frame in result_frames(books):
         outcome = validate.validate_frame(
-            frame, config.expectations_dir / f"{name}.json", result_parameters(books), **inputs.docs(config, record),
+            frame, result_suite(config, name), result_parameters(books), **inputs.docs(config, record),
         )
         problems += result_problems(config, books, record, name, frame, outcome)
     record.validation_success = not problems
@@ -152,6 +152,16 @@ def result_frames(books: Books) -> list[tuple[str, pl.DataFrame]]:
     if books.plausibility is not None:
         checked.append(("plausibility", plausibility.checked_frame(books.plausibility)))
     return checked
+
+
+def result_suite(config: Config, name: str):
+    """A result suite's file under ``validation.expectations_dir``; a suite
+    added since a project copied its suites (``plausibility``) is taken from
+    the suites shipped with openbooks when the copy lacks it."""
+    path = config.expectations_dir / f"{name}.json"
+    if name in plausibility.NEWER_SUITES and not path.exists():
+        return PACKAGED_EXPECTATIONS / f"{name}.json"
+    return path
 
 
 def result_parameters(books: Books) -> dict:

@@ -16,6 +16,7 @@ from openbooks.flows.sources.files import display_path
 from openbooks.transforms.plausibility import IDLE, OUTSIDE
 
 LIST_COLUMNS = ("node_sources", "token_sources")
+NEWER_SUITES = ("plausibility",)  # taken from the shipped suites when a project's copy lacks them
 MAX_LINES = 20
 MEASURES = {"input_ratio": "input", "output_ratio": "output"}
 

@@ -132,7 +132,7 @@ def failed_day_docs(config: Config, run: DayRun, frame: pl.DataFrame, suite: str
         return
     from openbooks.flows import validate
 
-    outcome = validate.validate_frame(frame, config.expectations_dir / f"{suite}.json", parameters,
+    outcome = validate.validate_frame(frame, daily.result_suite(config, suite), parameters,
                                       **inputs.docs(config, run.record))
     inputs.record_docs(config, run.record, outcome)
 
@@ -249,7 +249,7 @@ def check_results(config: Config, runs: list[DayRun], run_name: str, data_docs: 
     parameters = {run.day: daily.result_parameters(run.books) for run in going}
     for position, (name, _) in enumerate(checked[going[0].day] if going else []):
         frames = {day: found[position][1] for day, found in checked.items()}
-        outcomes = validate_days(frames, config.expectations_dir / f"{name}.json", parameters, **options)
+        outcomes = validate_days(frames, daily.result_suite(config, name), parameters, **options)
         for run in going:
             found = daily.result_problems(config, run.books, run.record, name, frames[run.day], outcomes[run.day])
             if found:

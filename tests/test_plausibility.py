@@ -243,3 +243,16 @@ def test_hosted_api_usage_is_outside_the_gate_beside_the_fleets_own_tokens(proje
     [note] = [n for n in row["notes"] if "outside the fleet" in n]
     assert note == ("plausibility: 581,200 tokens of gpt-4o-2024-08-06, gpt-4o-mini-2024-07-18 outside the fleet "
                     "(served elsewhere; not checked)")
+
+
+def test_a_project_whose_suites_predate_the_gate_takes_the_shipped_one(project, tmp_path):
+    import shutil
+
+    from tests.conftest import REPO
+
+    suites = tmp_path / "suites"
+    shutil.copytree(REPO / "expectations", suites)
+    (suites / "plausibility.json").unlink()
+    project.write_config({"validation": {"expectations_dir": str(suites)}})
+    row = daily_books(DAY, str(project.config_path))
+    assert any(note.startswith("plausibility: busiest hour") for note in row["notes"])
