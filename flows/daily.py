@@ -34,7 +34,7 @@ from openbooks.flows.runlog import RunRecord, finish_run, record_config, start_r
 from openbooks.flows.schema import ANOMALIES
 from openbooks.flows.sources.base import SourceResult
 from openbooks.flows.warehouse import day_lock, ensure_schema, registered, session
-from openbooks.config import DEFAULT_CONFIG, PACKAGED_EXPECTATIONS, Config, load_config
+from openbooks.config import DEFAULT_CONFIG, Config, load_config
 from openbooks.errors import InputError, OpenbooksError, ValidationFailed
 from openbooks.transforms import customers
 
@@ -154,14 +154,7 @@ def result_frames(books: Books) -> list[tuple[str, pl.DataFrame]]:
     return checked
 
 
-def result_suite(config: Config, name: str):
-    """A result suite's file under ``validation.expectations_dir``; a suite
-    added since a project copied its suites (``plausibility``) is taken from
-    the suites shipped with openbooks when the copy lacks it."""
-    path = config.expectations_dir / f"{name}.json"
-    if name in plausibility.NEWER_SUITES and not path.exists():
-        return PACKAGED_EXPECTATIONS / f"{name}.json"
-    return path
+result_suite = plausibility.suite_file  # a result suite's file (the shipped gate's when a project's copy lacks it)
 
 
 def result_parameters(books: Books) -> dict:

@@ -7,10 +7,12 @@ passes (models outside the fleet, idle-in-serving hours)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from openbooks.config import PACKAGED_EXPECTATIONS
 from openbooks.flows import validate
 from openbooks.flows.sources.files import display_path
 from openbooks.transforms.plausibility import IDLE, OUTSIDE
@@ -19,6 +21,16 @@ LIST_COLUMNS = ("node_sources", "token_sources")
 NEWER_SUITES = ("plausibility",)  # taken from the shipped suites when a project's copy lacks them
 MAX_LINES = 20
 MEASURES = {"input_ratio": "input", "output_ratio": "output"}
+
+
+def suite_file(config, name: str) -> Path:
+    """A suite's file under ``validation.expectations_dir``; a suite added
+    since a project copied its suites (``NEWER_SUITES``) is taken from the
+    suites shipped with openbooks when the copy lacks it."""
+    path = config.expectations_dir / f"{name}.json"
+    if name in NEWER_SUITES and not path.exists():
+        return PACKAGED_EXPECTATIONS / f"{name}.json"
+    return path
 
 
 def checked_frame(frame: pl.DataFrame) -> pl.DataFrame:
