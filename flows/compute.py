@@ -13,10 +13,10 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from openbooks.flows.frames import compile_frames, hardware_frame
+from openbooks.flows.frames import compile_frames, hardware_frame, plausibility_bounds
 from openbooks.config import Config
 from openbooks.transforms import books as day_books
-from openbooks.transforms import calendar, capacity, checks, customers, models, waterfall
+from openbooks.transforms import calendar, capacity, checks, customers, models, plausibility, waterfall
 from openbooks.transforms.inputs import DayInputs
 
 
@@ -52,6 +52,7 @@ class Books:
     inputs: DayInputs | None = None  # the config compiled to frames, as the day was computed from
     billed_prices: pl.DataFrame | None = None  # the billing card's prices per hour, rules applied
     gpu_cost_check: pl.DataFrame | None = None  # declared-rate against invoiced GPU cost, with an invoice
+    plausibility: pl.DataFrame | None = None  # tokens per serving GPU-second by hour and model (the gate's frame)
 
 
 def day_window(config: Config, day: date) -> DayWindow:
@@ -92,7 +93,38 @@ def books_of_day(config: Config, window: DayWindow, node_log: pl.DataFrame, toke
     result = day_books.compute_day(inputs, node_log, token_counts, invoices)
     return Books(window, node_log, token_counts, result.hourly, result.daily, result.steps, result.waterfall,
                  result.scenarios, result.cost_breakdown, result.claims_audit, models=result.models, inputs=inputs,
-                 billed_prices=result.prices.billed, gpu_cost_check=result.gpu_cost_check)
+                 billed_prices=result.prices.billed, gpu_cost_check=result.gpu_cost_check,
+                 plausibility=plausibility_of(config, inputs, node_log, token_counts, result.prices.hours))
+
+
+def plausibility_of(config: Config, inputs, node_log: pl.DataFrame, token_counts: pl.DataFrame,
+                    hours: pl.DataFrame) -> pl.DataFrame | None:
+    """The plausibility gate's frame of the day (None when ``plausibility.enabled`` is off)."""
+    if not config.plausibility.enabled:
+        return None
+    nodes = capacity.clip_to_day(capacity.nodes_from_gpus(node_log, inputs.hardware), inputs.day_start, inputs.day_end)
+    tokens = token_counts.filter(pl.col("within_day")) if "within_day" in token_counts.columns else token_counts
+    outside = sorted({*config.plausibility.outside_fleet, *hosted_models(config, inputs.day, tokens)})
+    return plausibility.hourly_throughput(nodes, tokens, hours, inputs.hardware, plausibility_bounds(config), outside)
+
+
+HOSTED_KINDS = ("openai_usage",)  # token sources of usage served outside the fleet (a hosted API)
+
+
+def hosted_models(config: Config, day: date, tokens: pl.DataFrame) -> list[str]:
+    """Models whose tokens all come from hosted-API sources (``HOSTED_KINDS``): outside the gate."""
+    import fnmatch
+
+    from openbooks.flows.sources.files import day_pattern
+
+    patterns = [str(day_pattern(config, name, day)) for name, source in config.sources.named().items()
+                if source.kind in HOSTED_KINDS and source.path]
+    if not patterns or "source_file" not in tokens.columns:
+        return []
+    files = tokens["source_file"].unique().drop_nulls().to_list()
+    hosted_files = [f for f in files if any(fnmatch.fnmatch(f, p) for p in patterns)]
+    by_model = tokens.group_by("model").agg(hosted=pl.col("source_file").is_in(hosted_files).all())
+    return sorted(by_model.filter(pl.col("hosted"))["model"].to_list())
 
 
 def invoices_of(results: dict) -> pl.DataFrame | None:

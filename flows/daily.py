@@ -23,7 +23,9 @@ from prefect.cache_policies import NONE
 from prefect.logging import get_logger
 
 from openbooks.flows import compute as compute_mod
-from openbooks.flows import coverage, day_books, failed_runs, inputs, publish, report, schedule, validate, warm
+from openbooks.flows import (
+    coverage, day_books, failed_runs, inputs, plausibility, publish, report, schedule, skipped, validate, warm,
+)
 from openbooks.flows.compute import Books, DayWindow, checked_frames
 from openbooks.flows.report import anomalies as anomalies_mod
 from openbooks.flows.report.artifacts import publish_artifacts
@@ -33,7 +35,7 @@ from openbooks.flows.schema import ANOMALIES
 from openbooks.flows.sources.base import SourceResult
 from openbooks.flows.warehouse import day_lock, ensure_schema, registered, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
-from openbooks.errors import OpenbooksError, ValidationFailed
+from openbooks.errors import InputError, OpenbooksError, ValidationFailed
 from openbooks.transforms import customers
 
 
@@ -86,6 +88,10 @@ def read_inputs(config: Config, window: DayWindow, record: RunRecord) -> tuple[p
     inputs.note_results(record, later)
     inputs.raise_problems(later)
     results.update(later)
+    record.notes += skipped.skipped_lines(results)
+    left_out = skipped.share_problems(config, results)
+    if left_out:
+        raise InputError("\n".join(left_out))
     token_counts = token_counts_of(config, window, results)
     record.node_rows, record.token_rows = node_log.height, token_counts.height
     validate_inputs(config, window, token_counts, record, results, node_problems)
@@ -129,7 +135,7 @@ def validate_results(config: Config, books: Books, record: RunRecord) -> None:
     problems = []
     for name, frame in result_frames(books):
         outcome = validate.validate_frame(
-            frame, config.expectations_dir / f"{name}.json", result_parameters(books), **inputs.docs(config, record),
+            frame, result_suite(config, name), result_parameters(books), **inputs.docs(config, record),
         )
         problems += result_problems(config, books, record, name, frame, outcome)
     record.validation_success = not problems
@@ -143,7 +149,12 @@ def result_frames(books: Books) -> list[tuple[str, pl.DataFrame]]:
                *checked_frames(books.waterfall, books.cost_breakdown, books.models, books.daily)]
     if books.customers is not None:
         checked.append(("customer_economics", customers.reconcile(books.customers, books.daily)))
+    if books.plausibility is not None:
+        checked.append(("plausibility", plausibility.checked_frame(books.plausibility)))
     return checked
+
+
+result_suite = plausibility.suite_file  # a result suite's file (the shipped gate's when a project's copy lacks it)
 
 
 def result_parameters(books: Books) -> dict:
@@ -156,6 +167,8 @@ def result_problems(config: Config, books: Books, record: RunRecord, name: str, 
     zone = config.business_day.timezone
     record.validation_summary.append(outcome.summary())
     inputs.record_docs(config, record, outcome)
+    if name == "plausibility":
+        return plausibility.gate_lines(books.plausibility, outcome, zone)
 
     def label(i: int) -> str:
         if "hour_start" in frame.columns:
@@ -246,6 +259,7 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
                                   compute_mod.invoices_of(results))
             check_coverage(config, books, record)
             validate_results(config, books, record)
+            record.notes += plausibility.notes(books.plausibility)
             found = stage_results(config, books, record)
             rendered = render_report(config, books, record, found)
             changed = publish_day(config, day, record)
@@ -257,7 +271,8 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
         publish_artifacts(rendered, books.hourly, config.business_day.timezone)
         after_publish(config, found, changed)
     status = "published" if changed else "unchanged"
-    return books.daily.with_columns(run_id=pl.lit(run_id), status=pl.lit(status)).row(0, named=True)
+    row = books.daily.with_columns(run_id=pl.lit(run_id), status=pl.lit(status)).row(0, named=True)
+    return {**row, "notes": list(record.notes)}
 
 
 def begin_run(config: Config, record: RunRecord) -> None:

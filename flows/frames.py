@@ -16,6 +16,7 @@ import polars as pl
 from openbooks.claims import load_claims
 from openbooks.config import Config
 from openbooks.transforms.inputs import DayInputs, PowerCost
+from openbooks.transforms.plausibility import BOUNDS_SCHEMA
 
 TIMESTAMP = pl.Datetime("us", "UTC")
 
@@ -148,3 +149,16 @@ def claims_frame(config: Config) -> pl.DataFrame:
     path = config.claims_path
     rows = [] if path is None else [c.model_dump() for c in load_claims(path)]
     return pl.DataFrame(rows, schema=schema)
+
+
+def plausibility_bounds(config: Config) -> pl.DataFrame:
+    """The plausibility gate's bounds (``plausibility:``): one row per model,
+    per GPU type, and the default (``model`` and ``gpu_type`` null)."""
+    gate = config.plausibility
+    rows = [(None, model, t) for model, t in gate.models.items()]
+    rows += [(gpu_type, None, t) for gpu_type, t in gate.gpu_types.items()]
+    rows.append((None, None, gate.default))
+    return pl.DataFrame(
+        [(g, m, t.input_tokens_per_gpu_second, t.output_tokens_per_gpu_second) for g, m, t in rows],
+        schema=BOUNDS_SCHEMA, orient="row",
+    )

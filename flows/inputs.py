@@ -26,9 +26,10 @@ from openbooks.flows.sources.files import display_path
 from openbooks.flows.sources.registry import kind_for
 from openbooks.flows.sources.request_checks import failure_lines
 from openbooks.flows.warehouse import QuarantineRow, quarantine, session
-from openbooks.config import Config
+from openbooks.config import ANY_MODEL, Config
 from openbooks.errors import InputError
 from openbooks.transforms.capacity import SERVING_ROLES
+from openbooks.transforms.plausibility import renamed_models
 
 FEED_SUITES = {"node_log": "node_log", "token_counts": "token_counts"}
 
@@ -75,6 +76,7 @@ def read_source_days(config: Config, name: str, days: list[tuple[DayWindow, str]
 def _finished(config: Config, name: str, result: SourceResult, run_id: str, day) -> SourceResult:
     """A day's result with its new problems quarantined and counted, and logged."""
     source = config.sources.get(name)
+    renamed(config, result)
     fresh = [QuarantineRow.of(p, run_id, day) for p in result.problems if not p.quarantined]
     if fresh:
         with session(config) as con:
@@ -84,6 +86,18 @@ def _finished(config: Config, name: str, result: SourceResult, run_id: str, day)
     get_run_logger().info("sources.%s (%s): %d file(s)%s", name, source.kind_name, len(result.files),
                           f", {result.extra['summary']}" if "summary" in result.extra else "")
     return result
+
+
+def renamed(config: Config, result: SourceResult) -> None:
+    """A source's rows under the books' model names (``models:``, the alias map), request usage too."""
+    if not config.models:
+        return
+    if result.frame is not None:
+        result.frame = renamed_models(result.frame, config.models)
+    usage = result.extra.get("usage")
+    if usage is not None:
+        usage.hourly = renamed_models(usage.hourly, config.models)
+        usage.customers = renamed_models(usage.customers, config.models)
 
 
 def note_results(record: RunRecord, results: dict[str, SourceResult]) -> None:
@@ -127,9 +141,13 @@ def request_customers(results: dict[str, SourceResult]) -> pl.DataFrame | None:
     return None if not customers else pl.concat(customers) if len(customers) > 1 else customers[0]
 
 
-def input_parameters(config: Config) -> dict:
+def input_parameters(config: Config, frame: pl.DataFrame | None = None) -> dict:
+    """The feed suites' parameters; a card's ``"*"`` prices every model of ``frame`` too."""
     card = config.price_book.cards[config.price_book.card]
-    return {"gpu_types": sorted(config.hardware), "priced_models": sorted(card.models)}
+    priced = set(card.models)
+    if ANY_MODEL in priced and frame is not None and "model" in frame.columns:
+        priced |= set(frame["model"].drop_nulls().unique().to_list())
+    return {"gpu_types": sorted(config.hardware), "priced_models": sorted(priced)}
 
 
 def docs(config: Config, record: RunRecord) -> dict:
@@ -147,7 +165,8 @@ def record_docs(config: Config, record: RunRecord, outcome: validate.SuiteOutcom
 def validate_feed(config: Config, window: DayWindow, feed: str, frame: pl.DataFrame, record: RunRecord) -> list[str]:
     """The feed's suite over its frame: its problems, one line each; failing rows quarantined."""
     outcome = validate.validate_frame(
-        frame, config.expectations_dir / f"{FEED_SUITES[feed]}.json", input_parameters(config), **docs(config, record)
+        frame, config.expectations_dir / f"{FEED_SUITES[feed]}.json", input_parameters(config, frame),
+        **docs(config, record),
     )
     return feed_problems(config, window, feed, frame, record, outcome)
 

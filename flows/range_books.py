@@ -33,7 +33,7 @@ from prefect.cache_policies import NONE
 from prefect.utilities.annotations import quote
 
 from openbooks.flows import compute as compute_mod
-from openbooks.flows import daily, day_books, failed_runs, inputs, publish, report, warm
+from openbooks.flows import daily, day_books, failed_runs, inputs, publish, report, skipped, warm
 from openbooks.flows.report import anomalies as anomalies_mod
 from openbooks.flows.report.artifacts import post_days_artifacts
 from openbooks.flows.report.charts import drawing_on
@@ -45,7 +45,7 @@ from openbooks.flows.runlog import RunRecord, finish_runs
 from openbooks.flows.schema import ANOMALIES
 from openbooks.flows.warehouse import day_lock, holding, session
 from openbooks.config import Config, load_config
-from openbooks.errors import OpenbooksError, ValidationFailed
+from openbooks.errors import InputError, OpenbooksError, ValidationFailed
 
 
 @dataclass
@@ -132,7 +132,7 @@ def failed_day_docs(config: Config, run: DayRun, frame: pl.DataFrame, suite: str
         return
     from openbooks.flows import validate
 
-    outcome = validate.validate_frame(frame, config.expectations_dir / f"{suite}.json", parameters,
+    outcome = validate.validate_frame(frame, daily.result_suite(config, suite), parameters,
                                       **inputs.docs(config, run.record))
     inputs.record_docs(config, run.record, outcome)
 
@@ -162,6 +162,9 @@ def read_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
         try:
             inputs.note_results(run.record, later)
             inputs.raise_problems(later)
+            left_out = skipped.share_problems(config, results)
+            if left_out:
+                raise InputError("\n".join(left_out))
         except OpenbooksError as exc:
             run.later_error = exc
         run.results = results
@@ -212,6 +215,8 @@ def _check_feed(config: Config, runs: list[DayRun], feed: str, parameters: dict,
     going = live(runs)
     frames = {run.day: run.node_log if feed == "node_log" else run.token_counts for run in going}
     suite = inputs.FEED_SUITES[feed]
+    if frames:  # a card's "*" prices the models of every day
+        parameters = inputs.input_parameters(config, pl.concat([f.select("model") for f in frames.values()]))
     outcomes = validate_days(frames, config.expectations_dir / f"{suite}.json",
                              {day: parameters for day in frames}, **options)
     for run in going:
@@ -244,7 +249,7 @@ def check_results(config: Config, runs: list[DayRun], run_name: str, data_docs: 
     parameters = {run.day: daily.result_parameters(run.books) for run in going}
     for position, (name, _) in enumerate(checked[going[0].day] if going else []):
         frames = {day: found[position][1] for day, found in checked.items()}
-        outcomes = validate_days(frames, config.expectations_dir / f"{name}.json", parameters, **options)
+        outcomes = validate_days(frames, daily.result_suite(config, name), parameters, **options)
         for run in going:
             found = daily.result_problems(config, run.books, run.record, name, frames[run.day], outcomes[run.day])
             if found:

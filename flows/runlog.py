@@ -27,6 +27,7 @@ class RunRecord:
     data_docs: dict[str, str] = field(default_factory=dict)  # suite → Data Docs page, relative to the reports
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # source → reason → rows left out on purpose
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    notes: list[str] = field(default_factory=list)  # said on the console after the figures (skipped rows, the gate)
 
 
 def start_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:

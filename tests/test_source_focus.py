@@ -10,6 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from openbooks.errors import OpenbooksError
+
 from openbooks.flows.sources import focus
 from openbooks.flows.sources.base import DayRequest
 from tests.conftest import Project
@@ -147,7 +149,12 @@ SOURCE = {"kind": "focus", "path": "focus_{date}.csv", "options": OPTIONS}
 
 
 def test_openbooks_run_on_a_focus_export(tmp_path):
-    project, _ = fleet_project(tmp_path, FIXTURE, SOURCE)
+    # The 4 usage rows matching no rule hold 32 GPU-hours, 6.2% of the source's
+    # 516: past the default max_skipped_share (5%) the day fails naming the source.
+    project, _ = fleet_project(tmp_path / "default", FIXTURE, SOURCE)
+    with pytest.raises(OpenbooksError, match=r"sources.node_log: 32.00 GPU-hours left out on purpose \(6.2% of"):
+        published_day(project)
+    project, _ = fleet_project(tmp_path / "allowed", FIXTURE, {**SOURCE, "max_skipped_share": 0.1})
     # deepseek-r1 decode 36.5 + prefill 24 node-hours of gpu-h800-8x instances; × 8 GPUs × $2.00.
     assert published_day(project) == ((60.5, 36.5, 24.0, 484.0, 968.0, 3.0), {"node_log": SKIPPED})
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from openbooks.flows.plausibility import suite_file
 from openbooks.flows.sources.raw_tables import file_mapping
 from openbooks.flows.sources.registry import kind_for
 from openbooks.claims import load_claims
@@ -47,8 +48,9 @@ def check_project(config_path: Path) -> CheckResult:
             checked.append(f"sources.{source}: {what}" + ("" if kind.name in OWN_SCHEMAS else f" (kind {kind.name})"))
     suites = SUITES + (REQUEST_SUITES if config.sources.requests is not None else ())
     suites += tuple(s for s in dict.fromkeys(kind_suites) if s not in suites)
+    suites += ("plausibility",) if config.plausibility.enabled else ()
     for suite in suites:
-        problem = _check_suite(config.expectations_dir / f"{suite}.json")
+        problem = _check_suite(suite_file(config, suite))
         if problem:
             problems.append(problem)
         else:

@@ -13,6 +13,7 @@ the GPU type's ``gpus_per_node``.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import replace
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from openbooks.flows.sources.files import day_files, display_path
 from openbooks.flows.sources.raw_tables import record_file
@@ -57,6 +58,18 @@ class Rule(BaseModel):
             except re.error as exc:
                 raise ValueError(f"{field}: expected a regular expression, got {pattern!r} ({exc})")
         return value
+
+    @model_validator(mode="after")
+    def _templates_name_groups(self) -> Rule:
+        """``model`` and ``role`` name only groups some ``match`` pattern captures."""
+        groups = {g for pattern in self.match.values() for g in re.compile(pattern).groupindex}
+        for key in ("model", "role"):
+            named = {f for _, f, _, _ in string.Formatter().parse(getattr(self, key)) if f is not None}
+            unknown = sorted(named - groups)
+            if unknown:
+                raise ValueError(f"{key}: {getattr(self, key)!r} names group(s) {unknown} that no match pattern "
+                                 f"captures (expected (?P<{unknown[0]}>...) in a pattern; groups: {sorted(groups)})")
+        return self
 
 
 def match_rules(rules: list[Rule], record: dict[str, Any]) -> tuple[str, str] | None:
@@ -217,9 +230,19 @@ class Parsed:
         self.rows: list[dict[str, Any]] = []
         self.skipped: dict[str, int] = {}
         self.problems: list[Any] = []  # flows.sources.base.Problem
+        self.dropped: list[dict[str, Any]] = []  # allocations left out (GPUs held, no model): rows + "reason"
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+    def drop(self, reason: str, start: datetime | None, end: datetime | None, gpus: float, gpu_type: str | None,
+             source_file: str, line: int) -> None:
+        """A GPU allocation left out on purpose (e.g. matching no rule): skipped,
+        and its GPU-hours kept to weigh what the day leaves out."""
+        self.skip(reason)
+        if start is not None and end is not None:
+            self.dropped.append({"start": start, "end": end, "model": None, "role": reason, "gpu_type": gpu_type,
+                                 "gpus": float(gpus), "source_file": source_file, "line": line})
 
     @property
     def allocations(self) -> pl.DataFrame:
@@ -231,7 +254,22 @@ def merge(result: Any, parsed: Parsed) -> pl.DataFrame:
     result.problems += parsed.problems
     for reason, count in parsed.skipped.items():
         result.skipped[reason] = result.skipped.get(reason, 0) + count
+    result.extra.setdefault("dropped", []).extend(parsed.dropped)
     return parsed.allocations
+
+
+def dropped_hours(dropped: list[dict[str, Any]], day_start: datetime, day_end: datetime,
+                  gpus_per_node: dict[str, int]) -> dict[str, tuple[float, float | None]]:
+    """reason → (GPU-hours, node-hours) of the day the allocations left out on
+    purpose held (node-hours None when a GPU type is not declared)."""
+    day = clip_to_day(allocation_frame(dropped), day_start, day_end)
+    found = {}
+    for reason in day["role"].unique().sort():
+        held = day.filter(pl.col("role") == reason)
+        per_node = [gpus_per_node.get(t) for t in held["gpu_type"]]
+        nodes = None if None in per_node else gpu_hours(held.with_columns(gpus=held["gpus"] / pl.Series(per_node)))
+        found[reason] = (gpu_hours(held), nodes)
+    return found
 
 
 def finish(result: Any, frames: list[pl.DataFrame], request: Any, *, outside: str) -> Any:
@@ -253,6 +291,7 @@ def finish(result: Any, frames: list[pl.DataFrame], request: Any, *, outside: st
     per_node = {name: gpu.gpus_per_node for name, gpu in request.config.hardware.items()}
     result.extra["allocations"] = day
     result.extra["gpu_hours"] = gpu_hours(day)
+    result.extra["skipped_hours"] = dropped_hours(result.extra.pop("dropped", []), request.start, request.end, per_node)
     result.frame = node_log_rows(day, per_node)
     result.extra["summary"] = (f"{day.height} allocation(s), {result.extra['gpu_hours']:g} GPU-hours, "
                                f"{result.frame.height} node-log row(s), {sum(result.skipped.values())} skipped")

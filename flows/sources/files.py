@@ -11,6 +11,7 @@ ever read.
 from __future__ import annotations
 
 import glob
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -104,13 +105,28 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+READ_SETTINGS = ("kind", "format", "columns", "extra_columns", "delimiter", "encoding", "options")
+
+
+def reading_key(digest: str, source) -> str:
+    """A file's key for reuse (``raw.files.content_hash``): the hash of its
+    content and of the source's reading settings (``READ_SETTINGS``), so a
+    file read before is read again when its mapping, options or kind change."""
+    settings = {k: v for k, v in source.model_dump(mode="json").items() if k in READ_SETTINGS}
+    text = json.dumps(settings, sort_keys=True)
+    return xxhash.xxh3_128(f"{digest}\n{text}".encode()).hexdigest()
+
+
 def day_files(config, name: str, day: date) -> list[SourceFile]:
-    """The day's files with their content hashes, one per content: a file
-    delivered twice under two names counts once (the first name)."""
+    """The day's files with their reuse keys (``reading_key``: content and
+    the source's reading settings), one per content: a file delivered twice
+    under two names counts once (the first name)."""
     seen: dict[str, SourceFile] = {}
+    source = source_config(config, name)
     for path in day_paths(config, name, day):
         digest = content_hash(path)
-        seen.setdefault(digest, SourceFile(name, path, digest))
+        if digest not in seen:
+            seen[digest] = SourceFile(name, path, reading_key(digest, source))
     return list(seen.values())
 
 

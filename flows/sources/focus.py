@@ -164,10 +164,11 @@ def _charge(file: _File, line: int, record: dict, row: dict, gpu_type: str, day:
 
 def _usage(file: _File, line: int, record: dict, period: tuple, gpu_type: str, hours: float) -> None:
     mapped = alloc.match_rules(file.options.rules, record)
-    if mapped is None:
-        return file.parsed.skip("GPU instance usage without a model (matching no rule)")
     nodes = hours / ((period[1] - period[0]).total_seconds() / 3600)
     gpus = nodes * file.hardware[gpu_type].gpus_per_node
+    if mapped is None:
+        return file.parsed.drop("GPU instance usage without a model (matching no rule)", period[0], period[1],
+                                gpus, gpu_type, file.path, line)
     file.parsed.rows.append({"start": period[0], "end": period[1], "model": mapped[0], "role": mapped[1],
                              "gpu_type": gpu_type, "gpus": gpus, "source_file": file.path, "line": line})
     return None

@@ -151,9 +151,11 @@ def _allocation(file: _File, line: int, record: dict) -> None:
     if gpus == 0:
         return file.parsed.skip("pod without GPUs")
     mapped = alloc.match_rules(file.options.rules, record)
+    interval = _interval(file, line, record) if mapped is not None else _quiet_interval(file, line, record)
     if mapped is None:
-        return file.parsed.skip("GPU pod without a model (matching no rule)")
-    interval = _interval(file, line, record)
+        start, end = interval or (None, None)
+        return file.parsed.drop("GPU pod without a model (matching no rule)", start, end, gpus,
+                                _gpu_type(file, record), file.path, line)
     if interval is None:
         return None
     hours = (interval[1] - interval[0]).total_seconds() / 3600
@@ -171,6 +173,14 @@ def _allocation(file: _File, line: int, record: dict) -> None:
     file.parsed.rows.append({"start": interval[0], "end": interval[1], "model": mapped[0], "role": mapped[1],
                              "gpu_type": gpu_type, "gpus": gpus, "source_file": file.path, "line": line})
     return None
+
+
+def _quiet_interval(file: _File, line: int, record: dict):
+    """``_interval`` of an allocation left out: None, and no problem, when its window does not read."""
+    kept = len(file.parsed.problems)
+    interval = _interval(file, line, record)
+    del file.parsed.problems[kept:]
+    return interval
 
 
 def parse_allocations(

@@ -16,6 +16,7 @@ import polars as pl
 from openbooks.flows.sources.files import display_path
 from openbooks.flows.sources.mapping import literal
 from openbooks.flows.warehouse import QuarantineRow, frame
+from openbooks.config import ANY_MODEL
 
 SAMPLES_PER_CHECK = 20
 CHANNELS = ("web", "app", "api")
@@ -40,12 +41,12 @@ def checks(priced_models: list[str]) -> list[Check]:
     """Every check, in the order of the suite. (With a plain-glob source, rows
     outside the day are left out before counting, so ``outside_day`` is 0.)"""
     models = ", ".join(literal(m) for m in priced_models)
+    unpriced = "model IS NULL" if ANY_MODEL in priced_models else f"model IS NULL OR model NOT IN ({models})"
     channels = ", ".join(literal(c) for c in CHANNELS)
     return [
         Check("unreadable_ts", "ts", "ts IS NULL", "h IS NULL"),
         Check("outside_day", "ts", "ts < $start OR ts >= $end", "h < 0 OR h >= $hours"),
-        Check("unpriced_model", "model", f"model IS NULL OR model NOT IN ({models})",
-              f"model IS NULL OR model NOT IN ({models})"),
+        Check("unpriced_model", "model", unpriced, unpriced),  # a card's "*" prices every model
         Check("unknown_channel", "channel", f"channel IS NULL OR channel NOT IN ({channels})",
               f"channel IS NULL OR channel NOT IN ({channels})"),
         Check("missing_customer", "customer_id", "customer_id IS NULL", "customer_id IS NULL", "customers"),

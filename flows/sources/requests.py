@@ -148,9 +148,16 @@ def day_scope(request: DayRequest) -> DayScope:
     from openbooks.flows import compute
 
     window = compute.day_window(request.config, request.day)
-    card = request.config.price_book.cards[request.config.price_book.card]
-    return DayScope(window.start, window.end, window.hours, sorted(card.models),
+    return DayScope(window.start, window.end, window.hours, priced_names(request.config),
                     compute.price_change_hours(request.config, window), is_scoped_to_day(request.config, request.name))
+
+
+def priced_names(config) -> list[str]:
+    """Model names a request may carry: the billing card's models ("*" among
+    them when it prices every model), and the raw names ``models:`` maps onto them."""
+    card = config.price_book.cards[config.price_book.card]
+    raw = [name for name, books_name in config.models.items() if books_name in card.models]
+    return sorted({*card.models, *raw})
 
 
 def usage_result(usage: RequestUsage) -> SourceResult:

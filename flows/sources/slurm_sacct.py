@@ -159,7 +159,7 @@ def _job(file: _File, record: dict, line: int, raw: str) -> None:
     mapped = alloc.match_rules(file.options.rules, record)
     if mapped is None:
         if file.options.unmatched == "skip":
-            return parsed.skip("GPU job matching no rule")
+            return _drop(file, record, line, raw, gpus, "GPU job matching no rule")
         return file.problem(line, "JobName", "a job matching one of options.rules", record.get("JobName"), raw)
     times = _times(file, record, line, raw)
     if times is None:
@@ -172,6 +172,20 @@ def _job(file: _File, record: dict, line: int, raw: str) -> None:
                                 f"{'gres_types' if gres_type else 'partitions or options.node_types'})", value, raw)
         parsed.rows.append({"start": times[0], "end": times[1], "model": mapped[0], "role": mapped[1],
                             "gpu_type": gpu_type, "gpus": float(count), "source_file": file.path, "line": line})
+    return None
+
+
+def _drop(file: _File, record: dict, line: int, raw: str, gpus: dict, reason: str) -> None:
+    """A GPU job left out: skipped once, its GPU-hours per GPU type kept when its
+    times read (a time that does not read is no problem for a job left out)."""
+    kept = len(file.parsed.problems)
+    times = _times(file, record, line, raw)
+    del file.parsed.problems[kept:]
+    file.parsed.skip(reason)
+    for gres_type, count in gpus.items() if times is not None else ():
+        file.parsed.dropped.append({"start": times[0], "end": times[1], "model": None, "role": reason,
+                                    "gpu_type": _gpu_type(file, record, gres_type), "gpus": float(count),
+                                    "source_file": file.path, "line": line})
     return None
 
 

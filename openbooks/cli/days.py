@@ -50,6 +50,8 @@ def run(
     terminal.console.print(figures_table(row, f"openbooks {the_day} ({outcome}, run {row['run_id']})"))
     from openbooks.flows.report.anomalies import published_lines
 
+    for line in row.get("notes", []):
+        terminal.say(line)
     found = published_lines(cfg, the_day)
     for line in [f"{len(found)} anomal{'y' if len(found) == 1 else 'ies'} (against the trailing median):", *found] if found else []:
         terminal.say(line)

@@ -13,11 +13,12 @@ from openbooks.config.economics import Cache, Claims, Costs, Gpu, PriceBook
 from openbooks.config.operations import (
     PACKAGED_EXPECTATIONS, Anomalies, BusinessDay, Notifications, Reports, Schedule, Validation, Warehouse,
 )
+from openbooks.config.plausibility import Plausibility
 from openbooks.config.sources import Sources
 
 # Sections added after days were published: left out of the hash while at
 # their defaults, so a config that does not use them keeps its hash.
-SECTIONS_HASHED_WHEN_SET = ("anomalies",)
+SECTIONS_HASHED_WHEN_SET = ("anomalies", "models", "plausibility")
 
 
 class Config(Strict):
@@ -34,6 +35,10 @@ class Config(Strict):
     claims: Claims = Claims()
     notifications: Notifications = Notifications()
     anomalies: Anomalies = Anomalies()
+    # Model names as the sources write them → the one name the books use, e.g.
+    # {"Qwen/Qwen2.5-72B-Instruct": qwen-72b}: applied to every source's rows.
+    models: dict[str, str] = {}
+    plausibility: Plausibility = Plausibility()
 
     _file: Path = PrivateAttr(default=Path("openbooks.yaml"))
     _hash: str = PrivateAttr(default="")
@@ -86,7 +91,17 @@ class Config(Strict):
             raise ValueError(f"cache.gpu_type {self.cache.gpu_type!r} is not under hardware {list(self.hardware)}")
         if self.cache.gpu_type is None and len(self.hardware) != 1:
             raise ValueError("cache.gpu_type is required when hardware declares more than one GPU type")
+        unknown = sorted(set(self.plausibility.gpu_types) - set(self.hardware))
+        if unknown:
+            raise ValueError(f"plausibility.gpu_types names GPU type(s) {unknown} not under hardware {list(self.hardware)}")
+        chained = sorted(set(self.models) & set(self.models.values()))
+        if chained:
+            raise ValueError(f"models maps {chained[0]!r} both from and to a name (expected raw name → the books' name)")
         return self
+
+    def model_name(self, name: str) -> str:
+        """A model's name in the books (``models:`` alias map, else as written)."""
+        return self.models.get(name, name)
 
     @property
     def claims_path(self) -> Path | None:

@@ -40,6 +40,7 @@ SOURCE_COLUMNS = {**CANONICAL_COLUMNS, "requests": REQUEST_COLUMNS}
 
 
 SLOTS = ("node_log", "token_counts", "requests")
+DEFAULT_MAX_SKIPPED_SHARE = 0.05  # of a source's GPU-hours of the day
 
 
 class ColumnSpec(Strict):
@@ -76,6 +77,9 @@ class Source(Strict):
     delimiter: str = ","
     encoding: Literal["utf-8"] = "utf-8"
     options: dict[str, Any] = Field(default_factory=dict)
+    # The most of the day's GPU-hours the source may leave out on purpose
+    # (e.g. jobs matching no rule) before the day fails; None: 0.05.
+    max_skipped_share: float | None = Field(default=None, ge=0, le=1)
 
     _slot: str | None = PrivateAttr(default=None)
     _options: BaseModel | None = PrivateAttr(default=None)
@@ -96,7 +100,13 @@ class Source(Strict):
         for key in ("kind", "options"):
             if not data.get(key):
                 data.pop(key, None)
+        if data.get("max_skipped_share", 0) is None:
+            data.pop("max_skipped_share")
         return data
+
+    @property
+    def skipped_share_limit(self) -> float:
+        return DEFAULT_MAX_SKIPPED_SHARE if self.max_skipped_share is None else self.max_skipped_share
 
 
 class Sources(Strict):
