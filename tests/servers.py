@@ -134,6 +134,14 @@ class PrometheusServer:
         with urllib.request.urlopen(f"{self.url}/api/v1/query?{urlencode(params)}", timeout=5) as response:
             return json.load(response)
 
+    def query_range(self, promql: str, start: float, end: float, step: float) -> dict:
+        """The answer of ``/api/v1/query_range``, as a user saves it (``curl .../query_range?...``)."""
+        from urllib.parse import urlencode
+
+        params = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        with urllib.request.urlopen(f"{self.url}/api/v1/query_range?{urlencode(params)}", timeout=30) as response:
+            return json.load(response)
+
     def latest(self, metric: str) -> list[float]:
         """The newest sample value of each series of ``metric``."""
         return [float(r["value"][1]) for r in self.query(metric)["data"]["result"]]
