@@ -131,6 +131,26 @@ def test_real_prometheus_through_an_engine_restart(tmp_path):
     assert all(a["data"]["resultType"] == "matrix" for a in answers.values())
 
 
+def test_real_prometheus_sees_a_restart_only_its_created_shows(tmp_path):
+    """The new engine served more than the old one's total before its first scrape: the counter did
+    not drop, only the scraped ``_created`` moved; its whole value counts from 0."""
+    with prometheus_with_exporter(tmp_path) as (server, exporter):
+        step(server, exporter, "0", 100, 10, 20, 1)  # before the day: the baseline
+        start = datetime.fromtimestamp(time.time(), tz=timezone.utc)
+        step(server, exporter, "0", 50, 5, 10, 1)
+        exporter.restart({"vllm:prompt_tokens_total": 400, "vllm:prefix_cache_hits_total": 40,
+                          "vllm:generation_tokens_total": 80, "vllm:request_success_total": 3,
+                          "vllm:prefix_cache_queries_total": 400})
+        wait_until(lambda: scraped(server, exporter, VLLM), "Prometheus to scrape the new engine")
+        time.sleep(1.5)
+        end = datetime.fromtimestamp(time.time(), tz=timezone.utc)
+        result = KIND.read(day_request(PrometheusOptions(url=server.url, max_gap_seconds=30), start, end))
+    assert result.problems == []
+    assert result.extra["counter_resets"] == 4
+    assert result.frame.select(FIGURES).sum().row(0, named=True) == {
+        "cache_hit_tokens": 5 + 40, "cache_miss_tokens": 45 + 360, "output_tokens": 10 + 80, "requests": 1 + 3}
+
+
 def test_unreachable_server_is_one_retryable_line():
     options = PrometheusOptions(url=f"http://127.0.0.1:{free_port()}", timeout_seconds=5)
     with pytest.raises(SourceUnavailable) as caught:

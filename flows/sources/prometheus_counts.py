@@ -22,8 +22,8 @@ from openbooks.transforms import counters
 
 ROLES = ("prompt", "output", "cache_hit", "requests")
 WHAT = {"prompt": "prompt tokens", "output": "output tokens", "cache_hit": "cache hits", "requests": "requests"}
-META = {"series": pl.Int64, "metric": pl.Utf8, "describe": pl.Utf8, "origin": pl.Utf8, "role": pl.Utf8,
-        "model": pl.Utf8, "channel": pl.Utf8}
+META = {"series": pl.Int64, "metric": pl.Utf8, "describe": pl.Utf8, "origin": pl.Utf8, "first_file": pl.Utf8,
+        "role": pl.Utf8, "model": pl.Utf8, "channel": pl.Utf8}
 
 
 def iso(ts: float) -> str:
@@ -37,7 +37,7 @@ def framed(series: list[Series], options) -> tuple[pl.DataFrame, pl.DataFrame]:
     meta, rows, created_rows = [], [], []
     for number, one in enumerate(s for s in series if s.metric in role_of):
         channel = (one.label(options.channel_label) if options.channel_label else None) or options.channel
-        meta.append((number, one.metric, one.describe(), one.origin, role_of[one.metric],
+        meta.append((number, one.metric, one.describe(), one.origin, one.first_file or one.origin, role_of[one.metric],
                      one.label(options.model_label), channel))
         rows += [(number, ts, value) for ts, value in one.samples]
         born = created.get((created_name(one.metric), one.labels))
@@ -75,9 +75,10 @@ def refused(found: pl.DataFrame, meta: pl.DataFrame, options, source: str, start
         text = (f"sources.{source}: {said} (Prometheus at {options.url}); widen options.lookback_seconds (now "
                 f"{lookback:g}s) to reach the series' last sample before the day")
     else:
-        text = (f"{display_path(row['origin'])}: {said}; export from before the day's start (a query_range from "
+        text = (f"{display_path(row['first_file'])}: {said}; export from before the day's start (a query_range from "
                 f"{iso(start.timestamp() - lookback)} or earlier, or the last scrape before the day)")
-    return [Problem(source, "a sample at or before the day's start (the counter's baseline)", file=where(row, options),
+    return [Problem(source, "a sample at or before the day's start (the counter's baseline)",
+                    file=None if options.url else row["first_file"],
                     column=row["describe"], value=f"{first['value']:g} at {iso(first['ts'])}", text=text)]
 
 

@@ -17,6 +17,7 @@ extrapolates to the window's edges and gives fractions.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class Series:
     labels: Labels
     origin: str
     samples: list[tuple[float, float]] = field(default_factory=list)
+    first_file: str | None = None  # saved scrapes: the file holding the series' first sample
 
     def label(self, name: str) -> str | None:
         return dict(self.labels).get(name)
@@ -137,6 +139,7 @@ def series_from_scrapes(files: Iterable[Path], wanted: set[str], pattern: str | 
     counters stay separate series even in one folder."""
     regex, depth = scrape_name_regex(pattern), (pattern or DEFAULT_SCRAPE_NAME).count("/") + 1
     by_key: dict[tuple[str, Labels], Series] = {}
+    first_seen: dict[tuple[str, Labels], float] = {}
     unmatched = []
     for path in files:
         parts = name_parts(path, regex, depth)
@@ -147,6 +150,8 @@ def series_from_scrapes(files: Iterable[Path], wanted: set[str], pattern: str | 
         for name, labels, ts, value in samples_from_scrape(path.read_text(encoding="utf-8"), taken_at, wanted):
             labels = tuple(sorted(dict(labels, instance=instance).items()))
             series = by_key.setdefault((name, labels), Series(name, labels, str(path.parent)))
+            if ts < first_seen.get((name, labels), math.inf):
+                first_seen[(name, labels)], series.first_file = ts, str(path)
             series.samples.append((ts, value))
     for series in by_key.values():
         series.samples.sort()
