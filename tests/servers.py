@@ -60,11 +60,13 @@ def wait_until(check, what: str, attempts: int = 600, pause: float = 0.1):
 
 
 class CounterExporter:
-    """vLLM-style counters served on loopback; values change only when the
-    test says so, and ``restart`` sets them all back to 0 like a new engine."""
+    """vLLM-style counters served on loopback, each with its ``_created`` (as
+    prometheus-client writes it); values change only when the test says so,
+    and ``restart`` starts them all again like a new engine."""
 
     def __init__(self):
         self.values: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+        self.created: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         self.lock = threading.Lock()
         self.registry = CollectorRegistry()
         self.registry.register(self)
@@ -96,10 +98,15 @@ class CounterExporter:
         key = (metric, tuple(sorted(labels.items())))
         with self.lock:
             self.values[key] = self.values.get(key, 0) + amount
+            self.created.setdefault(key, time.time())
 
-    def restart(self) -> None:
+    def restart(self, served: dict[str, int] | None = None) -> None:
+        """Every counter back to 0 with a new ``_created``; ``served`` (metric → amount, for every
+        label set) is what the new engine counts before any scrape can see it at 0."""
         with self.lock:
-            self.values = {key: 0 for key in self.values}
+            now = time.time()
+            self.values = {key: (served or {}).get(key[0], 0) for key in self.values}
+            self.created = {key: now for key in self.values}
 
     def value(self, metric: str, **labels: str) -> int:
         return self.values.get((metric, tuple(sorted(labels.items()))), 0)
@@ -107,13 +114,14 @@ class CounterExporter:
     def collect(self):
         with self.lock:
             items = sorted(self.values.items())
+            created = dict(self.created)
         families: dict[str, CounterMetricFamily] = {}
         for (metric, labels), value in items:
             base = metric.removesuffix("_total")
             family = families.get(base)
             if family is None:
                 family = families[base] = CounterMetricFamily(base, f"{base} (test)", labels=[k for k, _ in labels])
-            family.add_metric([v for _, v in labels], value)
+            family.add_metric([v for _, v in labels], value, created=created.get((metric, labels)))
         return list(families.values())
 
     def close(self) -> None:
@@ -145,6 +153,14 @@ class PrometheusServer:
 
         params = {"query": promql} | ({"time": f"{at:.3f}"} if at is not None else {})
         with urllib.request.urlopen(f"{self.url}/api/v1/query?{urlencode(params)}", timeout=5) as response:
+            return json.load(response)
+
+    def query_range(self, promql: str, start: float, end: float, step: float) -> dict:
+        """The answer of ``/api/v1/query_range``, as a user saves it (``curl .../query_range?...``)."""
+        from urllib.parse import urlencode
+
+        params = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        with urllib.request.urlopen(f"{self.url}/api/v1/query_range?{urlencode(params)}", timeout=30) as response:
             return json.load(response)
 
     def latest(self, metric: str) -> list[float]:

@@ -10,7 +10,8 @@ formula), pricing (list prices, own-else-"*", theoretical revenue), billing
 daily_economics), loaded_cost, efficiency, cache, scenarios, waterfall,
 claims, customers, models (cost and margin per model), invoices (invoiced GPU
 cost against the declared rate), ratios (margins and rates), books (the one
-pass), inputs (the compiled config's shape).
+pass), inputs (the compiled config's shape), counters (a Prometheus counter's
+day from its raw samples: baseline, restarts, hour booking).
 
 Roles: prefill, decode, idle, training and serving (prefill and decode on the
 same GPUs). Figures that need the prefill/decode split are null ("not

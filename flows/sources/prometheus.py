@@ -3,16 +3,18 @@
 ``kind: prometheus`` feeds ``token_counts``: per hour × model (× channel) the
 prompt tokens, the prefix-cache hits among them, the generated tokens and the
 finished requests. With ``options.url`` it asks a Prometheus server for the
-raw samples of each counter over the day (``/api/v1/query`` with a range
-selector); without it, it reads the source's ``path``: saved API answers
-(``*.json``, the matrix of ``query_range`` or of a range query) or saved
-``/metrics`` scrapes (one directory per target, one file per scrape).
+raw samples of each counter (and its ``_created``) over the day and a
+lookback before it (``/api/v1/query`` with a range selector); without it, it
+reads the source's ``path``: saved API answers (``*.json``, the matrix of
+``query_range`` or of a range query) or saved ``/metrics`` scrapes (target
+and time from each file's name, ``options.scrape_name``).
 
-How the figures are made (see ``prometheus_series``): each series' whole-token
-differences between consecutive samples, a drop read as an engine restart
-(the new value counts from 0), each booked to the hour of the later sample;
-all pods and engines of a model summed. ``cache_miss_tokens`` = prompt − hits.
-A stretch longer than ``max_gap_seconds`` without a sample is a coverage
+The day of each series is its growth over ``(start, end]`` by the counter
+rules of ``openbooks.transforms.counters`` (baseline, restarts, hour
+booking); all pods and engines of a model are summed per hour.
+``cache_miss_tokens`` = prompt − hits. A series without a baseline and no
+known start refuses the day (its first value may be a lifetime total). A
+stretch longer than ``max_gap_seconds`` without a sample is a coverage
 problem: the tokens are not lost, but they could land in the wrong hour.
 """
 
@@ -28,12 +30,15 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
 from openbooks.flows.sources.recorded_files import listed_files, record_files
-from openbooks.flows.sources.prometheus_series import Series, counter_increase, gaps, series_from_matrix, series_from_scrapes
-from openbooks.errors import ConfigError, SourceUnavailable
+from openbooks.flows.sources.files import display_path
+from openbooks.flows.sources.prometheus_counts import day_counts, optional_notes
+from openbooks.flows.sources.prometheus_series import (DEFAULT_SCRAPE_NAME, Series, created_name, series_from_matrix,
+                                                       series_from_scrapes)
+from openbooks.errors import ConfigError, InputError, SourceUnavailable
 
 # The counters of each engine, by what they count (vllm/v1/metrics/loggers.py;
 # SGLang's python/sglang/srt/metrics/collector.py).
@@ -51,8 +56,7 @@ ENGINE_METRICS: dict[str, dict[str, str]] = {
         "requests": "sglang:num_requests_total",
     },
 }
-ROLES = ("prompt", "output", "cache_hit", "requests")
-COLUMNS = {"prompt": None, "output": "output_tokens", "cache_hit": "cache_hit_tokens", "requests": "requests"}
+OPTIONAL_ROLES = Literal["cache_hit", "requests"]
 
 
 class PrometheusOptions(BaseModel):
@@ -67,103 +71,51 @@ class PrometheusOptions(BaseModel):
     channel: str = "api"  # the channel when no label gives it
     max_gap_seconds: float = Field(120.0, gt=0)
     lookback_seconds: float = Field(3600.0, ge=0)  # how far before the day to look for each series' last sample
+    optional: list[OPTIONAL_ROLES] = Field(default_factory=list)  # counters an engine version may lack: booked as 0
+    scrape_name: str | None = None  # saved scrapes' names, e.g. "{target}_{time}.prom"; default "{target}/{time}"
     token_env: str | None = None  # environment variable holding a bearer token for the server
     timeout_seconds: float = Field(30.0, gt=0)
+
+    @field_validator("scrape_name")
+    @classmethod
+    def _names_a_time(cls, value: str | None) -> str | None:
+        if value is not None and value.count("{time}") != 1:
+            raise ValueError("must hold {time} once (and may hold {target} and *), e.g. '{target}_{time}.prom'")
+        return value
 
     def metric_names(self) -> dict[str, str]:
         return {**ENGINE_METRICS[self.engine], **self.metrics}
 
+    def wanted(self) -> list[str]:
+        """Every counter read, and the ``_created`` series beside each."""
+        names = list(dict.fromkeys(self.metric_names().values()))
+        return names + [created_name(name) for name in names]
 
-def hour_of(ts: float, start: datetime) -> datetime:
-    """The start of the day's hour that ``ts`` falls in (hours count from the day's start)."""
-    return start + timedelta(hours=int((ts - start.timestamp()) // 3600))
-
-
-def series_problems(series: Series, options: PrometheusOptions, source: str, start: float, end: float,
-                    not_whole: list[tuple[float, float]]) -> list[Problem]:
-    """Values that are not counter values, and missing scrapes, of one series."""
-    where = None if options.url else series.origin
-    problems = [Problem(source, "a whole, non-negative counter value", file=where, column=series.describe(),
-                        value=f"{value} at {_iso(ts)}")
-                for ts, value in not_whole]
-    for before, after in gaps(series.samples, start, end, options.max_gap_seconds):
-        span = f"{_iso(before)} to {_iso(after)}"
-        problems.append(Problem(source, f"a sample at least every {options.max_gap_seconds:g}s (no scrape from {span}; "
-                                        f"check the scrape target)", file=where, column=series.describe()))
-    return problems
+    def lookback(self) -> float:
+        """How far before the day's start a series' baseline is looked for: at least ``max_gap_seconds``."""
+        return max(self.lookback_seconds, self.max_gap_seconds)
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
-
-
-def increase_rows(series: list[Series], options: PrometheusOptions, source: str, start: datetime, end: datetime
-                  ) -> tuple[list[dict], list[Problem], int]:
-    """One row per booked difference: hour, model, channel, role, tokens."""
-    role_of = {metric: role for role, metric in options.metric_names().items()}
-    rows, problems, resets = [], [], 0
-    lo, hi = start.timestamp(), end.timestamp()
-    for one in series:
-        role = role_of.get(one.metric)
-        if role is None:
-            continue
-        model = one.label(options.model_label)
-        if not model:
-            problems.append(Problem(source, f"a {options.model_label!r} label naming the model",
-                                    column=one.describe(), file=None if options.url else one.origin))
-            continue
-        channel = one.label(options.channel_label) if options.channel_label else options.channel
-        increase = counter_increase(one.samples, lo, hi)
-        resets += increase.resets
-        problems += series_problems(one, options, source, lo, hi, increase.not_whole)
-        rows += [{"hour_start": hour_of(ts, start), "model": model, "channel": channel or options.channel,
-                  "role": role, "tokens": delta} for ts, delta in increase.deltas]
-    return rows, problems, resets
-
-
-def hourly_token_counts(series: list[Series], options: PrometheusOptions, source: str, start: datetime,
-                        end: datetime, origin: str) -> tuple[pl.DataFrame, list[Problem], int]:
-    """The day's canonical token counts from counter series, its problems and the restarts seen."""
-    rows, problems, resets = increase_rows(series, options, source, start, end)
-    keys = ["hour_start", "model", "channel"]
-    long = pl.DataFrame(rows, schema={"hour_start": pl.Datetime("us", "UTC"), "model": pl.Utf8, "channel": pl.Utf8,
-                                      "role": pl.Utf8, "tokens": pl.Int64})
-    sums = [pl.col("tokens").filter(pl.col("role") == role).sum().alias(role) for role in ROLES]
-    wide = long.group_by(keys).agg(sums).sort(keys)
-    frame = wide.select(
-        *keys,
-        pl.col("cache_hit").alias("cache_hit_tokens"),
-        (pl.col("prompt") - pl.col("cache_hit")).alias("cache_miss_tokens"),
-        pl.col("output").alias("output_tokens"),
-        pl.col("requests"),
-        pl.lit(origin).alias("source_file"),
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("line"),
-    )
-    for row in frame.filter(pl.col("cache_miss_tokens") < 0).iter_rows(named=True):
-        problems.append(Problem(source, "prefix-cache hits no more than prompt tokens in an hour", column="cache_hit_tokens",
-                                value=f"{row['cache_hit_tokens']} hits for {row['model']} at {row['hour_start'].isoformat()}",
-                                line=row["line"]))
-    return frame, problems, resets
-
-
-def coverage_end_problem(series: list[Series], options: PrometheusOptions, source: str, end: datetime) -> list[Problem]:
-    """A day whose samples stop well before its end has not been fully scraped (yet)."""
-    last = max((s.samples[-1][0] for s in series if s.samples), default=None)
-    if last is None or last >= end.timestamp() - options.max_gap_seconds:
-        return []
-    return [Problem(source, f"samples up to the day's end ({end.isoformat()}); the last is at {_iso(last)} "
-                            "(is the day over and Prometheus scraping?)", column="timestamp")]
+def required_metrics(options: PrometheusOptions) -> list[str]:
+    """The counters every day needs: all but those declared ``optional``."""
+    names = options.metric_names()
+    return list(dict.fromkeys(names[role] for role in names if role not in options.optional))
 
 
 def missing_metrics(series: list[Series], options: PrometheusOptions) -> list[str]:
     present = {s.metric for s in series}
-    return [metric for metric in options.metric_names().values() if metric not in present]
+    return [metric for metric in required_metrics(options) if metric not in present]
+
+
+def window_seconds(options: PrometheusOptions, start: datetime, end: datetime) -> int:
+    """The range selector's length: the day and the lookback before it."""
+    return int((end - start).total_seconds() + options.lookback()) + 1
 
 
 def query_url(options: PrometheusOptions, metric: str, start: datetime, end: datetime) -> str:
-    """The range query returning a counter's raw samples over the day and the lookback before it."""
-    window = int((end - start).total_seconds() + options.lookback_seconds) + 1
-    query = f"{metric}{{{options.selector}}}[{window}s]"
+    """The range query returning a series' raw samples over the day and the lookback before it
+    (Prometheus 2's range selectors hold both ends: the sample at the day's end is in)."""
+    query = f"{metric}{{{options.selector}}}[{window_seconds(options, start, end)}s]"
     params = urllib.parse.urlencode({"query": query, "time": f"{end.timestamp():.3f}"})
     return f"{options.url.rstrip('/')}/api/v1/query?{params}"
 
@@ -198,19 +150,26 @@ def _error_detail(exc: urllib.error.HTTPError) -> str:
 
 
 def fetch_series(options: PrometheusOptions, source: str, start: datetime, end: datetime) -> list[Series]:
-    """Every wanted counter's series over [start − lookback, end] from the server."""
+    """Every wanted counter's series, and its ``_created``, over [start − lookback, end] from the server."""
     found = []
-    for metric in dict.fromkeys(options.metric_names().values()):
+    for metric in options.wanted():
         found += series_from_matrix(fetch_json(query_url(options, metric, start, end), options, source), options.url)
     return found
 
 
 def saved_series(files: list[Path], options: PrometheusOptions) -> list[Series]:
-    """Series from saved API answers (``*.json``) and saved scrapes (any other file)."""
-    wanted = set(options.metric_names().values())
+    """Series from saved API answers (``*.json``) and saved scrapes (any other file); a scrape
+    whose name does not match ``options.scrape_name`` stops the day with one line naming it."""
+    wanted = set(options.wanted())
     answers = [f for f in files if f.suffix.lower() == ".json"]
     found = [s for f in answers for s in series_from_matrix(json.loads(f.read_text()), str(f)) if s.metric in wanted]
-    return found + series_from_scrapes([f for f in files if f not in answers], wanted)
+    scraped, unmatched = series_from_scrapes([f for f in files if f not in answers], wanted, options.scrape_name)
+    if unmatched:
+        more = f" (and {len(unmatched) - 1} more files)" if len(unmatched) > 1 else ""
+        raise InputError(f"{display_path(unmatched[0])}: a saved scrape's name should match options.scrape_name "
+                         f"{options.scrape_name or DEFAULT_SCRAPE_NAME!r}, {{time}} being unix seconds or an ISO "
+                         f"8601 time such as 2025-02-27T04-10-00Z{more}")
+    return found + scraped
 
 
 def day_series(request: DayRequest) -> tuple[list[Series], list[Path], str]:
@@ -233,9 +192,11 @@ def token_counts_of_day(request: DayRequest) -> SourceResult:
     if missing:
         raise SourceUnavailable(f"sources.{request.name}: no series of {', '.join(missing)} at {origin}; check "
                                 f"options.engine ({options.engine}), options.metrics and options.selector")
-    frame, problems, resets = hourly_token_counts(series, options, request.name, request.start, request.end, origin)
-    problems += coverage_end_problem(series, options, request.name, request.end)
-    return SourceResult(frame, files=files, problems=problems, extra={"counter_resets": resets})
+    frame, problems, resets = day_counts(series, options, request.name, request.start, request.end, origin)
+    notes = optional_notes(series, options, frame.height)
+    summary = "; ".join([f"{resets} counter restart(s)", *notes])
+    return SourceResult(frame, files=files, problems=problems, skipped=notes,
+                        extra={"counter_resets": resets, "summary": summary})
 
 
 def ready(request: DayRequest) -> None:
@@ -245,8 +206,8 @@ def ready(request: DayRequest) -> None:
     if not options.url:
         listed_files(request)
         return
-    window = int((request.end - request.start).total_seconds() + options.lookback_seconds) + 1
-    for metric in dict.fromkeys(options.metric_names().values()):
+    window = window_seconds(options, request.start, request.end)
+    for metric in required_metrics(options):
         query = f"count(last_over_time({metric}{{{options.selector}}}[{window}s]))"
         params = urllib.parse.urlencode({"query": query, "time": f"{request.end.timestamp():.3f}"})
         answer = fetch_json(f"{options.url.rstrip('/')}/api/v1/query?{params}", options, request.name)

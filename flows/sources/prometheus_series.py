@@ -10,20 +10,18 @@ https://prometheus.io/docs/prometheus/latest/querying/api/), and saved
 (https://prometheus.io/docs/instrumenting/exposition_formats/), parsed with
 ``prometheus_client.parser``.
 
-The increase is computed here, not by PromQL's ``increase()``: that one
-extrapolates to the window's edges and gives fractions. Counters count whole
-tokens, so each sample-to-sample difference is a whole number; each one is
-booked to the hour of the later sample. The day's total is then exactly the
-counter's growth between the last sample before the day and the last sample
-in it, and consecutive days never share or drop a difference.
+The day's increase is computed from these raw samples by the counter rules
+of ``openbooks.transforms.counters``, not by PromQL's ``increase()``, which
+extrapolates to the window's edges and gives fractions.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 Labels = tuple[tuple[str, str], ...]
@@ -37,6 +35,7 @@ class Series:
     labels: Labels
     origin: str
     samples: list[tuple[float, float]] = field(default_factory=list)
+    first_file: str | None = None  # saved scrapes: the file holding the series' first sample
 
     def label(self, name: str) -> str | None:
         return dict(self.labels).get(name)
@@ -44,16 +43,6 @@ class Series:
     def describe(self) -> str:
         inner = ",".join(f'{k}="{v}"' for k, v in self.labels if k != "__name__")
         return f"{self.metric}{{{inner}}}"
-
-
-@dataclass
-class Increase:
-    """A series' day: whole-token differences booked at the later sample's
-    time, the resets seen, and values that were not whole numbers."""
-
-    deltas: list[tuple[float, int]] = field(default_factory=list)
-    resets: int = 0
-    not_whole: list[tuple[float, float]] = field(default_factory=list)
 
 
 def series_from_matrix(payload: dict, origin: str) -> list[Series]:
@@ -72,22 +61,62 @@ def series_from_matrix(payload: dict, origin: str) -> list[Series]:
     return found
 
 
-def scrape_time(path: Path) -> float:
-    """When a saved scrape was taken, from its file name: unix seconds
-    (``1740628800.prom``) or an ISO 8601 UTC time (``2025-02-27T04:00:00Z.prom``,
-    colons may be written as ``-`` in the time part)."""
-    stem = path.name.split(".prom")[0].removesuffix(".txt")
+def created_name(metric: str) -> str:
+    """The ``_created`` series of a counter (OpenMetrics: the family name, i.e. without ``_total``, + ``_created``)."""
+    return metric.removesuffix("_total") + "_created"
+
+
+DEFAULT_SCRAPE_NAME = "{target}/{time}"
+# A scrape's time in its name: unix seconds (or milliseconds), or ISO 8601 in
+# UTC unless an offset is given, with or without separators; colons may be
+# written as "-" in the time part (2025-02-27T04-10-00Z).
+TIME_PATTERN = (r"\d{9,}(?:\.\d+)?"
+                r"|\d{4}-?\d{2}-?\d{2}[T_ ]\d{2}[-:]?\d{2}(?:[-:]?\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+EXTENSION = r"(?:\.[A-Za-z0-9]+)*"
+
+
+def scrape_name_regex(pattern: str | None) -> re.Pattern:
+    """A declared scrape name (``{target}``, ``{time}``, ``*`` for anything in one path part; the rest
+    literal), matched against the file's last path parts; the default also allows any extension."""
+    text = pattern or DEFAULT_SCRAPE_NAME
+    parts = re.split(r"(\{target\}|\{time\}|\*)", text)
+    pieces = {"{target}": r"(?P<target>[^/]+)", "{time}": rf"(?P<time>{TIME_PATTERN})", "*": r"[^/]*"}
+    body = "".join(pieces.get(part, re.escape(part)) for part in parts)
+    return re.compile(body + (EXTENSION if pattern is None else ""))
+
+
+def name_parts(path: Path, regex: re.Pattern, depth: int) -> tuple[str, float] | None:
+    """``(target, unix seconds)`` of a saved scrape from its last ``depth`` path parts, None when
+    they do not match. Without ``{target}`` the target is the file's directory."""
+    tail = "/".join(path.parts[-depth:])
+    found = regex.fullmatch(tail)
+    if found is None:
+        return None
+    named = found.groupdict()
     try:
-        return float(stem)
-    except ValueError:
-        pass
-    if "T" in stem:
-        day, clock = stem.split("T", 1)
-        stem = day + "T" + clock.replace("-", ":", 2)
-    parsed = datetime.fromisoformat(stem.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+        taken = parse_time(named["time"])
+    except (KeyError, ValueError):
+        return None
+    return named.get("target") or path.parent.name, taken
+
+
+def parse_time(text: str) -> float:
+    """Unix seconds (milliseconds above 1e11) or an ISO 8601 time, UTC unless it says otherwise."""
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        value = float(text)
+        return value / 1000 if value > 1e11 else value
+    day, clock = re.split(r"[T_ ]", text, maxsplit=1)
+    zone = re.search(r"(Z|[+-]\d{2}:?\d{2})$", clock)
+    offset = zone.group(1) if zone else "Z"
+    clock = clock[: zone.start()] if zone else clock
+    digits = clock.replace(":", "").replace("-", "")
+    whole, _, fraction = digits.partition(".")
+    stamp = f"{day.replace('-', '')}T{whole.ljust(6, '0')}{'.' + fraction if fraction else ''}"
+    parsed = datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f" if fraction else "%Y%m%dT%H%M%S")
+    zone_text = "+00:00" if offset == "Z" else offset
+    hours, minutes = int(zone_text[1:3]), int(zone_text.replace(":", "")[3:5])
+    sign = -1 if zone_text[0] == "-" else 1
+    return parsed.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes))).timestamp()
 
 
 def samples_from_scrape(text: str, taken_at: float, wanted: set[str]) -> Iterable[tuple[str, Labels, float, float]]:
@@ -102,53 +131,28 @@ def samples_from_scrape(text: str, taken_at: float, wanted: set[str]) -> Iterabl
                 yield sample.name, tuple(sorted(sample.labels.items())), ts, float(sample.value)
 
 
-def series_from_scrapes(files: Iterable[Path], wanted: set[str]) -> list[Series]:
-    """Series from saved scrapes. Each file's parent directory names the
-    target it was scraped from (``scrapes/<pod>/<time>.prom``): it becomes
-    the ``instance`` label, so two pods' counters stay separate series."""
+def series_from_scrapes(files: Iterable[Path], wanted: set[str], pattern: str | None = None
+                        ) -> tuple[list[Series], list[Path]]:
+    """Series from saved scrapes, and the files whose name does not match.
+    The target (``{target}`` of ``pattern``, by default the file's directory:
+    ``scrapes/<pod>/<time>.prom``) becomes the ``instance`` label, so two pods'
+    counters stay separate series even in one folder."""
+    regex, depth = scrape_name_regex(pattern), (pattern or DEFAULT_SCRAPE_NAME).count("/") + 1
     by_key: dict[tuple[str, Labels], Series] = {}
+    first_seen: dict[tuple[str, Labels], float] = {}
+    unmatched = []
     for path in files:
-        taken_at = scrape_time(path)
-        instance = path.parent.name
+        parts = name_parts(path, regex, depth)
+        if parts is None:
+            unmatched.append(path)
+            continue
+        instance, taken_at = parts
         for name, labels, ts, value in samples_from_scrape(path.read_text(encoding="utf-8"), taken_at, wanted):
             labels = tuple(sorted(dict(labels, instance=instance).items()))
             series = by_key.setdefault((name, labels), Series(name, labels, str(path.parent)))
+            if ts < first_seen.get((name, labels), math.inf):
+                first_seen[(name, labels)], series.first_file = ts, str(path)
             series.samples.append((ts, value))
     for series in by_key.values():
         series.samples.sort()
-    return list(by_key.values())
-
-
-def counter_increase(samples: list[tuple[float, float]], start: float, end: float) -> Increase:
-    """The whole-token differences of one counter series booked in [start, end).
-
-    The baseline is the last sample before ``start``. A value lower than the
-    one before means the engine restarted: the counter began again at 0, so
-    the new value itself is the difference. A series with no sample before
-    ``start`` is an engine that started during the day and counts from 0.
-    """
-    result = Increase()
-    previous: float | None = None
-    for ts, value in samples:
-        if ts >= end:
-            break
-        if not (math.isfinite(value) and value == int(value) and value >= 0):
-            result.not_whole.append((ts, value))
-            continue
-        if ts >= start:
-            if previous is None or value < previous:
-                result.resets += previous is not None
-                result.deltas.append((ts, int(value)))
-            else:
-                result.deltas.append((ts, int(value - previous)))
-        previous = value
-    return result
-
-
-def gaps(samples: list[tuple[float, float]], start: float, end: float, max_gap: float) -> list[tuple[float, float]]:
-    """Stretches longer than ``max_gap`` seconds without a sample, ending in the day."""
-    found = []
-    for (before, _), (after, _) in zip(samples, samples[1:]):
-        if start <= after < end and after - before > max_gap:
-            found.append((before, after))
-    return found
+    return list(by_key.values()), unmatched
