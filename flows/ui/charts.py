@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from openbooks.flows.ui.palette import SERIES
+from openbooks.flows.report.palette import SERIES
 
 HEIGHT = 240
 
@@ -36,7 +36,7 @@ def line_chart(title: str, frame: pl.DataFrame, x: str, series: tuple[str, ...],
         "width": "container",
         "height": HEIGHT,
         "data": {"values": long_values(frame, x, series)},
-        "mark": {"type": "line", "point": True, "invalid": None, "tooltip": True},
+        "mark": {"type": "line", "point": True, "invalid": "break-paths-show-domains", "tooltip": True},
         "encoding": {
             "x": x_field,
             "y": {"field": "value", "type": "quantitative", "title": unit},

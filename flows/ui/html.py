@@ -13,6 +13,7 @@ from urllib.parse import quote
 import polars as pl
 
 from openbooks.flows.report.format import money, pct
+from openbooks.flows.report.headline import strip_html
 from openbooks.flows.ui.filters import ROLES, Filters
 
 SHARES = ("margin", "rate", "share", "coverage")
@@ -78,25 +79,8 @@ def chart(name: str, spec: dict) -> str:
             f'<script type="application/json" id="spec-{name}">{data}</script></figure>')
 
 
-def change_text(row: dict) -> tuple[str, str]:
-    """The change against the median, and whether it is up or down."""
-    change = row["change"]
-    if change is None:
-        return "no earlier days", "flat"
-    shown = f"{change * 100:+.1f} pts" if row["kind"] == "share" else f"{change:+.1%}"
-    return f"{shown} vs median of {row['median_days']} day(s)", "up" if change > 0 else "down" if change < 0 else "flat"
-
-
 def headline_strip(frame: pl.DataFrame) -> str:
-    cards = []
-    for row in frame.iter_rows(named=True):
-        value = row["value"]
-        shown = "—" if value is None else pct(value) if row["kind"] == "share" else money(value)
-        text, direction = change_text(row)
-        cards.append(f'<div class="figure"><div class="label">{escape(row["label"])}</div>'
-                     f'<div class="value">{shown}</div><div class="change {direction}">{escape(text)}</div></div>')
-    day = frame["day"][0] if frame.height else ""
-    return f'<section class="headline" aria-label="headline figures of {day}">{"".join(cards)}</section>'
+    return strip_html(frame)
 
 
 def filter_bar(f: Filters, action: str, choices: dict[str, list[str]]) -> str:

@@ -1,17 +1,8 @@
-"""One colour per quantity, declared once: every chart and the stylesheet take it from here."""
+"""The report's palette (``flows/report/palette.py``) as the stylesheet's custom properties."""
 
 from __future__ import annotations
 
-# quantity -> (label, colour); readable on a light and a dark background
-SERIES = {
-    "gpu_cost_usd": ("GPU cost", "#d1495b"),
-    "allocated_cost_usd": ("Allocated GPU cost", "#d1495b"),
-    "theoretical_revenue_usd": ("Theoretical revenue", "#3a7bd5"),
-    "billed_revenue_usd": ("Billed revenue", "#2a9d8f"),
-    "margin_usd": ("Margin", "#8e6cc9"),
-    "avg_nodes": ("Serving nodes", "#e09f3e"),
-}
-UP, DOWN = "#2a9d8f", "#d1495b"  # a change for the better, for the worse
+from openbooks.flows.report.palette import DOWN, SERIES, UP
 
 
 def css_variables() -> str:
