@@ -63,6 +63,9 @@ def main() -> None:
         finally:
             browser.close()
             ui.stop()
+            # the project's local Prefect API, started by the backfill, goes with the project
+            subprocess.run([sys.executable, "-m", "openbooks.cli", "server", "stop", "--config", str(config)],
+                           cwd=root, stdout=subprocess.DEVNULL, check=False)
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def test_with_a_token_every_request_carries_it(books):
 
 def test_pages_tables_and_csv_read_the_published_books(books, server):
     page = server.get("/").text
-    assert "Overview 2025-01-29 to 2025-02-27" in page and 'href="/day/2025-02-27"' in page
+    assert "Overview 2025-02-24 to 2025-02-27" in page and 'href="/day/2025-02-27"' in page
     assert "$87,072.00" in page and "Cost per million tokens" in page
     days = csv_rows(server.get("/?csv=days"))
     shown = {r["day"]: r for r in days if r["published"] == "true"}

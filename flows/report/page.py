@@ -89,6 +89,7 @@ body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto;
   color: var(--fg); background: var(--bg); }}
 table {{ border-collapse: collapse; margin: 1rem 0; display: block; overflow-x: auto; max-width: 100%; }}
 td, th {{ border-bottom: 1px solid var(--line); padding: .25rem .75rem; text-align: right; white-space: nowrap; }}
+th {{ white-space: normal; vertical-align: bottom; }}
 td:first-child, th:first-child {{ text-align: left; }}
 .muted {{ color: var(--muted); font-size: .85rem; }}
 svg {{ max-width: 100%; height: auto; }}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from html import escape
 from urllib.parse import unquote
 
 import polars as pl
@@ -109,14 +110,8 @@ def asset(text_of, media_type: str):
 
 async def failure(request: Request, exc: Exception) -> Response:
     status = 503 if isinstance(exc, WarehouseBusy) else 400
-    body = page("Cannot show this page", f"<p>{_escape(str(exc))}</p>", [("overview", "/")])
+    body = page("Cannot show this page", f"<p>{escape(str(exc))}</p>", [("overview", "/")])
     return HTMLResponse(body, status_code=status, headers=NO_STORE)
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)
 
 
 def create_app(config: Config) -> Starlette:

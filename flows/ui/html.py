@@ -27,7 +27,7 @@ def cell(name: str, value) -> str:
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
-    if isinstance(value, (int, float)) and name.endswith("_usd"):
+    if isinstance(value, (int, float)) and (name == "usd" or name.endswith("_usd")):
         return money(value)
     if isinstance(value, float) and any(part in name for part in SHARES):
         return pct(value)
@@ -36,6 +36,12 @@ def cell(name: str, value) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
     return escape(str(value))
+
+
+def header(column: str) -> str:
+    """A column's heading: its name in words, dollars marked ($); the CSV keeps the names."""
+    words = column.removesuffix("_usd").replace("_", " ")
+    return f"{words} ($)" if column.endswith("_usd") else words
 
 
 def link_for(name: str, value, f: Filters, row: dict, index: int) -> str | None:
@@ -55,7 +61,7 @@ def link_for(name: str, value, f: Filters, row: dict, index: int) -> str | None:
 def table(name: str, title: str, frame: pl.DataFrame, f: Filters, context: dict | None = None) -> str:
     """A titled, scrollable table with its CSV download beside the title."""
     csv = f"?{f.query()[1:]}&csv={name}" if f.query() else f"?csv={name}"
-    head = "".join(f'<th scope="col">{escape(c)}</th>' for c in frame.columns)
+    head = "".join(f'<th scope="col">{escape(header(c))}</th>' for c in frame.columns)
     body = []
     for index, row in enumerate(frame.iter_rows(named=True)):
         row = {**(context or {}), **row}

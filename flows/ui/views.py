@@ -31,11 +31,13 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -
 
 
 def published_range(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[date | None, date | None]:
-    """The filters' dates, or the last ``DEFAULT_DAYS`` days up to the last published day."""
-    last = rows(con, "SELECT max(day) AS last FROM daily_economics")["last"][0]
-    end = f.end or last
-    start = f.start or (end - timedelta(days=DEFAULT_DAYS - 1) if end else None)
-    return start, end
+    """The filters' dates, or the last ``DEFAULT_DAYS`` days up to the last
+    published day (none before the first published day)."""
+    known = rows(con, "SELECT min(day) AS first, max(day) AS last FROM daily_economics").row(0, named=True)
+    end = f.end or known["last"]
+    if f.start or end is None:
+        return f.start, end
+    return max(end - timedelta(days=DEFAULT_DAYS - 1), min(known["first"], end)), end
 
 
 def range_table(start: date | None, end: date | None) -> pl.DataFrame:
@@ -43,12 +45,12 @@ def range_table(start: date | None, end: date | None) -> pl.DataFrame:
 
 
 def days(con, start: date, end: date) -> pl.DataFrame:
-    """Every day of the range, published or not (an unpublished day is a gap: nulls)."""
+    """Every day of the range, newest first, published or not (an unpublished day is a gap: nulls)."""
     return rows(con, f"""
         WITH grid AS (SELECT CAST(d AS DATE) AS day FROM generate_series(CAST($1 AS DATE), CAST($2 AS DATE),
                       INTERVAL 1 DAY) AS t(d))
         SELECT grid.day, e.day IS NOT NULL AS published, {DAY_COLUMNS.replace('day,', '', 1)}
-        FROM grid LEFT JOIN daily_economics e USING (day) ORDER BY grid.day""", [start, end])
+        FROM grid LEFT JOIN daily_economics e USING (day) ORDER BY grid.day DESC""", [start, end])
 
 
 def anomalies(con, start: date, end: date) -> pl.DataFrame:
