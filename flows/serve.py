@@ -28,7 +28,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from openbooks.flows.prefect_server import ApiServer, healthy, spawn_server, stop_group, wait_until_healthy
@@ -188,11 +188,13 @@ def run_serve(config: Config, *, cron: str | None = None, interval: float | None
     url = PREFECT_API_URL.value()
     if url:
         echo(f"serving daily-books/{DAILY_DEPLOYMENT} ({described}) on {url}")
+        say_next_run(config, cron, interval, echo)
         serve_watched(config, echo, **booking)
         return
     with local_server(prefect_home()) as server:
         echo(f"started a local Prefect server: {server.url.removesuffix('/api')} (pid {server.pid}, log {server.log})")
         echo(f"serving daily-books/{DAILY_DEPLOYMENT} ({described}); stop with Ctrl-C or SIGTERM")
+        say_next_run(config, cron, interval, echo)
         with api(server.url):
             serve_watched(config, echo, **booking)
         echo("stopping the local Prefect server")
@@ -208,6 +210,13 @@ def _describe_day(day: date | None, day_offset: int) -> str:
     if day_offset:
         return f", booking the day {day_offset} day{'s' if day_offset > 1 else ''} before the one that just ended"
     return ""
+
+
+def say_next_run(config: Config, cron: str | None, interval: float | None, echo) -> None:
+    from openbooks.flows.next_run import next_run_lines
+
+    for line in next_run_lines(config, cron, interval, datetime.now(UTC)):
+        echo(line)
 
 
 def _describe_schedule(config: Config, cron: str | None, interval: float | None) -> str:

@@ -29,10 +29,11 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from openbooks.flows.report.palette import ROLE_COLOURS, WATERFALL, colour
 from openbooks.transforms.capacity import ROLES
 from openbooks.transforms.waterfall import ALL_MODELS
 
-ROLE_COLORS = ("#1f77b4", "#ff7f0e", "#bbbbbb", "#2ca02c", "#9467bd")
+ROLE_COLORS = tuple(ROLE_COLOURS[role] for role in ROLES)
 WIDTH = 640
 Y_EXTENT = 48  # pixels of y-axis labels
 _MARK = re.compile(r'<(path|line|rect) aria-label="([^"]*)" role="graphics-symbol"([^>]*?)/>')
@@ -247,7 +248,7 @@ def _clock(column: str, timezone: str) -> pl.Expr:
 
 
 def _usd(column: str) -> pl.Expr:
-    return pl.col(column).map_elements(lambda v: f"${v:,.0f}", return_dtype=pl.String)
+    return pl.col(column).map_elements(_signed_usd, return_dtype=pl.String)
 
 
 @built
@@ -293,7 +294,7 @@ def cost_income_chart(hourly: pl.DataFrame, axis: TimeAxis):
         .encode(
             x=axis.x("start"), x2=alt.X2("end"), y=y_axis("usd", "USD"), y2=alt.Y2Datum(0),
             color=alt.Color("series", type="nominal", title=None,
-                            scale=alt.Scale(domain=[s[0] for s in series], range=["#d62728", "#1f77b4"])),
+                            scale=alt.Scale(domain=[s[0] for s in series], range=[colour("gpu_cost_usd"), colour("theoretical_revenue_usd")])),
             description=field("label", "nominal"), tooltip=field("label", "nominal", "Tooltip"),
         )
         .properties(width=WIDTH, height=240),
@@ -345,7 +346,7 @@ def waterfall_chart(waterfall: pl.DataFrame):
     bars = base.mark_bar().encode(
         x=x, y=alt.Y("low", type="quantitative", title="USD"), y2=alt.Y2("high"),
         color=alt.Color("kind", type="nominal", title=None,
-                        scale=alt.Scale(domain=["total", "change"], range=["#1f77b4", "#d62728"])),
+                        scale=alt.Scale(domain=["total", "change"], range=[WATERFALL["total"], WATERFALL["change"]])),
         description=field("label", "nominal"), tooltip=field("label", "nominal", "Tooltip"),
     )
     amounts = base.mark_text(dy=-6, fontSize=11).encode(x=x, y=alt.Y("high", type="quantitative"),

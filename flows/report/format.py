@@ -17,8 +17,13 @@ class Part:
 
 
 def format_value(value, fmt: str) -> str:
-    """A figure as shown in reports: ``fmt`` applied, ``n/a`` when missing."""
-    return "n/a" if value is None else fmt.format(value)
+    """A figure as shown in reports: ``fmt`` applied, ``n/a`` when missing; a
+    negative amount in dollars with its sign before the dollar sign (-$361.67)."""
+    if value is None:
+        return "n/a"
+    if fmt.startswith("$") and value < 0:
+        return "-" + fmt.format(-value)
+    return fmt.format(value)
 
 
 def figure_rows(daily: dict, figures: tuple[tuple[str, str, str], ...]) -> list[tuple[str, str]]:
@@ -43,6 +48,7 @@ def pct(value) -> str:
 
 
 def usd(value) -> str:
+    """Whole dollars, the sign before the dollar sign."""
     return format_value(value, "${:,.0f}")
 
 
@@ -66,8 +72,25 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+class Link(str):
+    """A table cell that links to ``href`` in HTML (in Markdown, its text)."""
+
+    href: str
+
+    def __new__(cls, text: str, href: str):
+        cell = str.__new__(cls, text)
+        cell.href = href
+        return cell
+
+
+def html_cell(value: str) -> str:
+    if isinstance(value, Link):
+        return f'<a href="{html.escape(value.href)}">{html.escape(value)}</a>'
+    return html.escape(value)
+
+
 def html_rows(rows: list[list[str]]) -> str:
-    return "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return "".join("<tr>" + "".join(f"<td>{html_cell(c)}</td>" for c in r) + "</tr>" for r in rows)
 
 
 def html_table(title: str, header: list[str], rows: list[list[str]]) -> str:

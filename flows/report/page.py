@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from datetime import date, timedelta
 from dataclasses import dataclass
 
 import polars as pl
@@ -53,28 +54,59 @@ def markdown(day: Day, parts: list[Part]) -> str:
     )
 
 
+def site_links(day: str) -> str:
+    """The day's way to the rest of the site: the index, the days either side (by date) and its month."""
+    today = date.fromisoformat(day)
+    before, after = today - timedelta(days=1), today + timedelta(days=1)
+    return (f'<nav class="site"><a href="index.html">all days</a><a href="{before}.html" rel="prev">← {before}</a>'
+            f'<a href="{after}.html" rel="next">{after} →</a>'
+            f'<a href="periods/{today:%Y-%m}.html">{today:%B %Y}</a></nav>')
+
+
 def page(day: Day, parts: list[Part]) -> str:
     lines = [
+        site_links(day.date),
         f"<h1>openbooks: {day.date}</h1>",
         f"<p>Business day {html.escape(window(day))}. Theoretical revenue prices every token at the list price "
         f"of <code>{html.escape(day.daily['reference_model'])}</code>.</p>",
         *[part.html for part in parts if part.html],
         f'<p class="muted">{html.escape(provenance(day.context))}</p>',
     ]
-    return HEAD.format(day=day.date) + "\n".join(lines) + "\n</body></html>\n"
+    return head(day.date) + "\n".join(lines) + "\n</body></html>\n"
 
 
 HEAD = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>openbooks {day}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }}
-table {{ border-collapse: collapse; margin: 1rem 0; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: .25rem .75rem; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; white-space: nowrap; }}
-.muted {{ color: #777; font-size: .85rem; }}
+{palette}
+:root {{ color-scheme: light dark; --fg: #222; --bg: #fff; --line: #ddd; --muted: #6b6b6b; --card: #f7f7f5; }}
+@media (prefers-color-scheme: dark) {{
+  :root {{ --fg: #e6e6e6; --bg: #16181b; --line: #3a3d41; --muted: #a0a4a8; --card: #1f2226; }}
+  a {{ color: #8ab4f8; }} svg {{ background: #fff; border-radius: 4px; }}
+}}
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 .5rem;
+  color: var(--fg); background: var(--bg); }}
+table {{ border-collapse: collapse; margin: 1rem 0; display: block; overflow-x: auto; max-width: 100%; }}
+td, th {{ border-bottom: 1px solid var(--line); padding: .25rem .75rem; text-align: right; white-space: nowrap; }}
+th {{ white-space: normal; vertical-align: bottom; }}
+td:first-child, th:first-child {{ text-align: left; }}
+.muted {{ color: var(--muted); font-size: .85rem; }}
 svg {{ max-width: 100%; height: auto; }}
-@media (max-width: 40rem) {{ body {{ margin: 1rem .5rem; }} td, th {{ padding: .2rem .4rem; }} }}
+nav.site {{ display: flex; flex-wrap: wrap; gap: .3rem 1rem; font-size: .9rem; }}
+.headline {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: .5rem; }}
+.figure {{ background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .4rem .6rem; }}
+.figure .label, .figure .change {{ font-size: .8rem; color: var(--muted); }}
+.figure .value {{ font-size: 1.25rem; font-weight: 650; }}
+.change.up {{ color: var(--c-up); }} .change.down {{ color: var(--c-down); }}
+@media (max-width: 40rem) {{ body {{ margin: 1rem auto; }} td, th {{ padding: .2rem .4rem; }} }}
 </style></head>
 <body>
 """
+
+
+def head(title: str) -> str:
+    """The page's head: its title and the site's styles, the palette's colours as CSS properties."""
+    from openbooks.flows.report.palette import DOWN, UP
+
+    return HEAD.format(day=title, palette=f":root {{ --c-up: {UP}; --c-down: {DOWN}; }}")

@@ -1,11 +1,14 @@
 """Trends over a period, one point per published day, as inline SVG (the
-daily charts' rendering: hover titles, no legend entry for an absent series)."""
+daily charts' rendering: hover titles, no legend entry for an absent series).
+A day not published is a gap in each line, not a line drawn across it; each
+quantity has its colour from ``palette``."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from openbooks.flows.report.charts import WIDTH, built, fed, field, svgs
+from openbooks.flows.report.palette import colour
 
 REVENUE = {"gpu_cost_usd": "GPU cost", "theoretical_revenue_usd": "theoretical revenue",
            "billed_revenue_usd": "billed revenue"}
@@ -40,16 +43,27 @@ def _long(daily: pl.DataFrame, series: dict[str, str], number: str) -> pl.DataFr
 def line_chart(daily: pl.DataFrame, series: dict[str, str], title: str, y_title: str, number: str, axis_format: str):
     import altair as alt
 
-    long = _long(daily, series, number)
-    domain = long["series"].unique(maintain_order=True).to_list()
+    long = _long(every_day(daily), series, number)
+    present = [c for c in series if series[c] in set(long["series"].to_list())]
     base = alt.Chart(title=title).encode(
         x=alt.X("day", type="temporal", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
         y=alt.Y("value", type="quantitative", title=y_title, axis=alt.Axis(format=axis_format)),
-        color=alt.Color("series", type="nominal", title=None, scale=alt.Scale(domain=domain)),
+        color=alt.Color("series", type="nominal", title=None, scale=alt.Scale(
+            domain=[series[c] for c in present], range=[colour(c) for c in present])),
     )
+    drawn = long.filter(pl.col("value").is_not_null())
     points = base.mark_point(filled=True, size=40).encode(description=field("label", "nominal"),
                                                            tooltip=field("label", "nominal", "Tooltip"))
-    return fed(alt.layer(base.mark_line(), points).properties(width=WIDTH, height=200), long, long)
+    line = base.mark_line(invalid="break-paths-show-domains")
+    return fed(alt.layer(line, points).properties(width=WIDTH, height=200), long, drawn)
+
+
+def every_day(daily: pl.DataFrame) -> pl.DataFrame:
+    """``daily`` with a row of nulls for each day between its first and last that is not published."""
+    if daily.height < 2:
+        return daily
+    grid = pl.DataFrame({"day": pl.date_range(daily["day"].min(), daily["day"].max(), "1d", eager=True)})
+    return grid.join(daily, on="day", how="left").sort("day")
 
 
 @built
@@ -60,14 +74,16 @@ def node_hours_chart(daily: pl.DataFrame):
     long = _long(frame, NODE_HOURS, "{:,.0f}")
     long = long.filter(pl.col("value") != 0) if long.height else long
     domain = [name for name in NODE_HOURS.values() if name in set(long["series"].to_list())]
+    roles = {name: role for role, name in NODE_HOURS.items()}
     return fed(
-        alt.Chart(title="Node-hours by day: serving, idle, training")
+        alt.Chart(title="Node-hours by day: " + ", ".join(domain))
         .mark_bar()
         .encode(
             x=alt.X("day", type="temporal", title=None, axis=alt.Axis(format="%b %d", labelAngle=0),
                     timeUnit="yearmonthdate"),
             y=alt.Y("value", type="quantitative", title="node-hours", stack="zero"),
-            color=alt.Color("series", type="nominal", title=None, scale=alt.Scale(domain=domain)),
+            color=alt.Color("series", type="nominal", title=None, scale=alt.Scale(
+                domain=domain, range=[colour(roles[name].removesuffix("_node_hours")) for name in domain])),
             order=alt.Order("series", type="nominal"), description=field("label", "nominal"),
             tooltip=field("label", "nominal", "Tooltip"),
         )

@@ -16,7 +16,9 @@ import polars as pl
 
 from openbooks.flows.report.anomalies import descriptions
 from openbooks.flows.report.files import write_text_atomically
-from openbooks.flows.report.format import figure_rows, format_value, html_table, markdown_table, markdown_text, money, pct
+from openbooks.flows.report.format import (
+    Link, figure_rows, format_value, html_table, markdown_table, markdown_text, money, pct, usd,
+)
 from openbooks.flows.report.period import Statement
 from openbooks.flows.report.sections import customers as customer_section
 from openbooks.flows.report.sections.figures import FIGURES
@@ -61,6 +63,9 @@ def _signed(value: float, fmt: str) -> str:
 
 
 def change_rows(stmt: Statement) -> list[list[str]]:
+    """A row per figure; one row saying so when no day of the previous period is published."""
+    if stmt.change.height and stmt.change["previous"].is_null().all():
+        return [["no day of the previous period is published: nothing to compare", "", "", ""]]
     rows = []
     for r in stmt.change.iter_rows(named=True):
         label, fmt = LABELS.get(r["figure"], (r["figure"], "{:,.2f}"))
@@ -74,7 +79,8 @@ def change_rows(stmt: Statement) -> list[list[str]]:
 def day_rows(stmt: Statement) -> list[list[str]]:
     usd = "${:,.0f}"
     return [
-        [str(r["day"]), r["status"], format_value(r["gpu_cost_usd"], usd), format_value(r["theoretical_revenue_usd"], usd),
+        [Link(str(r["day"]), f"../{r['day']}.html") if r["status"] == "published" else str(r["day"]), r["status"],
+         format_value(r["gpu_cost_usd"], usd), format_value(r["theoretical_revenue_usd"], usd),
          format_value(r["billed_revenue_usd"], usd), pct(r["gross_margin"]), pct(r["billed_gross_margin"]),
          format_value(r["cache_hit_rate"], "{:.2%}")]
         for r in stmt.days.iter_rows(named=True)
@@ -93,9 +99,9 @@ def tables(stmt: Statement) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of each table of the statement, in page order."""
     totals = stmt.totals.row(0, named=True)
     figures = [list(r) for r in figure_rows(totals, FIGURES + IN_DEPTH_FIGURES)]
-    cost = [[r["line"], f"${r['usd']:,.0f}", pct(r["share"])] for r in stmt.cost_breakdown.iter_rows(named=True)]
+    cost = [[r["line"], usd(r["usd"]), pct(r["share"])] for r in stmt.cost_breakdown.iter_rows(named=True)]
     if cost:
-        cost.append(["fully loaded", f"${stmt.cost_breakdown['usd'].sum():,.0f}", pct(1.0)])
+        cost.append(["fully loaded", usd(stmt.cost_breakdown["usd"].sum()), pct(1.0)])
     models = [[r["model"], money(r["theoretical_revenue_usd"]), money(r["billed_revenue_usd"]), pct(r["billed_share"])]
               for r in stmt.models.iter_rows(named=True)]
     previous = f"previous ({stmt.previous.start} to {stmt.previous.end})"
@@ -124,11 +130,12 @@ def markdown(stmt: Statement) -> str:
 
 
 def html_page(stmt: Statement) -> str:
-    from openbooks.flows.report.page import HEAD
+    from openbooks.flows.report.page import head
     from openbooks.flows.report.period_charts import trend_charts
 
     note, found = incomplete_note(stmt), descriptions(stmt.anomalies)
     lines = [
+        '<nav class="site"><a href="../index.html">all days</a></nav>',
         f"<h1>openbooks: {html.escape(stmt.period.label)}</h1>",
         f"<p>{html.escape(headline(stmt))}</p>",
         *([f'<p class="incomplete"><strong>{html.escape(note)}</strong></p>'] if note else []),
@@ -136,7 +143,7 @@ def html_page(stmt: Statement) -> str:
         "<h2>Trends</h2>" + "".join(trend_charts(stmt.daily, stmt.cost_breakdown)),
         *[html_table(title, header, rows) for title, header, rows in tables(stmt)],
     ]
-    return HEAD.format(day=html.escape(stmt.period.label)) + "\n".join(lines) + "\n</body></html>\n"
+    return head(html.escape(stmt.period.label)) + "\n".join(lines) + "\n</body></html>\n"
 
 
 def csv_text(stmt: Statement) -> str:

@@ -20,7 +20,8 @@ import polars as pl
 from openbooks.flows.report.charts import concurrently, svgs
 from openbooks.flows.report.files import report_paths, write_text_atomically
 from openbooks.flows.report.format import format_value, pct
-from openbooks.flows.report.page import HEAD
+from openbooks.flows.report.headline import headline_rows, strip_html, with_unit_cost
+from openbooks.flows.report.page import head
 from openbooks.flows.report.period import Period, month_period, period_statement
 from openbooks.flows.report.period_charts import MARGIN_TREND, REVENUE_TREND, line_chart
 from openbooks.flows.report.period_page import write_statement
@@ -67,15 +68,18 @@ def days_table(rows: list[tuple[str, bool, list[str]]]) -> str:
 def index_page(daily: pl.DataFrame, directory: Path, statements: list[tuple[Period, str]], trends: list[str]) -> str:
     links = "".join(f'<li><a href="{html.escape(path)}">{html.escape(p.label)}</a> ({p.start} to {p.end})</li>'
                     for p, path in statements)
+    last = daily["day"].max()
     lines = [
         "<h1>openbooks</h1>",
-        f"<p>{daily.height} published day(s), {daily['day'].min()} to {daily['day'].max()}.</p>",
+        f'<h2>Last day: <a href="{last}.html">{last}</a></h2>',
+        strip_html(headline_rows(with_unit_cost(daily), last)),
+        f"<p>{daily.height} published day(s), {daily['day'].min()} to {last}.</p>",
         f"<h2>Month statements</h2><ul>{links}</ul>" if links else "",
         f"<h2>Last {TREND_DAYS} days</h2>" + "".join(trends),
         days_table(day_rows(daily, directory)),
         f'<p class="muted">{html.escape(DATA_DOCS_NOTE)}</p>',
     ]
-    return HEAD.format(day="reports") + "\n".join(line for line in lines if line) + "\n</body></html>\n"
+    return head("reports") + "\n".join(line for line in lines if line) + "\n</body></html>\n"
 
 
 def write_site(config: Config, *, read_only: bool = False) -> Path | None:

@@ -47,7 +47,8 @@ def run(
     from openbooks.flows.report import report_paths
 
     outcome = row.get("status", "published")  # unchanged: the figures were published already
-    terminal.console.print(figures_table(row, f"openbooks {the_day} ({outcome}, run {row['run_id']})"))
+    terminal.console.print(figures_table(row, f"openbooks {the_day} ({outcome})"))
+    terminal.say(f"run {row['run_id']}")  # on its own line: the table stays within 80 columns
     from openbooks.flows.report.anomalies import published_lines
 
     for line in row.get("notes", []):

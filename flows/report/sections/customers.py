@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from openbooks.flows.report.day import CUSTOMERS, Day
-from openbooks.flows.report.format import Part, html_table, markdown_table
+from openbooks.flows.report.format import Part, html_table, markdown_table, money
 
 TABLES = (CUSTOMERS,)
 HEADER = ["customer", "requests", "input tokens", "output tokens", "billed revenue", "allocated cost", "margin"]
@@ -15,8 +15,7 @@ TOP = 10
 def _rows(frame: pl.DataFrame) -> list[list[str]]:
     return [
         [str(r["customer_id"]), f"{r['requests']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens']:,}",
-         f"${r['billed_revenue_usd'] or 0:,.2f}", f"${r['allocated_cost_usd'] or 0:,.2f}",
-         f"${r['margin_usd'] or 0:,.2f}"]
+         money(r["billed_revenue_usd"]), money(r["allocated_cost_usd"]), money(r["margin_usd"])]
         for r in frame.iter_rows(named=True)
     ]
 
