@@ -141,3 +141,12 @@ def test_openbooks_run_reads_naive_local_times_with_config_only(project, generat
     day = published(project.config, "SELECT requests, input_tokens, cache_hit_tokens, output_tokens, gpu_cost_usd "
                                     "FROM daily_economics")
     assert day == [(*truth, 87_072.0)]
+
+
+def test_an_unknown_zone_is_refused_when_the_config_loads(project):
+    from openbooks.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="sources.requests.options.timezone: expected an IANA timezone"):
+        write_project(project, "requests/*.csv", {"timezone": "Mars/Olympus"})
+    with pytest.raises(ConfigError, match="sources.requests.options.epoch"):
+        write_project(project, "requests/*.csv", {"epoch": "minutes"})

@@ -29,6 +29,7 @@ from openbooks.flows.sources.base import DayRequest, SourceKind, SourceResult
 from openbooks.flows.sources.litellm_rows import CUSTOMER_CHAIN, FieldMapping, chained, request_rows
 from openbooks.flows.sources.recorded_files import listed_files, record_files
 from openbooks.flows.sources.requests import aggregate_request_frame, day_scope, keep_samples, usage_result
+from openbooks.config.common import zone_name
 from openbooks.errors import ConfigError, InputError, SourceUnavailable
 
 COLUMNS = ["request_id", "startTime", "model", "model_group", "prompt_tokens", "completion_tokens", "user",
@@ -60,11 +61,7 @@ class LiteLLMOptions(BaseModel):
             raise ValueError("the DSN must not hold a password; name its environment variable in options.password_env")
         return dsn
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, zone: str) -> str:
-        ZoneInfo(zone)
-        return zone
+    _zone = field_validator("timezone")(lambda cls, v: zone_name(v))
 
 
 def where(options: LiteLLMOptions) -> str:

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from openbooks.config.common import zone_name
+
 EPOCH_MICROS = {"seconds": 1_000_000, "milliseconds": 1_000}
 UNIX_EPOCH = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
 NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -40,12 +42,7 @@ class RequestOptions(BaseModel):
     timezone: str | None = None  # for ts without a UTC offset; unset: text needs an offset, a naive TIMESTAMP is UTC
     epoch: Literal["seconds", "milliseconds"] | None = None  # ts as a number since 1970-01-01T00:00Z
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, zone: str | None) -> str | None:
-        if zone is not None:
-            ZoneInfo(zone)
-        return zone
+    _zone = field_validator("timezone")(lambda cls, v: v if v is None else zone_name(v))
 
     def expected(self) -> str | None:
         """What a readable ``ts`` is, when the options change it (else the suite's words)."""
