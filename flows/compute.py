@@ -53,6 +53,7 @@ class Books:
     billed_prices: pl.DataFrame | None = None  # the billing card's prices per hour, rules applied
     gpu_cost_check: pl.DataFrame | None = None  # declared-rate against invoiced GPU cost, with an invoice
     plausibility: pl.DataFrame | None = None  # tokens per serving GPU-second by hour and model (the gate's frame)
+    api_spend: pl.DataFrame | None = None  # hosted-API spend beside the GPU cost, with a source giving it
 
 
 def day_window(config: Config, day: date) -> DayWindow:
@@ -131,6 +132,13 @@ def invoices_of(results: dict) -> pl.DataFrame | None:
     """The day's invoiced GPU charges of every source that has them
     (``SourceResult.extra["invoiced_cost"]``, the FOCUS kind); None without any."""
     frames = [r.extra["invoiced_cost"] for r in results.values() if "invoiced_cost" in getattr(r, "extra", {})]
+    return pl.concat(frames, how="vertical_relaxed") if frames else None
+
+
+def api_spend_of(results: dict) -> pl.DataFrame | None:
+    """The day's hosted-API spend of every source that has it
+    (``SourceResult.extra["api_spend"]``, OpenAI's Costs API); None without any."""
+    frames = [r.extra["api_spend"] for r in results.values() if "api_spend" in getattr(r, "extra", {})]
     return pl.concat(frames, how="vertical_relaxed") if frames else None
 
 

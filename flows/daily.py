@@ -113,8 +113,9 @@ def token_counts_of(config: Config, window: DayWindow, results: dict[str, Source
 
 @task(cache_policy=NONE)
 def compute_books(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
-                  customers: pl.DataFrame | None = None, invoices: pl.DataFrame | None = None) -> Books:
-    return day_books.books_of(config, window, node_log, token_counts, customers, invoices)
+                  customers: pl.DataFrame | None = None, invoices: pl.DataFrame | None = None,
+                  api_spend: pl.DataFrame | None = None) -> Books:
+    return day_books.books_of(config, window, node_log, token_counts, customers, invoices, api_spend)
 
 
 @task(cache_policy=NONE)
@@ -256,7 +257,7 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
             window = compute_mod.day_window(config, day)
             node_log, token_counts, results = read_inputs(config, window, record)
             books = compute_books(config, window, node_log, token_counts, inputs.request_customers(results),
-                                  compute_mod.invoices_of(results))
+                                  compute_mod.invoices_of(results), compute_mod.api_spend_of(results))
             check_coverage(config, books, record)
             validate_results(config, books, record)
             record.notes += plausibility.notes(books.plausibility)

@@ -11,14 +11,19 @@ from openbooks.flows import publish
 from openbooks.flows.compute import Books, DayWindow
 from openbooks.flows.report.sections.charts import draw
 from openbooks.config import Config
+from openbooks.transforms.api_spend import api_spend_table
 
 
 def books_of(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
-             customers: pl.DataFrame | None = None, invoices: pl.DataFrame | None = None) -> Books:
-    """The day's books (``flows.compute``); with request-level usage, its customers too."""
+             customers: pl.DataFrame | None = None, invoices: pl.DataFrame | None = None,
+             api_spend: pl.DataFrame | None = None) -> Books:
+    """The day's books (``flows.compute``); with request-level usage, its
+    customers too; with hosted-API spend, that spend beside the GPU cost."""
     books = compute_mod.compute_books(config, window, node_log, token_counts, invoices)
     if customers is not None:
         books.customers = compute_mod.customer_books(config, books, customers)
+    if api_spend is not None:
+        books.api_spend = api_spend_table(api_spend, float(books.daily["gpu_cost_usd"][0]))
     return books
 
 
@@ -30,7 +35,8 @@ def charts_of(config: Config, books: Books) -> tuple[str, ...]:
 
 def books_and_charts(config: Config, window: DayWindow, node_log: pl.DataFrame, token_counts: pl.DataFrame,
                      customers: pl.DataFrame | None = None,
-                     invoices: pl.DataFrame | None = None) -> tuple[Books, tuple[str, ...]]:
+                     invoices: pl.DataFrame | None = None,
+                     api_spend: pl.DataFrame | None = None) -> tuple[Books, tuple[str, ...]]:
     """``books_of`` and ``charts_of`` the day, in one job."""
-    books = books_of(config, window, node_log, token_counts, customers, invoices)
+    books = books_of(config, window, node_log, token_counts, customers, invoices, api_spend)
     return books, charts_of(config, books)

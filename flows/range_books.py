@@ -183,7 +183,8 @@ def start_computing(config: Config, runs: list[DayRun], workers: Workers) -> Non
         if run.token_counts is not None:
             run.computing = workers.submit(day_books.books_and_charts, config, run.window, run.node_log,
                                            run.token_counts, inputs.request_customers(run.results),
-                                           compute_mod.invoices_of(run.results))
+                                           compute_mod.invoices_of(run.results),
+                                           compute_mod.api_spend_of(run.results))
 
 
 @task(cache_policy=NONE)

@@ -48,7 +48,8 @@ def test_csv_export_cached_split_and_left_out_rows(project):
     first = result.frame.row(0, named=True)
     assert first["ts"] == datetime(2025, 2, 27, 4, 5, 11, 120000, tzinfo=timezone.utc)
     assert (first["line"], first["channel"], first["customer_id"]) == (2, "api", "acme")
-    assert result.frame.filter(pl.col("request_id") == "chatcmpl-05")["customer_id"].item() == "unknown"
+    # no end_user: the default chain takes the next that the row holds, user
+    assert result.frame.filter(pl.col("request_id") == "chatcmpl-05")["customer_id"].item() == "svc"
 
 
 def test_parquet_export_reads_the_same(project, tmp_path):

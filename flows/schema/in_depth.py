@@ -76,6 +76,27 @@ GPU_COST_CHECK = Table(
     ),
 )
 
+API_SPEND = Table(
+    "api_spend",
+    "One row per cost bucket, project and line item of hosted-API spend booked to the business day (OpenAI's "
+    "Costs API: a UTC day's bucket is booked whole to the business day holding its middle), beside the day's GPU "
+    "cost. Tokens the API served are not served by the fleet; the spend is not part of the GPU cost.",
+    (
+        DAY,
+        column("bucket_start", "TIMESTAMPTZ", "the cost bucket's start (UTC)", True),
+        column("bucket_end", "TIMESTAMPTZ", "the cost bucket's end (UTC)", True),
+        column("project_id", "VARCHAR", "the provider's project (null when not grouped by project)"),
+        column("line_item", "VARCHAR", "the provider's line item, e.g. 'gpt-4o-2024-08-06, input' (null when not "
+               "grouped by line item)"),
+        column("amount_usd", "DOUBLE", "what the bucket's line cost, in USD", True),
+        column("day_api_spend_usd", "DOUBLE", "the business day's API spend: every row of the day"),
+        column("gpu_cost_usd", "DOUBLE", "the day's GPU cost (daily_economics.gpu_cost_usd), beside it"),
+        column("api_spend_to_gpu_cost", "DOUBLE", "day_api_spend_usd / gpu_cost_usd"),
+        column("source_file", "VARCHAR", "the saved page or export the row came from"),
+        RUN_ID,
+    ),
+)
+
 CLAIMS_AUDIT = Table(
     "claims_audit",
     "Each published claim (configs/claims.yaml) against the computed day.",

@@ -9,7 +9,9 @@ the source's ``path``: CSV or Parquet exports of that table.
 
 Failed calls and LiteLLM's own response-cache hits are left out and counted;
 cached prompt tokens come from ``metadata`` (see ``litellm_rows``); channel and
-customer come from the declared ``options.channel`` / ``options.customer``.
+customer come from the declared ``options.channel`` / ``options.customer``
+(by default the customer is the first of ``end_user``, ``user``, ``team_id``
+and the key's alias that a row holds, as LiteLLM's own spend views name it).
 """
 
 from __future__ import annotations
@@ -17,16 +19,17 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openbooks.flows.sources.base import DayRequest, SourceKind, SourceResult
-from openbooks.flows.sources.litellm_rows import FieldMapping, request_rows
+from openbooks.flows.sources.litellm_rows import CUSTOMER_CHAIN, FieldMapping, chained, request_rows
 from openbooks.flows.sources.recorded_files import listed_files, record_files
 from openbooks.flows.sources.requests import aggregate_request_frame, day_scope, keep_samples, usage_result
+from openbooks.config.common import zone_name
 from openbooks.errors import ConfigError, InputError, SourceUnavailable
 
 COLUMNS = ["request_id", "startTime", "model", "model_group", "prompt_tokens", "completion_tokens", "user",
@@ -45,7 +48,8 @@ class LiteLLMOptions(BaseModel):
     timezone: str = "UTC"  # how startTime (stored without offset) is read
     model_field: Literal["model", "model_group"] = "model"
     channel: FieldMapping = FieldMapping(constant="api")
-    customer: FieldMapping = FieldMapping(column="end_user", default="unknown")
+    # one mapping, or a fallback chain: each row takes the first that gives a value
+    customer: FieldMapping | Annotated[tuple[FieldMapping, ...], Field(min_length=1)] = CUSTOMER_CHAIN
     connect_timeout_seconds: int = Field(10, gt=0)
 
     @field_validator("dsn")
@@ -57,11 +61,7 @@ class LiteLLMOptions(BaseModel):
             raise ValueError("the DSN must not hold a password; name its environment variable in options.password_env")
         return dsn
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, zone: str) -> str:
-        ZoneInfo(zone)
-        return zone
+    _zone = field_validator("timezone")(lambda cls, v: zone_name(v))
 
 
 def where(options: LiteLLMOptions) -> str:
@@ -152,7 +152,8 @@ def requests_of_day(request: DayRequest) -> SourceResult:
     """The day's served requests as a canonical ``requests`` frame, the rows
     left out and the problems; nothing recorded or aggregated."""
     options: LiteLLMOptions = request.options
-    common = dict(source=request.name, mapping={"channel": options.channel, "customer_id": options.customer},
+    mapping = {"channel": options.channel, "customer_id": chained(options.customer)}
+    common = dict(source=request.name, mapping=mapping,
                   model_field=options.model_field, zone=options.timezone, start=request.start, end=request.end)
     if options.dsn:
         rows = fetch_spend_rows(options, request.name, request.start, request.end)

@@ -14,6 +14,7 @@ only in ``metadata``: LiteLLM logs the call's usage there as ``usage_object``
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -54,6 +55,10 @@ class FieldMapping(BaseModel):
             raise ValueError(f"give exactly one of constant, column, metadata, tag_prefix (got {given or 'none'})")
         return self
 
+    def metadata_paths(self) -> list[str]:
+        """The keys of ``metadata`` it reads."""
+        return [f"$.{self.metadata}"] if self.metadata else []
+
     def origin(self) -> str:
         if self.constant is not None:
             return "constant"
@@ -76,6 +81,36 @@ class FieldMapping(BaseModel):
         if self.values:
             raw = raw.replace_strict(self.values, default=None, return_dtype=pl.Utf8)
         return raw.fill_null(self.default) if self.default is not None else raw
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A chain of mappings: each row takes the first that gives a value, as
+    LiteLLM's own spend views name a customer (``end_user``, else ``user``,
+    else ``team_id``, else the key's alias)."""
+
+    fields: tuple[FieldMapping, ...]
+
+    def metadata_paths(self) -> list[str]:
+        return [path for field in self.fields for path in field.metadata_paths()]
+
+    def origin(self) -> str:
+        return " / ".join(field.origin() for field in self.fields)
+
+    def expr(self) -> pl.Expr:
+        return pl.coalesce([field.expr() for field in self.fields])
+
+
+# LiteLLM_SpendLogs names the caller in end_user (the request's ``user``
+# field), user (the key's internal user), team_id, and the key's alias in
+# metadata (user_api_key_alias); a row with none of them is "unknown".
+CUSTOMER_CHAIN = (FieldMapping(column="end_user"), FieldMapping(column="user"), FieldMapping(column="team_id"),
+                  FieldMapping(metadata="user_api_key_alias"), FieldMapping(constant="unknown"))
+
+
+def chained(mapping: FieldMapping | list[FieldMapping] | tuple[FieldMapping, ...]) -> FieldMapping | Fallback:
+    """One mapping as it is; a list as a ``Fallback`` chain."""
+    return mapping if isinstance(mapping, FieldMapping) else Fallback(tuple(mapping))
 
 
 def json_values(documents: pl.Series, paths: list[str]) -> pl.DataFrame:
@@ -126,7 +161,7 @@ def whole(column: str) -> pl.Expr:
     return value.is_not_null() & (value >= 0) & (value == value.floor())
 
 
-def checks(mapping: dict[str, FieldMapping], model_field: str) -> list[tuple[str, str, pl.Expr]]:
+def checks(mapping: dict[str, FieldMapping | Fallback], model_field: str) -> list[tuple[str, str, pl.Expr]]:
     """(column, what was expected, rows that pass), in the order a row is told about."""
     metadata = pl.col("metadata")
     listed = [
@@ -153,11 +188,11 @@ def first_failure(listed: list[tuple[str, str, pl.Expr]]) -> pl.Expr:
     return expr
 
 
-def request_rows(rows: pl.DataFrame, mapping: dict[str, FieldMapping], *, source: str, origin: str | None,
+def request_rows(rows: pl.DataFrame, mapping: dict[str, FieldMapping | Fallback], *, source: str, origin: str | None,
                  model_field: str, zone: str, start: datetime, end: datetime, first_line: int = 1
                  ) -> tuple[pl.DataFrame, dict[str, int], list[Problem]]:
     """Served requests of the day, the rows left out (reason → count), the problems."""
-    paths = [f"$.{field.metadata}" for field in mapping.values() if field.metadata]
+    paths = [path for field in mapping.values() for path in field.metadata_paths()]
     frame = typed(rows, zone, paths).with_columns(
         pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line"),
         *(field.expr().alias(name) for name, field in mapping.items()),

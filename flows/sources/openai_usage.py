@@ -12,11 +12,14 @@
 cached tokens and misses the rest. The channel comes from ``project_id``
 through ``options.channels``; ``options.models`` renames API models to the
 price book's names, so a team can compare what it paid the API with what the
-same traffic costs on its own GPUs.
+same traffic costs on its own GPUs. A ``.csv`` file (or ``format: csv``) is
+the usage dashboard's export instead (``openai_usage_export``): the same
+fields as columns, one row per bucket and group, counts written as ``19.0``.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,9 +27,12 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
+from openbooks.flows.sources import openai_costs as costs
+from openbooks.flows.sources import openai_usage_export as usage_export
 from openbooks.flows.sources.base import FEEDS, DayRequest, Problem, SourceKind, SourceResult
+from openbooks.flows.sources.files import display_path, inside_declared_directory
 from openbooks.flows.sources.recorded_files import listed_files, record_files
-from openbooks.errors import InputError
+from openbooks.errors import InputError, SourceNotFound
 
 SCHEMA = {"hour_start": pl.Datetime("us", "UTC"), "model": pl.Utf8, "channel": pl.Utf8, "cache_hit_tokens": pl.Int64,
           "cache_miss_tokens": pl.Int64, "output_tokens": pl.Int64, "requests": pl.Int64, "source_file": pl.Utf8,
@@ -41,6 +47,8 @@ class OpenAIUsageOptions(BaseModel):
     channels: dict[str, str] = {}  # project_id -> channel
     channel: str = "api"  # for projects not listed (and results not grouped by project)
     models: dict[str, str] = {}  # API model -> the model name in openbooks' price book
+    # Costs API pages (JSON) or the dashboard's cost export (CSV): a glob relative to the config, {date} the day
+    costs: str | None = None
 
 
 def whole(value, name: str) -> int:
@@ -70,8 +78,11 @@ def result_row(bucket: dict, result: dict, options: OpenAIUsageOptions, hour: da
 def bucket_hour(bucket: dict) -> datetime:
     """The hour a bucket of at most an hour lies in; raises for wider ones."""
     start, end = bucket.get("start_time"), bucket.get("end_time")
-    if not isinstance(start, int) or not isinstance(end, int) or not 0 < end - start <= 3600:
-        raise ValueError("start_time|buckets of at most an hour (save the pages with bucket_width=1h)")
+    for name, value in (("start_time", start), ("end_time", end)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name}|a Unix time in seconds")
+    if not 0 < end - start <= 3600:
+        raise ValueError("start_time|buckets of at most an hour (save the pages with bucket_width=1h; export with 1-hour or 1-minute buckets)")
     hour = datetime.fromtimestamp(start - start % 3600, tz=timezone.utc)
     if end > hour.timestamp() + 3600:
         raise ValueError("end_time|a bucket inside one clock hour")
@@ -81,28 +92,36 @@ def bucket_hour(bucket: dict) -> datetime:
 def page_rows(page: dict, options: OpenAIUsageOptions, *, source: str, origin: str, start: datetime, end: datetime,
               seen: dict) -> tuple[list[dict], int, list[Problem]]:
     """One saved page's rows in the day, the results outside it, its problems."""
-    rows, outside, problems, number = [], 0, [], 0
-    for bucket in page.get("data") or []:
-        for result in bucket.get("results") or []:
-            number += 1
-            try:
-                hour = bucket_hour(bucket)
-                if not start <= hour < end:
-                    outside += 1
-                    continue
-                row = result_row(bucket, result, options, hour)
-            except ValueError as exc:
-                field, _, expected = str(exc).partition("|")
-                problems.append(Problem(source, expected, file=origin, line=number, column=field,
-                                        record=json.dumps(result)))
+    numbered = enumerate(((bucket, result) for bucket in page.get("data") or []
+                          for result in bucket.get("results") or []), 1)
+    return result_rows(numbered, options, source=source, origin=origin, start=start, end=end, seen=seen)
+
+
+def result_rows(numbered, options: OpenAIUsageOptions, *, source: str, origin: str, start: datetime, end: datetime,
+                seen: dict) -> tuple[list[dict], int, list[Problem]]:
+    """Rows in the day from (number, (bucket, result)) pairs, the results outside it, the problems
+    (each naming ``origin`` and the result's number: its place in a page, or its line in a CSV)."""
+    rows, outside, problems = [], 0, []
+    for number, (bucket, result) in numbered:
+        try:
+            hour = bucket_hour(bucket)
+            if not start <= hour < end:
+                outside += 1
                 continue
-            key = (bucket["start_time"], *(str(result.get(k)) for k in GROUP_KEYS))
-            if key in seen:
-                problems.append(Problem(source, f"each bucket and group once (also in {seen[key]})", file=origin,
-                                        line=number, column="start_time", record=json.dumps(result)))
-                continue
-            seen[key] = f"{origin} result {number}"
-            rows.append(row | {"source_file": origin, "line": number})
+            row = result_row(bucket, result, options, hour)
+        except ValueError as exc:
+            field, _, expected = str(exc).partition("|")
+            value = (bucket | result).get(field)
+            problems.append(Problem(source, expected, file=origin, line=number, column=field,
+                                    value=None if value is None else str(value), record=json.dumps(result)))
+            continue
+        key = (bucket["start_time"], *(str(result.get(k)) for k in GROUP_KEYS))
+        if key in seen:
+            problems.append(Problem(source, f"each bucket and group once (also in {seen[key]})", file=origin,
+                                    line=number, column="start_time", record=json.dumps(result)))
+            continue
+        seen[key] = f"{origin} result {number}"
+        rows.append(row | {"source_file": origin, "line": number})
     return rows, outside, problems
 
 
@@ -131,12 +150,57 @@ def usage_of_day(request: DayRequest) -> SourceResult:
     options: OpenAIUsageOptions = request.options
     files = listed_files(request)
     rows, outside, problems, seen = [], 0, [], {}
+    skipped: dict[str, int] = {}
     for path in files:
-        more, out, found = page_rows(load_page(path), options, source=request.name, origin=str(path),
-                                     start=request.start, end=request.end, seen=seen)
+        bounds = dict(source=request.name, origin=str(path), start=request.start, end=request.end, seen=seen)
+        if is_csv(request.source, path):
+            numbered, empty = usage_export.results(path, request.source.delimiter)
+            more, out, found = result_rows(numbered, options, **bounds)
+            if empty:
+                skipped[usage_export.EMPTY] = skipped.get(usage_export.EMPTY, 0) + empty
+        else:
+            more, out, found = page_rows(load_page(path), options, **bounds)
         rows, outside, problems = rows + more, outside + out, problems + found
-    return SourceResult(token_counts(rows), files=files, skipped={OUTSIDE: outside} if outside else {},
-                        problems=problems)
+    if outside:
+        skipped[OUTSIDE] = outside
+    result = SourceResult(token_counts(rows), files=files, skipped=skipped, problems=problems)
+    if options.costs:
+        add_spend(request, result)
+    return result
+
+
+def cost_files(request: DayRequest) -> list[Path]:
+    """The files ``options.costs`` names for the day; none is ``SourceNotFound``."""
+    pattern = request.config.resolve(request.options.costs.replace("{date}", request.day.isoformat()))
+    paths = sorted(Path(p) for p in glob.glob(str(pattern)) if Path(p).is_file())
+    if not paths:
+        raise SourceNotFound(f"no {request.name} cost file for {request.day}: nothing matches "
+                             f"sources.{request.name}.options.costs = {display_path(pattern)}")
+    return [inside_declared_directory(p, pattern, request.name) for p in paths]
+
+
+def add_spend(request: DayRequest, result: SourceResult) -> None:
+    """The day's API spend (``extra["api_spend"]``) from the cost files, their problems and left-out rows."""
+    rows, seen = [], {}
+    for path in cost_files(request):
+        if is_csv(None, path):
+            numbered, empty = costs.export_results(path, request.source.delimiter)
+            if empty:
+                result.skipped[costs.EMPTY] = result.skipped.get(costs.EMPTY, 0) + empty
+        else:
+            numbered = costs.page_results(path)
+        more, outside, found = costs.spend_rows(numbered, source=request.name, origin=str(path), start=request.start,
+                                                end=request.end, seen=seen)
+        rows, result.problems = rows + more, result.problems + found
+        if outside:
+            result.skipped[costs.OUTSIDE] = result.skipped.get(costs.OUTSIDE, 0) + outside
+        result.files.append(path)
+    result.extra["api_spend"] = costs.spend_frame(rows)
+
+
+def is_csv(source, path: Path) -> bool:
+    """A dashboard export (CSV) rather than a saved API page (JSON): by ``format:``, else by suffix."""
+    return (getattr(source, "format", None) or path.suffix.lower().lstrip(".")) == "csv"
 
 
 def read(request: DayRequest) -> SourceResult:
@@ -151,5 +215,6 @@ KIND = SourceKind(
     read=read,
     options=OpenAIUsageOptions,
     suite="token_counts",
-    description="OpenAI organization Usage API pages (usage/completions, hourly buckets) saved as JSON",
+    description="OpenAI organization Usage API pages (usage/completions, hourly buckets) saved as JSON, "
+                "or the usage dashboard's CSV export",
 )

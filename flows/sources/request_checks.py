@@ -95,7 +95,8 @@ def quarantine_rows(usage, name: str, expected: dict[str, str], run_id: str, day
     """``quarantine`` rows for the sampled bad rows of source ``name``
     (``expected``: check → what a row should hold)."""
     return [
-        QuarantineRow(run_id, day, name, f"expected {expected.get(check, check)}", source_file,
+        QuarantineRow(run_id, day, name, f"expected {usage.expected.get(check) or expected.get(check, check)}",
+                      source_file,
                       usage.hashes.get(Path(source_file)), line, column, value, record)
         for check, samples in usage.samples.items()
         for source_file, line, column, value, record in samples
@@ -104,6 +105,7 @@ def quarantine_rows(usage, name: str, expected: dict[str, str], run_id: str, day
 
 def failure_lines(usage, name: str, check: str, expected: str) -> list[str]:
     """One line per sampled bad row of ``check``, then how many rows fail it in all."""
+    expected = usage.expected.get(check) or expected
     lines = [
         f"{display_path(source_file)} row {line} column {column}: expected {expected}, got "
         + ("empty" if value is None else repr(value))

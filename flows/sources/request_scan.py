@@ -89,6 +89,7 @@ class RequestUsage:
     samples: dict[str, list[tuple]] = field(default_factory=dict)  # check → (file, row, column, value, record)
     hashes: dict[Path, str] = field(default_factory=dict)
     by_period: bool = False  # each price period scanned on its own (rows in time order)
+    expected: dict[str, str] = field(default_factory=dict)  # check -> what a row should hold, when not the suite's words
 
     @property
     def rows(self) -> int:

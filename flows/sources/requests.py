@@ -20,6 +20,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import polars as pl
@@ -30,7 +31,9 @@ from openbooks.flows.sources.mapping import checked_mapping, ident, literal, tex
 from openbooks.flows.sources.raw_tables import record_file
 from openbooks.flows.sources.readers import format_of, reader_for
 from openbooks.flows.sources.request_checks import quarantine_rows
+from openbooks.flows.sources import request_times
 from openbooks.flows.sources.request_diagnosis import unreadable_file
+from openbooks.flows.sources.request_times import RequestOptions
 from openbooks.flows.sources.request_scan import HOUR_US, DayScope, RequestRows, RequestUsage, aggregate, frame_rows
 from openbooks.flows.sources.staging import parse_text
 from openbooks.flows.warehouse import quarantine, scratch, session
@@ -47,35 +50,63 @@ TYPES = {
     "cached_tokens": ("BIGINT", "integer"),
     "output_tokens": ("BIGINT", "integer"),
 }
+
+
+class TimeReading(NamedTuple):
+    """How a source's ``ts`` is read (its options) and the day it is read for."""
+
+    options: RequestOptions
+    start: datetime
+    end: datetime
+
+
 # Split the scan by price period only while that reads at most this many rows per row of the day.
 MAX_READS_PER_ROW = 1.2
 
 
-def _typed_columns(mapping: dict, file_types: dict[str, str]) -> str:
+def _typed_columns(mapping: dict, file_types: dict[str, str], times: TimeReading) -> str:
     """Each canonical column typed: as is when the file has the type already,
-    parsed strictly from text (timestamps need a UTC offset), else TRY_CAST."""
+    parsed strictly from text (timestamps need a UTC offset unless the
+    source's options say how ``ts`` is written), else TRY_CAST."""
     return ", ".join(
-        f"{typed_sql(mapping[name], target, file_types, lambda v, kind=kind: parse_text(kind, v))} AS {name}"
-        for name, (target, kind) in TYPES.items()
+        f"{_ts_sql(mapping[name], file_types, times) if name == 'ts' else _typed(mapping[name], target, kind, file_types)}"
+        f" AS {name}" for name, (target, kind) in TYPES.items()
     )
 
 
-def file_rows(con: duckdb.DuckDBPyConnection, name: str, source, paths: list[Path]) -> RequestRows:
+def _typed(spec, target: str, kind: str, file_types: dict[str, str]) -> str:
+    return typed_sql(spec, target, file_types, lambda v: parse_text(kind, v))
+
+
+def _ts_sql(spec, file_types: dict[str, str], times: TimeReading) -> str:
+    options, start, end = times
+    if isinstance(spec, str) and file_types[spec] != "VARCHAR":
+        typed = request_times.typed_column_sql(ident(spec), file_types[spec], options, start, end)
+        if typed is not None:
+            return typed
+    return typed_sql(spec, TYPES["ts"][0], file_types, lambda v: request_times.text_sql(v, options, start, end))
+
+
+def file_rows(con: duckdb.DuckDBPyConnection, name: str, source, paths: list[Path],
+              times: TimeReading | None = None) -> RequestRows:
     """The day's request files as ``RequestRows``. Every file must carry the
-    mapped columns; the first file's types are used."""
+    mapped columns; the first file's types are used. ``times``: how ``ts`` is
+    written (the source's options) and the day's bounds."""
+    times = times or TimeReading(RequestOptions(), datetime(1970, 1, 1), datetime(1970, 1, 2))
     reader = reader_for(source, paths[0])
     mapping, file_columns = {}, []
     for path in paths:
         file_columns = reader.columns(path, source, con)
         mapping = checked_mapping(path, file_columns, name, source, FEEDS["requests"])
     types = reader.types(paths, con, file_columns)
-    typed = _typed_columns(mapping, types)
+    typed = _typed_columns(mapping, types, times)
     ts_column = mapping["ts"] if isinstance(mapping["ts"], str) else None
     ordered = reader.name == "parquet" and ts_column is not None and types.get(ts_column) == TYPES["ts"][0]
     return RequestRows(
         typed=f"SELECT {typed} FROM {reader.table(paths, source, file_columns)}",
-        numbered=f"SELECT *, {typed} FROM ({reader.numbered(paths, source, file_columns)})",
-        raw_values={n: text_sql(mapping[n]) for n in TYPES},
+        # the typed columns under their own names; the row as read as the struct __raw
+        numbered=f"SELECT {typed}, __file, __line, __raw FROM ({reader.numbered(paths, source, file_columns)}) __raw",
+        raw_values={n: text_sql(mapping[n], RAW) for n in TYPES},
         raw_record="json_object(" + ", ".join(f"{literal(n)}, {_raw(mapping[n])}" for n in TYPES) + ")::VARCHAR",
         label=f"{SOURCE} ({len(paths)} file{'s' if len(paths) != 1 else ''})",
         time_ordered=(lambda c, periods, start: _rows_in_time_order(c, paths, ts_column, periods, start)) if ordered
@@ -83,8 +114,11 @@ def file_rows(con: duckdb.DuckDBPyConnection, name: str, source, paths: list[Pat
     )
 
 
+RAW = "__raw."
+
+
 def _raw(spec) -> str:
-    return ident(spec) if isinstance(spec, str) else text_sql(spec)
+    return RAW + ident(spec) if isinstance(spec, str) else text_sql(spec, RAW)
 
 
 def _rows_in_time_order(con: duckdb.DuckDBPyConnection, paths: list[Path], ts_column: str,
@@ -126,13 +160,23 @@ def aggregate_requests(config, paths: list[Path], *, day_start: datetime, day_en
                        name: str = SOURCE) -> RequestUsage:
     """Read the day's request files of source ``name`` and aggregate them."""
     source = config.sources.get(name)
+    options = source_options(source)
     scope = DayScope(day_start, day_end, hours, priced_models, price_change_hours, scoped_to_day)
     with ThreadPoolExecutor(max_workers=1) as pool, scratch(config) as con:
         hashing = {path: pool.submit(content_hash, path) for path in paths}
-        rows = file_rows(con, name, source, paths)
+        rows = file_rows(con, name, source, paths, TimeReading(options, day_start, day_end))
         hourly, customers, summary, samples, by_period = _scan(con, config, name, rows, scope, paths)
         hashes = {path: future.result() for path, future in hashing.items()}
-    return RequestUsage(paths, hourly, customers, summary, samples, hashes, by_period)
+    expected = {"unreadable_ts": options.expected()} if options.expected() else {}
+    return RequestUsage(paths, hourly, customers, summary, samples, hashes, by_period, expected)
+
+
+def source_options(source) -> RequestOptions:
+    """The source's ``options`` as this kind's (the defaults when it has none)."""
+    options = getattr(source, "validated_options", None)
+    if isinstance(options, RequestOptions):
+        return options
+    return RequestOptions(**(getattr(source, "options", None) or {}))
 
 
 def aggregate_request_frame(config, frame: pl.DataFrame, scope: DayScope, label: str) -> RequestUsage:
@@ -218,6 +262,6 @@ def record_request_files(request: DayRequest, usage: RequestUsage) -> None:
 
 
 KIND = SourceKind(
-    name="requests", feeds="requests", read=read, suite="requests",
+    name="requests", feeds="requests", read=read, suite="requests", options=RequestOptions,
     description="openbooks' request-level logs: one row per request, aggregated in DuckDB",
 )
