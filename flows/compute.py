@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from openbooks.flows.frames import compile_frames, hardware_frame
+from openbooks.flows.whatif import books_scenarios
 from openbooks.config import Config
 from openbooks.transforms import books as day_books
 from openbooks.transforms import calendar, capacity, checks, customers, models, waterfall
@@ -52,6 +53,7 @@ class Books:
     inputs: DayInputs | None = None  # the config compiled to frames, as the day was computed from
     billed_prices: pl.DataFrame | None = None  # the billing card's prices per hour, rules applied
     gpu_cost_check: pl.DataFrame | None = None  # declared-rate against invoiced GPU cost, with an invoice
+    scenario_economics: pl.DataFrame | None = None  # the config's what-if scenarios on the day (whatif.scenarios)
 
 
 def day_window(config: Config, day: date) -> DayWindow:
@@ -92,7 +94,9 @@ def books_of_day(config: Config, window: DayWindow, node_log: pl.DataFrame, toke
     result = day_books.compute_day(inputs, node_log, token_counts, invoices)
     return Books(window, node_log, token_counts, result.hourly, result.daily, result.steps, result.waterfall,
                  result.scenarios, result.cost_breakdown, result.claims_audit, models=result.models, inputs=inputs,
-                 billed_prices=result.prices.billed, gpu_cost_check=result.gpu_cost_check)
+                 billed_prices=result.prices.billed, gpu_cost_check=result.gpu_cost_check,
+                 scenario_economics=books_scenarios(config, result.daily, result.hourly, result.models,
+                                                    result.scenarios))
 
 
 def invoices_of(results: dict) -> pl.DataFrame | None:

@@ -34,7 +34,7 @@ from openbooks.flows.sources.base import SourceResult
 from openbooks.flows.warehouse import day_lock, ensure_schema, registered, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
 from openbooks.errors import OpenbooksError, ValidationFailed
-from openbooks.transforms import customers
+from openbooks.transforms import customers, whatif
 
 
 def _run_id() -> str:
@@ -143,6 +143,8 @@ def result_frames(books: Books) -> list[tuple[str, pl.DataFrame]]:
                *checked_frames(books.waterfall, books.cost_breakdown, books.models, books.daily)]
     if books.customers is not None:
         checked.append(("customer_economics", customers.reconcile(books.customers, books.daily)))
+    if books.scenario_economics is not None:
+        checked.append(("scenario_economics", whatif.reconcile(books.scenario_economics)))
     return checked
 
 

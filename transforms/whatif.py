@@ -236,13 +236,14 @@ def node_curve(hourly: pl.DataFrame, models: pl.DataFrame, s: Scenario, day: Mea
 
 
 def with_margins(rows: pl.DataFrame) -> pl.DataFrame:
-    """Margins and cost per million tokens from the row's sums."""
+    """Margins (none on the ``unattributed`` row) and cost per million tokens from the row's sums."""
     cost, revenue, billed = pl.col("gpu_cost_usd"), pl.col("revenue_usd"), pl.col("billed_revenue_usd")
     per_million = lambda usd, tokens: ratio(usd * 1_000_000, tokens)  # noqa: E731
+    served = pl.col("model") != UNATTRIBUTED  # idle GPU time earns nothing: no margin (as in model_economics)
     return rows.with_columns(
-        cost_profit_margin=cost_profit_margin(revenue, cost),
-        gross_margin=gross_margin(revenue, cost),
-        billed_gross_margin=gross_margin(billed, cost),
+        cost_profit_margin=pl.when(served).then(cost_profit_margin(revenue, cost)),
+        gross_margin=pl.when(served).then(gross_margin(revenue, cost)),
+        billed_gross_margin=pl.when(served).then(gross_margin(billed, cost)),
         cost_per_million_input_usd=per_million(pl.col("prefill_cost_usd"), pl.col("input_tokens")),
         cost_per_million_output_usd=per_million(pl.col("decode_cost_usd"), pl.col("output_tokens")),
         cost_per_million_tokens_usd=per_million(cost, pl.col("input_tokens") + pl.col("output_tokens")),

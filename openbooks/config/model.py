@@ -14,10 +14,11 @@ from openbooks.config.operations import (
     PACKAGED_EXPECTATIONS, Anomalies, BusinessDay, Notifications, Reports, Schedule, Validation, Warehouse,
 )
 from openbooks.config.sources import Sources
+from openbooks.config.whatif import Budget, WhatIf
 
 # Sections added after days were published: left out of the hash while at
 # their defaults, so a config that does not use them keeps its hash.
-SECTIONS_HASHED_WHEN_SET = ("anomalies",)
+SECTIONS_HASHED_WHEN_SET = ("anomalies", "whatif", "budgets")
 
 
 class Config(Strict):
@@ -34,6 +35,8 @@ class Config(Strict):
     claims: Claims = Claims()
     notifications: Notifications = Notifications()
     anomalies: Anomalies = Anomalies()
+    whatif: WhatIf = WhatIf()
+    budgets: list[Budget] = []
 
     _file: Path = PrivateAttr(default=Path("openbooks.yaml"))
     _hash: str = PrivateAttr(default="")
@@ -86,6 +89,11 @@ class Config(Strict):
             raise ValueError(f"cache.gpu_type {self.cache.gpu_type!r} is not under hardware {list(self.hardware)}")
         if self.cache.gpu_type is None and len(self.hardware) != 1:
             raise ValueError("cache.gpu_type is required when hardware declares more than one GPU type")
+        unknown_cards = {n: s.card for n, s in self.whatif.scenarios.items()
+                         if s.card is not None and s.card not in self.price_book.cards}
+        if unknown_cards:
+            raise ValueError(f"whatif.scenarios name card(s) {unknown_cards} not among price_book.cards "
+                             f"{list(self.price_book.cards)}")
         return self
 
     @property
