@@ -298,3 +298,26 @@ def reconcile(rows: pl.DataFrame) -> pl.DataFrame:
         billed_revenue_gap_usd=gap("billed_revenue_usd"),
         margin_gap=(pl.col("gross_margin") - again["gross_margin"]).abs().fill_null(0.0),
     )
+
+
+def horizon(totals: pl.DataFrame, quarters: int, *, list_price_decline: float, rental_decline: float) -> pl.DataFrame:
+    """The long view: each scenario's ``all`` row (``period_totals``) a quarter
+    at a time, list prices falling by ``list_price_decline`` a year and rental
+    by ``rental_decline``, compounded by quarter (quarter 0 is today's)."""
+    steps = pl.DataFrame({"quarter": list(range(quarters + 1))}, schema={"quarter": pl.Int64})
+    years = pl.col("quarter") / 4
+    rows = totals.filter(pl.col("model") == ALL).select("scenario", "days", "revenue_usd", "billed_revenue_usd",
+                                                        "gpu_cost_usd").join(steps, how="cross")
+    rows = rows.with_columns(price_factor=(1 - list_price_decline) ** years, rental_factor=(1 - rental_decline) ** years)
+    return with_horizon_margins(rows.with_columns(
+        revenue_usd=pl.col("revenue_usd") * pl.col("price_factor"),
+        billed_revenue_usd=pl.col("billed_revenue_usd") * pl.col("price_factor"),
+        gpu_cost_usd=pl.col("gpu_cost_usd") * pl.col("rental_factor"),
+    )).select("scenario", "quarter", "days", "price_factor", "rental_factor", "gpu_cost_usd", "revenue_usd",
+              "billed_revenue_usd", "cost_profit_margin", "gross_margin", "billed_gross_margin")
+
+
+def with_horizon_margins(rows: pl.DataFrame) -> pl.DataFrame:
+    cost, revenue, billed = pl.col("gpu_cost_usd"), pl.col("revenue_usd"), pl.col("billed_revenue_usd")
+    return rows.with_columns(cost_profit_margin=cost_profit_margin(revenue, cost), gross_margin=gross_margin(revenue, cost),
+                             billed_gross_margin=gross_margin(billed, cost))
