@@ -172,7 +172,7 @@ def stage_results(config: Config, books: Books, record: RunRecord) -> pl.DataFra
     """Stage the day's tables and its anomalies (against the published days
     before it); returns the anomalies."""
     frames = publish.staged_frames(books, record.run_id, config.hash)
-    found = anomalies_mod.anomalies_of_run(config, books.daily)
+    found = anomalies_mod.anomalies_of_run(config, books.daily, books.models)
     frames[ANOMALIES] = found.with_columns(run_id=pl.lit(record.run_id))
     with session(config) as con:
         publish.write_staging(con, frames, record.run_id)

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from openbooks.flows.report.anomalies import anomalies_between
+from openbooks.flows.report.anomalies import anomalies_between, published_budget_breaks
 from openbooks.flows.warehouse import frame, session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
@@ -141,6 +141,7 @@ def period_statement(config: Config, of: Period, *, read_only: bool = True) -> S
     before = period.previous_period(of.start, of.end)
     with session(config, read_only=read_only) as con:
         current = read_tables(con, of.start, of.end)
-        current["anomalies"] = anomalies_between(con, of.start, of.end)
+        current["anomalies"] = pl.concat([anomalies_between(con, of.start, of.end),
+                                          published_budget_breaks(con, of.start, of.end)], how="diagonal_relaxed")
         previous = read_tables(con, *before)
     return statement(current, previous, of)

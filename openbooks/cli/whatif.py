@@ -165,3 +165,28 @@ def long_view(config: Config, totals: pl.DataFrame, quarters: int) -> pl.DataFra
     declines = config.whatif.horizon
     return horizon(totals, quarters, list_price_decline=declines.list_price_decline,
                    rental_decline=declines.rental_decline)
+
+
+@app.command()
+def forecast(
+    month: Annotated[str, typer.Option("--month", help="The month to project, YYYY-MM.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Project from the days published up to this day, "
+                                                               "YYYY-MM-DD (default: every published day).")] = None,
+    model: Annotated[str, typer.Option("--model", help="A model of model_economics, or all.")] = "all",
+    format: Annotated[str, typer.Option("--format", "-F", help="table, json or csv.")] = "table",
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """A month's GPU cost, revenue and margins projected from the days published so far (run rate, day-of-week
+    shape, 90% interval)."""
+    if format not in FORMATS:
+        raise OpenbooksError(f"--format {format!r}: expected one of {', '.join(FORMATS)}")
+    cfg = load_config(config)
+    first, last = parse_month(month)
+    from openbooks.flows.forecast import month_forecast
+
+    projected = month_forecast(cfg, first, last, None if as_of is None else parse_day(as_of, "--as-of"), model)
+    row = projected.row(0, named=True)
+    shown = projected.select("figure", "so_far", "projected", "low", "high") if format == "table" else projected
+    show(shown, format, cfg, f"openbooks forecast {month} ({model}): {row['days_published']} day(s) published, "
+         f"{row['days_projected']} projected, from the {row['basis_days']} day(s) {row['basis_first_day']} to "
+         f"{row['basis_last_day']}; low and high: 90% interval")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
 
@@ -76,6 +77,7 @@ class Budget(Strict):
     model: str = "all"
     gpu_cost_usd_per_month: NonNegativeFloat | None = None
     gross_margin_floor: float | None = Field(default=None, gt=-10.0, lt=1.0)
+    margin: Literal["gross_margin", "billed_gross_margin"] = "gross_margin"  # the margin the floor is on
 
     @model_validator(mode="after")
     def _a_limit(self) -> Budget:
