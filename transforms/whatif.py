@@ -321,3 +321,16 @@ def with_horizon_margins(rows: pl.DataFrame) -> pl.DataFrame:
     cost, revenue, billed = pl.col("gpu_cost_usd"), pl.col("revenue_usd"), pl.col("billed_revenue_usd")
     return rows.with_columns(cost_profit_margin=cost_profit_margin(revenue, cost), gross_margin=gross_margin(revenue, cost),
                              billed_gross_margin=gross_margin(billed, cost))
+
+
+def published_totals(rows: pl.DataFrame) -> pl.DataFrame:
+    """Published ``scenario_economics`` rows of many days summed per scenario
+    (its ``all`` rows), in the order first seen; margins from the sums."""
+    if rows.is_empty():
+        return pl.DataFrame()
+    totals = rows.filter(pl.col("model") == ALL).group_by("scenario", maintain_order=True).agg(
+        pl.col(*SUMMED).sum(), pl.col("peak_nodes").max(), days=pl.col("day").n_unique(),
+        gpu_type=pl.col("gpu_type").first(), gpus_per_node=pl.col("gpus_per_node").first(),
+        rental_usd_per_gpu_hour=pl.col("rental_usd_per_gpu_hour").first(),
+    )
+    return with_margins(totals.with_columns(model=pl.lit(ALL)))
