@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from openbooks.flows.frames import compile_frames, hardware_frame, plausibility_bounds
+from openbooks.flows.whatif import books_scenarios
 from openbooks.config import Config
 from openbooks.transforms import books as day_books
 from openbooks.transforms import calendar, capacity, checks, customers, models, plausibility, waterfall
@@ -54,6 +55,7 @@ class Books:
     gpu_cost_check: pl.DataFrame | None = None  # declared-rate against invoiced GPU cost, with an invoice
     plausibility: pl.DataFrame | None = None  # tokens per serving GPU-second by hour and model (the gate's frame)
     api_spend: pl.DataFrame | None = None  # hosted-API spend beside the GPU cost, with a source giving it
+    scenario_economics: pl.DataFrame | None = None  # the config's what-if scenarios on the day (whatif.scenarios)
 
 
 def day_window(config: Config, day: date) -> DayWindow:
@@ -95,7 +97,9 @@ def books_of_day(config: Config, window: DayWindow, node_log: pl.DataFrame, toke
     return Books(window, node_log, token_counts, result.hourly, result.daily, result.steps, result.waterfall,
                  result.scenarios, result.cost_breakdown, result.claims_audit, models=result.models, inputs=inputs,
                  billed_prices=result.prices.billed, gpu_cost_check=result.gpu_cost_check,
-                 plausibility=plausibility_of(config, inputs, node_log, token_counts, result.prices.hours))
+                 plausibility=plausibility_of(config, inputs, node_log, token_counts, result.prices.hours),
+                 scenario_economics=books_scenarios(config, result.daily, result.hourly, result.models,
+                                                    result.scenarios))
 
 
 def plausibility_of(config: Config, inputs, node_log: pl.DataFrame, token_counts: pl.DataFrame,

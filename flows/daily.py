@@ -36,7 +36,7 @@ from openbooks.flows.sources.base import SourceResult
 from openbooks.flows.warehouse import day_lock, ensure_schema, registered, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
 from openbooks.errors import InputError, OpenbooksError, ValidationFailed
-from openbooks.transforms import customers
+from openbooks.transforms import customers, whatif
 
 
 def _run_id() -> str:
@@ -152,6 +152,8 @@ def result_frames(books: Books) -> list[tuple[str, pl.DataFrame]]:
         checked.append(("customer_economics", customers.reconcile(books.customers, books.daily)))
     if books.plausibility is not None:
         checked.append(("plausibility", plausibility.checked_frame(books.plausibility)))
+    if books.scenario_economics is not None:
+        checked.append(("scenario_economics", whatif.reconcile(books.scenario_economics)))
     return checked
 
 
@@ -184,7 +186,7 @@ def stage_results(config: Config, books: Books, record: RunRecord) -> pl.DataFra
     """Stage the day's tables and its anomalies (against the published days
     before it); returns the anomalies."""
     frames = publish.staged_frames(books, record.run_id, config.hash)
-    found = anomalies_mod.anomalies_of_run(config, books.daily)
+    found = anomalies_mod.anomalies_of_run(config, books.daily, books.models)
     frames[ANOMALIES] = found.with_columns(run_id=pl.lit(record.run_id))
     with session(config) as con:
         publish.write_staging(con, frames, record.run_id)

@@ -27,6 +27,7 @@ from openbooks.flows.schema import (
     PUBLISHED,
     REVENUE_SCENARIOS,
     REVENUE_WATERFALL,
+    SCENARIO_ECONOMICS,
     Table,
 )
 from openbooks.flows.warehouse import registered, transaction
@@ -57,6 +58,8 @@ def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl
         frames[GPU_COST_CHECK] = books.gpu_cost_check.with_columns(day=day, run_id=pl.lit(run_id))
     if books.api_spend is not None:
         frames[API_SPEND] = books.api_spend.with_columns(day=day, run_id=pl.lit(run_id))
+    if books.scenario_economics is not None:
+        frames[SCENARIO_ECONOMICS] = books.scenario_economics.with_columns(day=day, run_id=pl.lit(run_id))
     if books.customers is not None:
         frames[CUSTOMER_ECONOMICS] = books.customers.with_columns(day=day, run_id=pl.lit(run_id))
     return frames

@@ -263,6 +263,12 @@ def check_results(config: Config, runs: list[DayRun], run_name: str, data_docs: 
     return runs
 
 
+def range_models(going: list[DayRun]) -> pl.DataFrame | None:
+    """The range's ``model_economics`` rows, each with its day (for budgets of a model)."""
+    parts = [run.books.models.with_columns(day=pl.lit(run.day)) for run in going if run.books.models is not None]
+    return pl.concat(parts, how="diagonal_relaxed") if parts else None
+
+
 @task(cache_policy=NONE)
 def stage_and_render(config: Config, runs: list[DayRun], workers: Workers) -> list[DayRun]:
     """Every day's anomalies (against the days before it, the range's own
@@ -274,7 +280,7 @@ def stage_and_render(config: Config, runs: list[DayRun], workers: Workers) -> li
         return runs
     try:
         found = anomalies_mod.anomalies_of_days(config, pl.concat([run.books.daily for run in going],
-                                                                  how="diagonal_relaxed"))
+                                                                  how="diagonal_relaxed"), range_models(going))
     except Exception as exc:  # noqa: BLE001 - the warehouse could not be read: every day fails with it
         for run in going:
             fail(config, run, exc)

@@ -37,3 +37,5 @@ def test_the_wheel_holds_one_top_level_name(tmp_path):
     assert top == {"openbooks"}
     assert "openbooks/flows/daily.py" in names
     assert "openbooks/expectations/node_log.json" in names
+    assert "openbooks/expectations/scenario_economics.json" in names
+    assert "openbooks/hardware_catalogue.yaml" in names  # the hardware catalogue ships as data

@@ -14,11 +14,11 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from openbooks.flows.report.anomalies import anomalies_between
+from openbooks.flows.report.anomalies import anomalies_between, published_budget_breaks
 from openbooks.flows.warehouse import frame, session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
-from openbooks.transforms import period
+from openbooks.transforms import forecast, period, whatif
 
 READ = ("daily_economics", "revenue_waterfall", "cost_breakdown", "customer_economics")
 
@@ -91,6 +91,8 @@ class Statement:
     daily: pl.DataFrame  # the published days' rows, for the trends
     anomalies: pl.DataFrame = field(default_factory=pl.DataFrame)
     daily_cost_lines: pl.DataFrame = field(default_factory=pl.DataFrame)  # cost_breakdown per day
+    scenarios: pl.DataFrame = field(default_factory=pl.DataFrame)  # scenario_economics' totals over the period
+    forecast: pl.DataFrame = field(default_factory=pl.DataFrame)  # a month's projection, while it is not over
 
     @property
     def absent(self) -> pl.DataFrame:
@@ -108,6 +110,13 @@ def read_tables(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[
         name: frame(con, f"SELECT * FROM {name} WHERE day BETWEEN ? AND ? ORDER BY day, rowid", [start, end])
         for name in READ
     }
+    if frame(con, "SELECT 1 FROM information_schema.tables WHERE table_name = 'scenario_economics'").height:
+        tables["scenario_economics"] = frame(
+            con, "SELECT * FROM scenario_economics WHERE day BETWEEN ? AND ? AND model = 'all' ORDER BY day, rowid",
+            [start, end])
+    tables["forecast_days"] = frame(
+        con, f"SELECT day, {', '.join(forecast.FIGURES)} FROM daily_economics WHERE day BETWEEN ? AND ? ORDER BY day",
+        [start - timedelta(weeks=forecast.SHAPE_WEEKS), end])
     tables["last_runs"] = frame(
         con, "SELECT day, status FROM run_log WHERE day BETWEEN ? AND ? "
              "QUALIFY row_number() OVER (PARTITION BY day ORDER BY started_at DESC) = 1", [start, end])
@@ -132,7 +141,21 @@ def statement(current: dict[str, pl.DataFrame], previous: dict[str, pl.DataFrame
         daily=current["daily_economics"],
         anomalies=current.get("anomalies", pl.DataFrame()),
         daily_cost_lines=current["cost_breakdown"],
+        scenarios=whatif.published_totals(current["scenario_economics"]) if "scenario_economics" in current
+        else pl.DataFrame(),
+        forecast=month_forecast(current.get("forecast_days"), of),
     )
+
+
+def month_forecast(days: pl.DataFrame | None, of: Period) -> pl.DataFrame:
+    """A calendar month's projection as of its last published day, while days of it are still to come."""
+    first, last = forecast.month_of(of.start)
+    if days is None or (of.start, of.end) != (first, last):
+        return pl.DataFrame()
+    published = days.filter(pl.col("day").is_between(first, last))
+    if published.is_empty() or published.height == of.days:
+        return pl.DataFrame()
+    return forecast.forecast(days, first, last, published["day"].max())
 
 
 def period_statement(config: Config, of: Period, *, read_only: bool = True) -> Statement:
@@ -141,6 +164,7 @@ def period_statement(config: Config, of: Period, *, read_only: bool = True) -> S
     before = period.previous_period(of.start, of.end)
     with session(config, read_only=read_only) as con:
         current = read_tables(con, of.start, of.end)
-        current["anomalies"] = anomalies_between(con, of.start, of.end)
+        current["anomalies"] = pl.concat([anomalies_between(con, of.start, of.end),
+                                          published_budget_breaks(con, of.start, of.end)], how="diagonal_relaxed")
         previous = read_tables(con, *before)
     return statement(current, previous, of)

@@ -115,7 +115,33 @@ def tables(stmt: Statement) -> list[tuple[str, list[str], list[list[str]]]]:
     ]
     if stmt.customers.height:
         parts += [(title, customer_section.HEADER, rows) for title, rows in customer_section.tables(stmt.customers)]
+    if stmt.forecast.height:
+        parts.append(forecast_table(stmt.forecast))
+    if stmt.scenarios.height:
+        parts.append(("What if", SCENARIO_HEADER, [
+            [r["scenario"], f"{r['gpu_type']} x{r['gpus_per_node']:g} at ${r['rental_usd_per_gpu_hour']:.2f}",
+             money(r["gpu_cost_usd"]), money(r["revenue_usd"]), pct(r["gross_margin"]), pct(r["billed_gross_margin"]),
+             format_value(r["cost_per_million_output_usd"], "${:.2f}")]
+            for r in stmt.scenarios.iter_rows(named=True)]))
     return parts
+
+
+SCENARIO_HEADER = ["scenario", "GPU", "GPU cost", "revenue", "gross margin", "billed gross margin",
+                   "cost per M output"]
+FORECAST_LABELS = {"gpu_cost_usd": ("GPU cost", money), "theoretical_revenue_usd": ("Theoretical revenue", money),
+                   "billed_revenue_usd": ("Billed revenue", money), "gross_margin": ("Gross margin", pct),
+                   "cost_profit_margin": ("Cost profit margin", lambda v: format_value(v, "{:.0%}")),
+                   "billed_gross_margin": ("Gross margin, billed", pct)}
+
+
+def forecast_table(projected: pl.DataFrame) -> tuple[str, list[str], list[list[str]]]:
+    """The month's forecast: so far, projected and its 90% interval, titled with the days it rests on."""
+    first = projected.row(0, named=True)
+    title = (f"Forecast for the month ({first['days_published']} days published, {first['days_projected']} projected "
+             f"from the {first['basis_days']} days {first['basis_first_day']} to {first['basis_last_day']})")
+    rows = [[label, fmt(r["so_far"]), fmt(r["projected"]), fmt(r["low"]), fmt(r["high"])]
+            for r in projected.iter_rows(named=True) for label, fmt in [FORECAST_LABELS[r["figure"]]]]
+    return title, ["figure", "so far", "projected", "low (90%)", "high (90%)"], rows
 
 
 def markdown(stmt: Statement) -> str:
@@ -178,6 +204,8 @@ def json_text(stmt: Statement) -> str:
         "cost_breakdown": _records(stmt.cost_breakdown),
         "customers": _records(stmt.customers),
         "anomalies": _records(stmt.anomalies),
+        "forecast": _records(stmt.forecast),
+        "scenarios": _records(stmt.scenarios),
     }
     return json.dumps(document, indent=2) + "\n"
 

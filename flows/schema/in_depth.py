@@ -123,8 +123,9 @@ CLAIMS_AUDIT = Table(
 ANOMALIES = Table(
     "anomalies",
     "One row per key figure of a business day that moved past its threshold against the figure's trailing "
-    "median (anomalies: window_days, threshold_points, threshold_relative in the config). A finding, never a "
-    "failure: the day is published with it.",
+    "median (anomalies: window_days, threshold_points, threshold_relative in the config), and per budget the "
+    "day's month breaks so far or by its forecast (budgets:). A finding, never a failure: the day is published "
+    "with it.",
     (
         DAY,
         column("figure", "VARCHAR", "the daily_economics column that moved", True),
@@ -133,7 +134,9 @@ ANOMALIES = Table(
         column("window_days", "BIGINT", "published days in the trailing window the median is taken over"),
         column("move", "DOUBLE", "value - median (kind points) or (value - median) / |median| (kind relative)"),
         column("kind", "VARCHAR", "points (shares: 0.05 = 5 points) or relative (0.25 = 25% of the median)"),
-        column("threshold", "DOUBLE", "the declared threshold the move passed"),
+        column("threshold", "DOUBLE", "the declared threshold the move passed (a budget's limit)"),
+        column("budget", "VARCHAR", "the budget broken (budgets: in the config; kind 'budget, month so far' or "
+               "'budget, forecast'); null for a figure's move"),
         RUN_ID,
     ),
 )

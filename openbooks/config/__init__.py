@@ -22,6 +22,7 @@ from openbooks.config.model import Config
 from openbooks.config.operations import (
     PACKAGED_EXPECTATIONS, Anomalies, BusinessDay, Notifications, Reports, Schedule, Validation, Warehouse,
 )
+from openbooks.config.whatif import Budget, Horizon, Profile, ScenarioSpec, WhatIf
 from openbooks.config.sources import (
     CANONICAL_COLUMNS, NODE_LOG_COLUMNS, REQUEST_COLUMNS, SOURCE_COLUMNS, TOKEN_COLUMNS, ColumnSpec, Source, Sources,
 )
@@ -33,5 +34,5 @@ __all__ = [
     "PACKAGED_EXPECTATIONS", "REQUEST_COLUMNS", "SOURCE_COLUMNS", "TOKEN_COLUMNS", "WEEKDAYS", "BusinessDay", "Cache",
     "Anomalies", "Claims", "ColumnSpec", "Config", "CostLine", "Costs", "Gpu", "ModelPrice", "Notifications", "OwnedHardware",
     "Power", "PriceBook", "PriceCard", "Reports", "Schedule", "Source", "Sources", "Strict", "TimeOfDayRule",
-    "Validation", "Warehouse", "describe_error", "load_config", "read_yaml", "zone_name",
+    "Validation", "Warehouse", "describe_error", "Budget", "Horizon", "Profile", "ScenarioSpec", "WhatIf", "load_config", "read_yaml", "zone_name",
 ]

@@ -15,10 +15,11 @@ from openbooks.config.operations import (
 )
 from openbooks.config.plausibility import Plausibility
 from openbooks.config.sources import Sources
+from openbooks.config.whatif import Budget, WhatIf
 
 # Sections added after days were published: left out of the hash while at
 # their defaults, so a config that does not use them keeps its hash.
-SECTIONS_HASHED_WHEN_SET = ("anomalies", "models", "plausibility")
+SECTIONS_HASHED_WHEN_SET = ("anomalies", "models", "plausibility", "whatif", "budgets")
 
 
 class Config(Strict):
@@ -39,6 +40,8 @@ class Config(Strict):
     # {"Qwen/Qwen2.5-72B-Instruct": qwen-72b}: applied to every source's rows.
     models: dict[str, str] = {}
     plausibility: Plausibility = Plausibility()
+    whatif: WhatIf = WhatIf()
+    budgets: list[Budget] = []
 
     _file: Path = PrivateAttr(default=Path("openbooks.yaml"))
     _hash: str = PrivateAttr(default="")
@@ -97,6 +100,11 @@ class Config(Strict):
         chained = sorted(set(self.models) & set(self.models.values()))
         if chained:
             raise ValueError(f"models maps {chained[0]!r} both from and to a name (expected raw name → the books' name)")
+        unknown_cards = {n: s.card for n, s in self.whatif.scenarios.items()
+                         if s.card is not None and s.card not in self.price_book.cards}
+        if unknown_cards:
+            raise ValueError(f"whatif.scenarios name card(s) {unknown_cards} not among price_book.cards "
+                             f"{list(self.price_book.cards)}")
         return self
 
     def model_name(self, name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from openbooks.flows.report.sections import (
     anomalies, charts, claims, cost, customers, figures, hourly, in_depth, scenarios, skipped, validation, waterfall,
+    whatif,
 )
 
 SECTIONS = (
@@ -19,6 +20,7 @@ SECTIONS = (
     waterfall,
     cost,
     scenarios,
+    whatif,  # the config's what-if scenarios, when it declares any
     claims,
     validation,
     skipped,  # rows the sources left out on purpose, when any
