@@ -52,6 +52,7 @@ class Books:
     inputs: DayInputs | None = None  # the config compiled to frames, as the day was computed from
     billed_prices: pl.DataFrame | None = None  # the billing card's prices per hour, rules applied
     gpu_cost_check: pl.DataFrame | None = None  # declared-rate against invoiced GPU cost, with an invoice
+    capacity: pl.DataFrame | None = None  # capacity_by_role: node-hours and GPU-hours per GPU type and role
 
 
 def day_window(config: Config, day: date) -> DayWindow:
@@ -92,7 +93,8 @@ def books_of_day(config: Config, window: DayWindow, node_log: pl.DataFrame, toke
     result = day_books.compute_day(inputs, node_log, token_counts, invoices)
     return Books(window, node_log, token_counts, result.hourly, result.daily, result.steps, result.waterfall,
                  result.scenarios, result.cost_breakdown, result.claims_audit, models=result.models, inputs=inputs,
-                 billed_prices=result.prices.billed, gpu_cost_check=result.gpu_cost_check)
+                 billed_prices=result.prices.billed, gpu_cost_check=result.gpu_cost_check,
+                 capacity=result.capacity)
 
 
 def invoices_of(results: dict) -> pl.DataFrame | None:

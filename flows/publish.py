@@ -15,6 +15,7 @@ import polars as pl
 
 from openbooks.flows.compute import Books
 from openbooks.flows.schema import (
+    CAPACITY_BY_ROLE,
     CLAIMS_AUDIT,
     COST_BREAKDOWN,
     CUSTOMER_ECONOMICS,
@@ -54,6 +55,8 @@ def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl
         frames[MODEL_ECONOMICS] = books.models.with_columns(day=day, run_id=pl.lit(run_id))
     if books.gpu_cost_check is not None:
         frames[GPU_COST_CHECK] = books.gpu_cost_check.with_columns(day=day, run_id=pl.lit(run_id))
+    if books.capacity is not None:
+        frames[CAPACITY_BY_ROLE] = books.capacity.with_columns(day=day, run_id=pl.lit(run_id))
     if books.customers is not None:
         frames[CUSTOMER_ECONOMICS] = books.customers.with_columns(day=day, run_id=pl.lit(run_id))
     return frames
