@@ -60,9 +60,15 @@ def request(config, kind, **options) -> DayRequest:
                       day=DAY_START.date(), start=DAY_START, end=DAY_END, run_id="t")
 
 
-def capacity(project) -> list[tuple]:
-    return published(project.config, "SELECT gpu_type, role, node_hours, gpu_hours, gpu_cost_usd "
+def capacity(project) -> dict[tuple, tuple]:
+    """capacity_by_role: (GPU type, role) -> (node-hours, GPU-hours, GPU cost)."""
+    rows = published(project.config, "SELECT gpu_type, role, node_hours, gpu_hours, gpu_cost_usd "
                                      "FROM capacity_by_role ORDER BY role")
+    return {(gpu_type, role): figures for gpu_type, role, *figures in rows}
+
+
+def approx_rows(expected: dict[tuple, tuple]) -> dict:
+    return {key: pytest.approx(value) for key, value in expected.items()}
 
 
 # ---- zero nodes, not a gap (pure) -------------------------------------------------------------------------------
@@ -200,9 +206,10 @@ def test_openbooks_run_on_an_autoscaled_slurm_export(tmp_path):
     [figures] = daily(project, NODE_FIGURES + ", serving_node_hours, training_node_hours")
     assert figures == pytest.approx((serving, 0.0, 0.0, 8 * serving, 16 * serving, 2.0, serving,
                                      32 + 78330 / 7200))
-    assert capacity(project) == pytest.approx([
-        ("H800", "idle", 0.0, 0.0, 0.0), ("H800", "serving", serving, 8 * serving, 16 * serving),
-        ("H800", "training", 32 + 78330 / 7200, 8 * (32 + 78330 / 7200), 16 * (32 + 78330 / 7200))])
+    training = 32 + 78330 / 7200
+    assert capacity(project) == approx_rows({
+        ("H800", "idle"): (0.0, 0.0, 0.0), ("H800", "serving"): (serving, 8 * serving, 16 * serving),
+        ("H800", "training"): (training, 8 * training, 16 * training)})
     coverage = published(project.config, "SELECT min(node_log_coverage) FROM hourly_economics")
     assert coverage == [(1.0,)]
 
@@ -214,9 +221,9 @@ def test_an_owned_fleet_makes_the_rest_idle(tmp_path):
     [(node_hours_, idle, cost)] = daily(project, "node_hours, idle_node_hours, gpu_cost_usd")
     assert (node_hours_, idle, cost) == pytest.approx((6 * 24 - training, 6 * 24 - training - 81030 / 3600,
                                                        16 * (6 * 24 - training)))
-    assert [row[:3] for row in capacity(project)] == pytest.approx([
-        ("H800", "idle", 6 * 24 - training - 81030 / 3600), ("H800", "serving", 81030 / 3600),
-        ("H800", "training", training)])
+    assert {key: row[0] for key, row in capacity(project).items()} == approx_rows({
+        ("H800", "idle"): 6 * 24 - training - 81030 / 3600, ("H800", "serving"): 81030 / 3600,
+        ("H800", "training"): training})
 
 
 def test_openbooks_run_on_a_one_line_opencost_response(tmp_path):
@@ -247,5 +254,5 @@ def test_openbooks_run_on_a_focus_bill_of_instances_that_come_and_go(tmp_path, p
     assert result.returncode == 0, result.stderr
     [figures] = daily(project, NODE_FIGURES + ", invoiced_gpu_cost_usd")
     assert figures == pytest.approx((10.5, 0.0, 0.0, 84.0, 168.0, 2.0, 250.0))
-    assert capacity(project) == pytest.approx([("H800", "idle", 0.0, 0.0, 0.0),
-                                               ("H800", "serving", 10.5, 84.0, 168.0)])
+    assert capacity(project) == approx_rows({("H800", "idle"): (0.0, 0.0, 0.0),
+                                             ("H800", "serving"): (10.5, 84.0, 168.0)})
