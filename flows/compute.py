@@ -56,6 +56,7 @@ class Books:
     plausibility: pl.DataFrame | None = None  # tokens per serving GPU-second by hour and model (the gate's frame)
     api_spend: pl.DataFrame | None = None  # hosted-API spend beside the GPU cost, with a source giving it
     scenario_economics: pl.DataFrame | None = None  # the config's what-if scenarios on the day (whatif.scenarios)
+    capacity: pl.DataFrame | None = None  # capacity_by_role: node-hours and GPU-hours per GPU type and role
 
 
 def day_window(config: Config, day: date) -> DayWindow:
@@ -99,7 +100,8 @@ def books_of_day(config: Config, window: DayWindow, node_log: pl.DataFrame, toke
                  billed_prices=result.prices.billed, gpu_cost_check=result.gpu_cost_check,
                  plausibility=plausibility_of(config, inputs, node_log, token_counts, result.prices.hours),
                  scenario_economics=books_scenarios(config, result.daily, result.hourly, result.models,
-                                                    result.scenarios))
+                                                    result.scenarios),
+                 capacity=result.capacity)
 
 
 def plausibility_of(config: Config, inputs, node_log: pl.DataFrame, token_counts: pl.DataFrame,

@@ -36,7 +36,8 @@ from openbooks.flows.sources.base import SourceResult
 from openbooks.flows.warehouse import day_lock, ensure_schema, registered, session
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
 from openbooks.errors import InputError, OpenbooksError, ValidationFailed
-from openbooks.transforms import customers, whatif
+from openbooks.transforms import cost, customers, whatif
+from openbooks.transforms.capacity import SERVING_ROLES
 
 
 def _run_id() -> str:
@@ -100,8 +101,9 @@ def read_inputs(config: Config, window: DayWindow, record: RunRecord) -> tuple[p
 
 def node_log_of(config: Config, window: DayWindow, node_results: dict[str, SourceResult]) -> pl.DataFrame:
     """The day's node log, flagged, from the results of the sources feeding it
-    (GPUs made nodes; replicas summed where the sources say so)."""
-    return compute_mod.flag_node_log(window, inputs.joined(list(node_results.values())), config=config,
+    (GPUs made nodes; replicas summed where the sources say so; an
+    allocation source's stretch without allocations is zero nodes)."""
+    return compute_mod.flag_node_log(window, inputs.node_log_frame(config, window, node_results), config=config,
                                      replicas_summed=inputs.replicas_summed(node_results))
 
 
@@ -148,6 +150,8 @@ def result_frames(books: Books) -> list[tuple[str, pl.DataFrame]]:
     """(suite, frame) of every result suite the day's books are checked by, in order."""
     checked = [("hourly_economics", books.hourly), ("daily_economics", books.daily),
                *checked_frames(books.waterfall, books.cost_breakdown, books.models, books.daily)]
+    if books.capacity is not None:
+        checked.append(("capacity_by_role", cost.reconcile_roles(books.capacity, books.daily, SERVING_ROLES)))
     if books.customers is not None:
         checked.append(("customer_economics", customers.reconcile(books.customers, books.daily)))
     if books.plausibility is not None:

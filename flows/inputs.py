@@ -21,6 +21,7 @@ from prefect.cache_policies import NONE
 from openbooks.flows import validate
 from openbooks.flows.compute import DayWindow
 from openbooks.flows.runlog import RunRecord
+from openbooks.flows.sources import allocations
 from openbooks.flows.sources.base import DayRequest, SourceResult
 from openbooks.flows.sources.files import display_path
 from openbooks.flows.sources.registry import kind_for
@@ -28,7 +29,7 @@ from openbooks.flows.sources.request_checks import failure_lines
 from openbooks.flows.warehouse import QuarantineRow, quarantine, session
 from openbooks.config import ANY_MODEL, Config
 from openbooks.errors import InputError
-from openbooks.transforms.capacity import SERVING_ROLES
+from openbooks.transforms.capacity import SERVING_ROLES, UNALLOCATED
 from openbooks.transforms.plausibility import renamed_models
 
 FEED_SUITES = {"node_log": "node_log", "token_counts": "token_counts"}
@@ -120,6 +121,27 @@ def joined(results: list[SourceResult]) -> pl.DataFrame | None:
     if not frames:
         return None
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+
+
+def covers_day(results: dict[str, SourceResult]) -> bool:
+    """Whether every node-log source reports allocations (``extra["covers_day"]``:
+    Slurm, OpenCost, FOCUS), so a stretch none of them allocates is zero
+    nodes; with any other (openbooks' own ``node_log``) the log must cover the day."""
+    return bool(results) and all(r.extra.get("covers_day", False) for r in results.values())
+
+
+def node_log_frame(config: Config, window: DayWindow, results: dict[str, SourceResult]) -> pl.DataFrame | None:
+    """The node-log sources' frames joined; when they all report allocations,
+    with 0 idle nodes over each stretch no serving row covers (``allocations.zero_rows``)."""
+    frame = joined(list(results.values()))
+    if frame is None or not covers_day(results):
+        return frame
+    types = frame["gpu_type"].drop_nulls().to_list() if "gpu_type" in frame.columns else []
+    files = [str(f) for r in results.values() for f in r.files] or [f"sources.{next(iter(results))}"]
+    zeros = allocations.zero_rows(frame, SERVING_ROLES, window.start, window.end,
+                                  gpu_type=(types or sorted(config.hardware))[0], model=UNALLOCATED,
+                                  source_file=files[0])
+    return pl.concat([frame, zeros], how="diagonal_relaxed") if zeros.height else frame
 
 
 def replicas_summed(results: dict[str, SourceResult]) -> bool:

@@ -16,6 +16,7 @@ import polars as pl
 from openbooks.flows.compute import Books
 from openbooks.flows.schema import (
     API_SPEND,
+    CAPACITY_BY_ROLE,
     CLAIMS_AUDIT,
     COST_BREAKDOWN,
     CUSTOMER_ECONOMICS,
@@ -60,6 +61,8 @@ def staged_frames(books: Books, run_id: str, config_hash: str) -> dict[Table, pl
         frames[API_SPEND] = books.api_spend.with_columns(day=day, run_id=pl.lit(run_id))
     if books.scenario_economics is not None:
         frames[SCENARIO_ECONOMICS] = books.scenario_economics.with_columns(day=day, run_id=pl.lit(run_id))
+    if books.capacity is not None:
+        frames[CAPACITY_BY_ROLE] = books.capacity.with_columns(day=day, run_id=pl.lit(run_id))
     if books.customers is not None:
         frames[CUSTOMER_ECONOMICS] = books.customers.with_columns(day=day, run_id=pl.lit(run_id))
     return frames

@@ -114,7 +114,7 @@ def test_gpu_hours_disagreeing_with_gpu_count_is_a_problem(config):
     text = json.dumps(response, indent=2)
     [problem] = _result(config, FIXTURE, text).problems
     assert (problem.column, problem.value) == ("gpuHours", "40.0")
-    assert problem.expected == "gpuCount × running hours = 48"
+    assert problem.expected == "gpuCount × running hours = 48 (within the precision it is printed with)"
     assert text.splitlines()[problem.line - 1].strip() == '"llm-d/ds-r1-decode-1/vllm": {'
 
 
@@ -153,7 +153,9 @@ def test_a_bad_allocation_fails_the_day_and_publishes_nothing(tmp_path):
     response["data"][2]["llm-d/ds-r1-decode-1/vllm"]["gpuHours"] = 40.0
     copy.write_text(json.dumps(response, indent=2))
     assert failed_day(project) == (
-        f"{copy} line 634 column gpuHours: expected gpuCount × running hours = 48, got '40.0'",
+        f"{copy} line 634 allocation 'llm-d/ds-r1-decode-1/vllm' (pod ds-r1-decode-1, window 2025-02-27T16:00:00Z "
+        "to 2025-02-27T22:00:00Z) field gpuHours: expected gpuCount × running hours = 48 (within the precision it "
+        "is printed with), got '40.0'",
         [(634, "gpuHours", "40.0")])
 
 

@@ -41,6 +41,7 @@ class DayBooks:
     models: pl.DataFrame  # model_economics
     prices: DayPrices
     gpu_cost_check: pl.DataFrame | None = None  # declared-rate against invoiced cost per GPU type (with an invoice)
+    capacity: pl.DataFrame | None = None  # node-hours, GPU-hours and cost per GPU type and role (capacity_by_role)
 
 
 def day_prices(inputs: DayInputs) -> DayPrices:
@@ -92,7 +93,7 @@ def compute_day(inputs: DayInputs, node_log: pl.DataFrame, token_counts: pl.Data
     audit = claims.claims_audit(inputs.claims, claims.day_figures(daily, scenario_table), inputs.day)
     return DayBooks(hourly, daily, steps, waterfall.revenue_waterfall(billed), scenario_table, breakdown, audit,
                     models.model_economics(costed, priced, billed).with_columns(day=pl.lit(inputs.day)), prices,
-                    check)
+                    check, cost.by_gpu_type_and_role(costed))
 
 
 def in_depth_daily(inputs: DayInputs, daily: pl.DataFrame, costed: pl.DataFrame, priced: pl.DataFrame,

@@ -97,6 +97,22 @@ API_SPEND = Table(
     ),
 )
 
+CAPACITY_BY_ROLE = Table(
+    "capacity_by_role",
+    "One row per GPU type and role every business day: the node-hours and GPU-hours the node log holds "
+    "(a declared fleet's unallocated nodes as idle), at the declared rental rate; invoice or not.",
+    (
+        DAY,
+        column("gpu_type", "VARCHAR", "GPU type (hardware.<gpu_type>)", True),
+        column("role", "VARCHAR", "prefill, decode, serving, idle or training", True),
+        column("node_hours", "DOUBLE", "node-hours of the role on the GPU type", True),
+        column("gpu_hours", "DOUBLE", "node_hours x GPUs per node", True),
+        column("gpu_cost_usd", "DOUBLE", "gpu_hours at the declared rental_usd_per_gpu_hour (training: lent out, "
+               "not in the day's GPU cost)", True),
+        RUN_ID,
+    ),
+)
+
 CLAIMS_AUDIT = Table(
     "claims_audit",
     "Each published claim (configs/claims.yaml) against the computed day.",

@@ -8,6 +8,11 @@ cutting at change points is exact. Several jobs of one model, role and GPU
 type overlap as a matter of course: ``node_log_rows`` sums them into
 non-overlapping intervals (one per change point), nodes being GPUs divided by
 the GPU type's ``gpus_per_node``.
+
+An allocation source reports what was allocated: an hour in which it has no
+allocation is zero nodes for it, not a gap (``extra["covers_day"]``; see
+``zero_rows``). openbooks' own ``node_log`` kind has no such flag and keeps
+its strict coverage check.
 """
 
 from __future__ import annotations
@@ -292,7 +297,28 @@ def finish(result: Any, frames: list[pl.DataFrame], request: Any, *, outside: st
     result.extra["allocations"] = day
     result.extra["gpu_hours"] = gpu_hours(day)
     result.extra["skipped_hours"] = dropped_hours(result.extra.pop("dropped", []), request.start, request.end, per_node)
+    result.extra["covers_day"] = True  # an hour without an allocation is zero nodes, not a gap
     result.frame = node_log_rows(day, per_node)
     result.extra["summary"] = (f"{day.height} allocation(s), {result.extra['gpu_hours']:g} GPU-hours, "
                                f"{result.frame.height} node-log row(s), {sum(result.skipped.values())} skipped")
     return result
+
+
+def zero_rows(node_log: pl.DataFrame, roles: tuple[str, ...], day_start: datetime, day_end: datetime,
+              gpu_type: str, model: str, source_file: str) -> pl.DataFrame:
+    """Rows of 0 idle nodes (``model``, role ``idle``, ``gpu_type``) over
+    each stretch of the day that no row of ``roles`` covers: the sources
+    reported nothing allocated then, so the fleet held zero nodes
+    (``source_file`` names where that was read, ``line`` is empty)."""
+    dtype = node_log.schema["interval_start"] if "interval_start" in node_log.columns else UTC_US
+    covered = (node_log.filter(pl.col("role").is_in(roles)).select("interval_start", "interval_end")
+               .cast({"interval_start": dtype, "interval_end": dtype}).sort("interval_start"))
+    edges = pl.DataFrame({"interval_start": pl.Series([day_start, day_end], dtype=dtype),
+                          "interval_end": pl.Series([day_start, day_end], dtype=dtype)})
+    bounds = pl.concat([edges.head(1), covered, edges.tail(1)])
+    return (
+        bounds.select(interval_start=pl.col("interval_end").cum_max().shift(1), interval_end=pl.col("interval_start"))
+        .filter(pl.col("interval_end") > pl.col("interval_start"))
+        .with_columns(model=pl.lit(model), role=pl.lit("idle"), gpu_type=pl.lit(gpu_type),
+                      nodes=pl.lit(0.0), source_file=pl.lit(source_file), line=pl.lit(None, pl.Int64))
+    )

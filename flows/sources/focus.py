@@ -8,13 +8,18 @@ to ``ChargePeriodEnd`` (exclusive), ``ChargeCategory`` (``Usage``,
 ``EffectiveCost`` (amortized, after commitment discounts), ``ListCost``,
 ``SkuPriceDetails`` and ``Tags`` (JSON objects). Empty cells and ``NULL`` are
 null. A row is a GPU instance when its instance type (``options.instance_type_field``,
-by default ``SkuPriceDetails.InstanceType``) maps to a GPU type in
-``options.instance_types``; other charges of the same ``ResourceId`` (credits,
+by default ``SkuPriceDetails.InstanceType`` of FOCUS 1.1+; in FOCUS 1.0 e.g.
+``SkuId``, or ``ChargeDescription`` with a regex ``options.instance_type_pattern``)
+maps to a GPU type in ``options.instance_types``; other charges of the same ``ResourceId`` (credits,
 corrections) belong to it too. Usage rows give instance-hours: one instance is
 one node, ``ConsumedQuantity / period hours`` nodes over the charge period,
 model and role from ``options.rules`` on ``Tags.<key>`` (or any column). Every
 GPU instance charge also goes to ``extra["invoiced_cost"]``: the day's part
 of its billed, effective and list cost and hours, per GPU type and resource.
+
+A bill lists the instances that ran: an hour without one is zero nodes, and
+no idle instance is ever added for it, so a GPU type it bills may not also
+declare an owned fleet (``hardware.<gpu_type>.fleet_nodes``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import csv
 import io
 import json
 import math
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +57,8 @@ INVOICE_SCHEMA = {
 class FocusOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    instance_type_field: str = "SkuPriceDetails.InstanceType"  # a column, or <JSON column>.<key>
+    instance_type_field: str = "SkuPriceDetails.InstanceType"  # a column (SkuId, ...), or <JSON column>.<key>
+    instance_type_pattern: str | None = None  # regex on that field; its group instance_type (or 1) is the type
     instance_types: dict[str, str] = {}  # instance type → GPU type under hardware
     rules: list[alloc.Rule] = []  # e.g. {match: {Tags.model: ...}}: model and role of usage rows
     timezone: str = "UTC"  # for charge periods without an offset
@@ -59,6 +66,29 @@ class FocusOptions(BaseModel):
     hour_units: list[str] = ["Hour", "Hours", "Hrs"]  # ConsumedUnit values that are instance-hours
 
     _zone = field_validator("timezone")(lambda cls, v: zone_name(v))
+
+    @field_validator("instance_type_pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"expected a regular expression, got {value!r} ({exc})")
+        return value
+
+    def instance_type(self, record: dict[str, Any]) -> str | None:
+        """The row's instance type: its ``instance_type_field``, or what
+        ``instance_type_pattern`` finds in it (``(?P<instance_type>...)``, else
+        the first group, else the match); None when absent or not found."""
+        value = record.get(self.instance_type_field)
+        if value is None or self.instance_type_pattern is None:
+            return None if value is None else str(value)
+        found = re.search(self.instance_type_pattern, str(value))
+        if found is None:
+            return None
+        named = found.groupdict().get("instance_type")
+        return named if named is not None else found.group(1) if found.re.groups else found.group(0)
 
 
 def _null(value: Any) -> Any:
@@ -178,10 +208,19 @@ def _resource_types(file: _File, records: list[tuple[int, dict, dict]]) -> dict[
     """ResourceId → GPU type, from the rows naming a mapped instance type."""
     types = {}
     for _, record, _ in records:
-        instance = record.get(file.options.instance_type_field)
-        if instance is not None and str(instance) in file.options.instance_types and record.get("ResourceId"):
-            types[str(record["ResourceId"])] = file.options.instance_types[str(instance)]
+        instance = file.options.instance_type(record)
+        if instance is not None and instance in file.options.instance_types and record.get("ResourceId"):
+            types[str(record["ResourceId"])] = file.options.instance_types[instance]
     return types
+
+
+def instance_field_column(field: str, header: dict[str, Any]) -> str | None:
+    """The column ``options.instance_type_field`` reads (``Tags`` of
+    ``Tags.instance``) when the file lacks it, else None."""
+    if not header or field in header:
+        return None
+    column = field.split(".", 1)[0]
+    return None if column in header and column in JSON_COLUMNS else column
 
 
 def parse_focus(
@@ -192,6 +231,12 @@ def parse_focus(
     missing = [column for column in REQUIRED if rows and column not in rows[0][1]]
     if missing:
         file.problem(1, missing[0], f"the FOCUS columns {', '.join(missing)}", None, {})
+        return file.parsed, pl.DataFrame(schema=INVOICE_SCHEMA)
+    field_column = instance_field_column(options.instance_type_field, rows[0][1] if rows else {})
+    if field_column is not None:
+        file.problem(1, field_column, f"a column {field_column} for options.instance_type_field "
+                     f"({options.instance_type_field}); FOCUS 1.0 has no SkuPriceDetails: name SkuId, another "
+                     "column, or ChargeDescription with options.instance_type_pattern", None, {})
         return file.parsed, pl.DataFrame(schema=INVOICE_SCHEMA)
     records = []
     for line, row in rows:
@@ -231,6 +276,16 @@ def invoice_by_gpu_type(invoiced: pl.DataFrame, hardware: pl.DataFrame) -> pl.Da
     )
 
 
+def owned_fleet_problems(request: DayRequest, invoiced: pl.DataFrame) -> list[Problem]:
+    """A billed GPU type with ``fleet_nodes`` declared: the bill's idle would
+    be invented (an owned fleet's unallocated nodes), one problem each."""
+    billed = sorted(set(invoiced["gpu_type"].to_list()))
+    return [Problem(source=request.name, column=f"hardware.{gpu_type}.fleet_nodes", expected=(
+        f"no fleet_nodes for {gpu_type}, which this cloud bill charges by the instance (a bill's hours without "
+        "an instance are no cost, not idle nodes); declare owned nodes under a GPU type of their own"))
+        for gpu_type in billed if request.config.hardware[gpu_type].fleet_nodes is not None]
+
+
 def day_result(request: DayRequest, files: list[Path], contents: list[str | pl.DataFrame]) -> SourceResult:
     """The day's node log and invoiced cost from the files' contents: CSV text or a Parquet frame."""
     result = SourceResult(frame=None, files=list(files))
@@ -246,6 +301,7 @@ def day_result(request: DayRequest, files: list[Path], contents: list[str | pl.D
     result.extra["invoiced_cost"] = invoiced
     result.extra["invoice_by_gpu_type"] = invoice_by_gpu_type(invoiced, hardware_frame(request.config))
     result = alloc.finish(result, frames, request, outside="usage outside the day")
+    result.problems += owned_fleet_problems(request, invoiced)
     billed, declared = (float(result.extra["invoice_by_gpu_type"][c].sum()) for c in ("billed_cost_usd",
                                                                                      "declared_cost_usd"))
     result.extra["summary"] += f"; invoiced ${billed:,.2f} billed against ${declared:,.2f} at the declared rates"

@@ -19,6 +19,7 @@ import json
 import math
 import re
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,13 @@ from pydantic import BaseModel, ConfigDict
 
 from openbooks.flows.sources import allocations as alloc
 from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from openbooks.flows.sources.files import display_path
 
 UTC = alloc.zone("UTC")
 # opencost-parquet-exporter's renamed columns, back to the API's flattened names.
 PARQUET_NAMES = {"running_start_time": "start", "running_end_time": "end", "running_minutes": "minutes"}
 PARQUET_PREFIXES = {"label.": "properties.labels.", "namespaceLabels.": "properties.namespaceLabels."}
+API_DECIMALS = 5  # gpuHours as the allocation API prints it
 TIME_EXPECTED = "an RFC 3339 time such as 2025-02-27T04:00:00Z"
 
 
@@ -65,7 +68,7 @@ def _key_lines(text: str) -> dict[str, list[int]]:
 def json_records(text: str, path: str, source: str) -> tuple[list[tuple[int, dict]], list[Problem]]:
     """(line, flattened allocation) for every allocation of every step."""
     try:
-        response = json.loads(text)
+        response = json.loads(text, parse_float=Decimal)  # decimals as printed: gpuHours' precision
     except json.JSONDecodeError as exc:
         return [], [Problem(source=source, expected=f"an OpenCost /allocation/compute JSON response ({exc.msg})",
                             file=path, line=exc.lineno)]
@@ -101,6 +104,15 @@ def _time(value: Any) -> datetime | None:
     return alloc.parse_time(str(value), UTC) if value not in (None, "") else None
 
 
+def printed_tolerance(value: Any) -> float:
+    """How far a printed ``gpuHours`` may be from gpuCount × running hours:
+    OpenCost rounds it to 5 decimals (``0.16667`` is 1/6, ``48`` may be
+    47.999996), so half a unit in the 5th decimal, or in the last one printed
+    when more are (a Parquet float keeps its shortest decimals)."""
+    text = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    return 0.5 * 10.0 ** -max(API_DECIMALS, -int(text.as_tuple().exponent))
+
+
 def _number(value: Any) -> float | None:
     try:
         number = float(value)
@@ -115,10 +127,21 @@ class _File:
         self.parsed = alloc.Parsed()
 
     def problem(self, line: int, column: str, expected: str, value: Any, record: dict) -> None:
+        shown = None if value is None else str(value)
         self.parsed.problems.append(Problem(
-            source=self.source, expected=expected, file=self.path, line=line, column=column,
-            value=None if value is None else str(value), record=json.dumps(record, default=str)[:2000],
+            source=self.source, expected=expected, file=self.path, line=line, column=column, value=shown,
+            record=json.dumps(record, default=str)[:2000], text=allocation_message(self.path, line, column, expected,
+                                                                                   shown, record),
         ))
+
+
+def allocation_message(path: str, line: int, column: str, expected: str, value: str | None, record: dict) -> str:
+    """One line naming the allocation (its name, pod and step window) as
+    well as the file and line: a saved response is often one line of JSON."""
+    name, pod = record.get("name"), record.get("properties.pod")
+    window = f"{record.get('window.start')} to {record.get('window.end')}"
+    where = f"{display_path(path)} line {line} allocation {name!r} (pod {pod}, window {window}) field {column}"
+    return f"{where}: expected {expected}" + ("" if value is None else f", got {value!r}")
 
 
 def _interval(file: _File, line: int, record: dict) -> tuple[datetime, datetime] | None:
@@ -160,9 +183,9 @@ def _allocation(file: _File, line: int, record: dict) -> None:
         return None
     hours = (interval[1] - interval[0]).total_seconds() / 3600
     declared = _number(record.get("gpuHours"))
-    if declared is None or not math.isclose(declared, gpus * hours, rel_tol=1e-6, abs_tol=1e-9):
-        return file.problem(line, "gpuHours", f"gpuCount × running hours = {gpus * hours:g}",
-                            record.get("gpuHours"), record)
+    if declared is None or abs(declared - gpus * hours) > printed_tolerance(record["gpuHours"]) + 1e-9 * gpus * hours:
+        return file.problem(line, "gpuHours", f"gpuCount × running hours = {gpus * hours:.10g} (within the "
+                            "precision it is printed with)", record.get("gpuHours"), record)
     gpu_type = _gpu_type(file, record)
     if gpu_type not in file.hardware:
         field = file.options.instance_type_field

@@ -14,14 +14,15 @@ type from the typed count (``options.gres_types``), its ``NodeList``
 and role from ``options.rules``. ``Start``/``End`` are read in
 ``options.timezone`` unless they carry an offset (``SLURM_TIME_FORMAT=%FT%T%z``);
 a running job's ``End=Unknown`` stops at the export's time (``options.export_time``
-or a time in the file name, never the clock). Only the day's part of a job
+or a time in the file name, else ``Start + Elapsed``: sacct counts a running
+job's ``Elapsed`` up to when it wrote the line; never the clock). Only the day's part of a job
 counts. PENDING, never-started and zero-GPU jobs are skipped and counted.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +38,7 @@ TIME_EXPECTED = "a time such as 2025-02-27T10:00:00 or 2025-02-27T10:00:00+0800 
 NAME_TIME = re.compile(
     r"(?P<date>\d{4}-?\d{2}-?\d{2})T(?P<hh>\d{2})[:-]?(?P<mm>\d{2})[:-]?(?P<ss>\d{2})(?P<tz>Z|[+-]\d{2}:?\d{2})?"
 )
+ELAPSED = re.compile(r"(?:(?P<d>\d+)-)?(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d+)")
 GPU_TRES = re.compile(r"gres/gpu(?::(?P<type>[^=]+))?=(?P<count>[^,]*)")
 
 
@@ -115,16 +117,36 @@ def _times(file: _File, record: dict, line: int, raw: str) -> tuple[datetime, da
     if start is None:
         return file.problem(line, "Start", TIME_EXPECTED, record["Start"], raw)
     if record["End"].strip() in NO_TIME:
-        if file.export_time is None:
-            return file.problem(line, "End", "an end time, or the export's time for a running job "
-                                "(options.export_time, or a time in the file name)", record["End"], raw)
-        return start, file.export_time.astimezone(start.tzinfo)
+        return _running_end(file, record, start, line, raw)
     end = alloc.parse_time(record["End"], zone, file.options.time_format)
     if end is None:
         return file.problem(line, "End", TIME_EXPECTED, record["End"], raw)
     if end < start:
         return file.problem(line, "End", "an End at or after Start", record["End"], raw)
     return start, end
+
+
+def elapsed(text: str) -> timedelta | None:
+    """sacct's ``Elapsed``, ``[DD-[HH:]]MM:SS`` (``1-02:03:04``, ``02:03:04``, ``03:04``); None if unreadable."""
+    found = ELAPSED.fullmatch(text.strip())
+    if found is None:
+        return None
+    return timedelta(days=int(found["d"] or 0), hours=int(found["h"] or 0), minutes=int(found["m"]),
+                     seconds=int(found["s"]))
+
+
+def _running_end(file: _File, record: dict, start: datetime, line: int, raw: str):
+    """A running job (``End=Unknown``) runs until the export was written: the
+    declared or named export time, else ``Start + Elapsed`` (sacct counts a
+    running job's Elapsed up to the moment it writes the line)."""
+    if file.export_time is not None:
+        return start, file.export_time.astimezone(start.tzinfo)
+    ran = elapsed(record.get("Elapsed") or "")
+    if ran is None:
+        column, value = ("Elapsed", record["Elapsed"]) if record.get("Elapsed") else ("End", record["End"])
+        return file.problem(line, column, "the export's time for a running job (options.export_time, a time in "
+                            "the file name, or an Elapsed field such as 1-02:03:04 to add to Start)", value, raw)
+    return start, start + ran
 
 
 def _gpu_type(file: _File, record: dict, gres_type: str | None) -> str | None:
