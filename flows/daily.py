@@ -252,7 +252,7 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
         except BaseException as exc:
             _record_failure(config, record, exc)
             raise
-        if changed or not all(p.exists() for p in report.report_paths(config.report_dir, day.isoformat())):
+        if changed or not report.report_current(config.report_dir, rendered):
             write_report(config, rendered)
         publish_artifacts(rendered, books.hourly, config.business_day.timezone)
         after_publish(config, found, changed)
@@ -296,8 +296,14 @@ def start_days(con, records: list[RunRecord]) -> None:
     start_runs(con, records)
 
 
+INTERRUPTED = "interrupted: stopped by Ctrl-C or SIGTERM before the run finished"
+
+
 def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> None:
-    reason = str(exc) if isinstance(exc, OpenbooksError) else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, KeyboardInterrupt):
+        reason = INTERRUPTED
+    else:
+        reason = str(exc) if isinstance(exc, OpenbooksError) else f"{type(exc).__name__}: {exc}"
     failed_runs.record_failed(config, record, reason)
 
 

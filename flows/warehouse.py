@@ -304,7 +304,9 @@ class QuarantineRow:
     @classmethod
     def of(cls, problem, run_id: str, day: date | None) -> QuarantineRow:
         """The quarantine row of a ``flows.sources.base.Problem``."""
-        return cls(run_id, day, problem.source, problem.why, problem.file, problem.content_hash, problem.line,
+        # A series read from a server has no file: the source stands in for it (source_file is NOT NULL).
+        where = problem.file or f"sources.{problem.source}"
+        return cls(run_id, day, problem.source, problem.why, where, problem.content_hash, problem.line,
                    problem.column, problem.value, problem.record)
 
 

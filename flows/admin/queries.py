@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,35 +48,69 @@ def leading_statements_run(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     *leading, last = reading_statements(sql)
     try:
         for statement in leading:
-            con.execute(statement.query)
+            interruptible(con, lambda: con.execute(statement.query))
     except duckdb.Error as exc:
         raise OpenbooksError(query_failure(exc))
     return last.query
+
+
+def interruptible(con: duckdb.DuckDBPyConnection, work: Callable[[], object]) -> object:
+    """``work()`` on a thread of its own while this one waits: Ctrl-C (or
+    SIGTERM, raised as ``KeyboardInterrupt`` by the command line) interrupts
+    the DuckDB query at once (``interrupt()``) instead of waiting for DuckDB
+    to look at Python's signals, and the query's read lock is let go."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="openbooks-query", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except KeyboardInterrupt:
+        con.interrupt()
+        worker.join(10)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 def run_query(config: Config, sql: str, readable: list[Path] = ()) -> QueryResult:
     """Column names, types and rows of ``sql``; a bad query is DuckDB's message."""
     with locked_session(config, readable) as con:
         last = leading_statements_run(con, sql)
-        try:
+
+        def answer() -> QueryResult:
             cursor = con.execute(last)
             if cursor.description is None:
                 return QueryResult([], [], [])
             rows = cursor.fetchall()
+            return QueryResult([d[0] for d in cursor.description], [str(d[1]) for d in cursor.description], rows)
+
+        try:
+            return interruptible(con, answer)
         except duckdb.Error as exc:
             raise OpenbooksError(query_failure(exc))
-        return QueryResult([d[0] for d in cursor.description], [str(d[1]) for d in cursor.description], rows)
 
 
 def query_frame(config: Config, sql: str, readable: list[Path] = ()) -> pl.DataFrame:
     """The result of ``sql`` as a Polars frame (for Parquet output)."""
     with locked_session(config, readable) as con:
         last = leading_statements_run(con, sql)
-        try:
+        def frame() -> pl.DataFrame:
             relation = con.sql(last)
             if relation is None:
                 raise OpenbooksError("query failed: it returns no rows to write (expected a SELECT)")
             return relation.pl()
+
+        try:
+            return interruptible(con, frame)
         except duckdb.Error as exc:
             raise OpenbooksError(query_failure(exc))
 

@@ -58,9 +58,23 @@ def _end_process(ending: list[int]) -> None:
     os._exit(ending[0])
 
 
+def stop_on_terminate() -> None:
+    """SIGTERM ends a command as Ctrl-C does (``KeyboardInterrupt``): the
+    run is recorded as interrupted, a query interrupted, and one line said."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def run_program(args: list[str]) -> int:
     """Run the program on ``args``; the exit code."""
     debug = "--debug" in args
+    stop_on_terminate()
     try:
         code = app(args=args, standalone_mode=False)
     except TyperException as exc:  # a usage error: the command line's own message
@@ -71,6 +85,11 @@ def run_program(args: list[str]) -> int:
         return exc.exit_code
     except typer.Abort:
         terminal.error_lines("aborted")
+        return 130
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, see ``stop_on_terminate``): one line, no traceback
+        if debug:
+            traceback.print_exc()
+        terminal.error_lines("interrupted")
         return 130
     except OpenbooksError as exc:
         if debug:
