@@ -13,10 +13,12 @@ published tables and the report as they were.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import duckdb
 import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NONE
@@ -195,12 +197,12 @@ def report_inputs(config: Config, books: Books, record: RunRecord, found: pl.Dat
     return tables, context
 
 
-def after_publish(config: Config, found: pl.DataFrame, changed: bool) -> None:
+def after_publish(config: Config, found: pl.DataFrame, changed: bool, run_id: str | None = None) -> None:
     """The report site rewritten and, when the day changed, its anomalies
     posted: neither ever fails the published day (a failure is a warning; the
     site is rewritten next time)."""
     rewrite_site(config)
-    notify_anomalies(config, found, changed)
+    notify_anomalies(config, found, changed, run_id)
 
 
 def rewrite_site(config: Config) -> None:
@@ -211,11 +213,28 @@ def rewrite_site(config: Config) -> None:
         get_logger("openbooks.daily").warning("report site not rewritten: %s", exc)
 
 
-def notify_anomalies(config: Config, found: pl.DataFrame, changed: bool) -> None:
-    """A day's anomalies posted to the webhook when the day changed; a failure is a warning."""
+def notify_anomalies(config: Config, found: pl.DataFrame, changed: bool, run_id: str | None = None) -> None:
+    """A day's anomalies posted to the webhook when the day changed; a
+    failure is a warning on the run's output and a note in its ``run_log``
+    row (the day stays published)."""
     problem = anomalies_mod.notify(config, found) if changed else None
     if problem:
         get_logger("openbooks.daily").warning(problem)
+        print(f"warning: {problem}", file=sys.stderr, flush=True)
+        if run_id is not None:
+            note_run(config, run_id, problem)
+
+
+def note_run(config: Config, run_id: str, note: str) -> None:
+    """``note`` kept in the run's ``run_log`` error column (the run's status unchanged)."""
+    from openbooks.redact import redact
+
+    try:
+        with session(config) as con:
+            con.execute("UPDATE run_log SET error = coalesce(error || '; ', '') || ? WHERE run_id = ?",
+                        [redact(note), run_id])
+    except (OpenbooksError, duckdb.Error):
+        pass  # the note is a courtesy: the warning was printed
 
 
 @task(cache_policy=NONE)
@@ -255,7 +274,7 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
         if changed or not report.report_current(config.report_dir, rendered):
             write_report(config, rendered)
         publish_artifacts(rendered, books.hourly, config.business_day.timezone)
-        after_publish(config, found, changed)
+        after_publish(config, found, changed, run_id)
     status = "published" if changed else "unchanged"
     return books.daily.with_columns(run_id=pl.lit(run_id), status=pl.lit(status)).row(0, named=True)
 

@@ -52,7 +52,10 @@ def read_source(config: Config, name: str, window: DayWindow, run_id: str) -> So
     try:
         result = kind_for(source).read(day_request(config, name, window, run_id))
     except Exception as exc:  # noqa: BLE001 - one line naming the source, whatever the reader raised
-        raise reader_failure(config, name, window.day, exc) from exc
+        said = reader_failure(config, name, window.day, exc)
+        if said is exc:
+            raise
+        raise said from exc
     return _finished(config, name, result, run_id, window.day)
 
 

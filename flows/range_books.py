@@ -322,7 +322,7 @@ def publish_days(config: Config, runs: list[DayRun], workers: Workers) -> list[D
             with drawing_on(workers):
                 daily.rewrite_site(config)  # once for the range
             for run in live(runs):
-                daily.notify_anomalies(config, run.found, run.changed)
+                daily.notify_anomalies(config, run.found, run.changed, run.record.run_id)
         posting.result()
     return runs
 

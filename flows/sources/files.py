@@ -66,10 +66,11 @@ def day_pattern(config, name: str, day: date | None) -> Path:
 
 def absolute_pattern(config, path: str) -> Path:
     """A source path made absolute against the config's directory, its links
-    and ``..`` left as written (``Config.resolve`` would follow a link before
-    the directory check could see where it leads)."""
+    left as written (``Config.resolve`` would follow a link before the
+    directory check could see where it leads); ``..`` is taken lexically,
+    the config refusing one after a glob character."""
     p = Path(os.path.expanduser(path))
-    return p if p.is_absolute() else config.file.parent / p
+    return Path(os.path.normpath(p if p.is_absolute() else config.file.parent / p))
 
 
 def declared_directory(pattern: Path) -> Path:
