@@ -319,7 +319,9 @@ INTERRUPTED = "interrupted: stopped by Ctrl-C or SIGTERM before the run finished
 
 
 def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> None:
-    if isinstance(exc, KeyboardInterrupt):
+    from prefect.exceptions import TerminationSignal  # Prefect's own SIGTERM handler raises it in a flow
+
+    if isinstance(exc, (KeyboardInterrupt, TerminationSignal)):
         reason = INTERRUPTED
     else:
         reason = str(exc) if isinstance(exc, OpenbooksError) else f"{type(exc).__name__}: {exc}"

@@ -189,7 +189,8 @@ def connect(
 
 
 def _busy(path: Path) -> WarehouseBusy:
-    return WarehouseBusy(f"warehouse {path} is busy: another openbooks process is writing to it; try again shortly")
+    return WarehouseBusy(f"warehouse {path} is busy: another openbooks process holds it (a run writing to it, or an "
+                         "`openbooks query` still reading it); try again shortly, or stop that query")
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
@@ -256,7 +257,12 @@ def session(config: Config, *, read_only: bool = False) -> Iterator[duckdb.DuckD
         try:
             yield con
         finally:
-            con.close()
+            try:
+                con.close()
+            except duckdb.ResourceInUseException:
+                if not read_only:
+                    raise
+                # A read-only query interrupted by Ctrl-C may still hold it: let go when the process ends.
 
 
 @contextmanager

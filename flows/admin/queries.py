@@ -43,29 +43,29 @@ def locked_session(config: Config, readable: list[Path] = ()) -> Iterator[duckdb
         yield con
 
 
-def leading_statements_run(con: duckdb.DuckDBPyConnection, sql: str) -> str:
-    """Run every statement of ``sql`` but the last; the last one's text."""
+def statements_run(cursor: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """Run every statement of ``sql`` but the last on ``cursor``; the last one's text."""
     *leading, last = reading_statements(sql)
-    try:
-        for statement in leading:
-            interruptible(con, lambda: con.execute(statement.query))
-    except duckdb.Error as exc:
-        raise OpenbooksError(query_failure(exc))
+    for statement in leading:
+        cursor.execute(statement.query)
     return last.query
 
 
-def interruptible(con: duckdb.DuckDBPyConnection, work: Callable[[], object]) -> object:
-    """``work()`` on a thread of its own while this one waits: Ctrl-C (or
-    SIGTERM, raised as ``KeyboardInterrupt`` by the command line) interrupts
-    the DuckDB query at once (``interrupt()``) instead of waiting for DuckDB
-    to look at Python's signals, and the query's read lock is let go."""
+def interruptible(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], object]) -> object:
+    """``work(cursor)`` on a cursor of ``con`` and a thread of their own
+    while this one waits: Ctrl-C (or SIGTERM, raised as ``KeyboardInterrupt``
+    by the command line) interrupts the DuckDB query at once
+    (``interrupt()``) instead of waiting for DuckDB to look at Python's
+    signals, and the query's read lock is let go. A bad query is DuckDB's message."""
+    cursor = con.cursor()
     outcome: dict[str, object] = {}
 
     def run() -> None:
         try:
-            outcome["value"] = work()
+            outcome["value"] = work(cursor)
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            outcome["error"] = exc
+            # Without its frames: they would keep the cursor's interrupted call open (and the cursor "busy").
+            outcome["error"] = exc.with_traceback(None)
 
     worker = threading.Thread(target=run, name="openbooks-query", daemon=True)
     worker.start()
@@ -73,9 +73,22 @@ def interruptible(con: duckdb.DuckDBPyConnection, work: Callable[[], object]) ->
         while worker.is_alive():
             worker.join(0.05)
     except KeyboardInterrupt:
-        con.interrupt()
-        worker.join(10)
+        while worker.is_alive():  # a signal may land between the query's statements: interrupt until it ends
+            try:
+                cursor.interrupt()
+            except duckdb.Error:
+                pass  # the cursor refused this instant (busy handing over): tried again
+            worker.join(0.05)
+        outcome.clear()
         raise
+    finally:
+        if not worker.is_alive():
+            try:
+                cursor.close()
+            except duckdb.Error:
+                pass  # closed with its connection
+    if isinstance(outcome.get("error"), duckdb.Error):
+        raise OpenbooksError(query_failure(outcome["error"]))
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
@@ -83,36 +96,31 @@ def interruptible(con: duckdb.DuckDBPyConnection, work: Callable[[], object]) ->
 
 def run_query(config: Config, sql: str, readable: list[Path] = ()) -> QueryResult:
     """Column names, types and rows of ``sql``; a bad query is DuckDB's message."""
+    reading_statements(sql)  # refused before anything runs
+
+    def answer(cursor: duckdb.DuckDBPyConnection) -> QueryResult:
+        cursor.execute(statements_run(cursor, sql))
+        if cursor.description is None:
+            return QueryResult([], [], [])
+        rows = cursor.fetchall()
+        return QueryResult([d[0] for d in cursor.description], [str(d[1]) for d in cursor.description], rows)
+
     with locked_session(config, readable) as con:
-        last = leading_statements_run(con, sql)
-
-        def answer() -> QueryResult:
-            cursor = con.execute(last)
-            if cursor.description is None:
-                return QueryResult([], [], [])
-            rows = cursor.fetchall()
-            return QueryResult([d[0] for d in cursor.description], [str(d[1]) for d in cursor.description], rows)
-
-        try:
-            return interruptible(con, answer)
-        except duckdb.Error as exc:
-            raise OpenbooksError(query_failure(exc))
+        return interruptible(con, answer)
 
 
 def query_frame(config: Config, sql: str, readable: list[Path] = ()) -> pl.DataFrame:
     """The result of ``sql`` as a Polars frame (for Parquet output)."""
-    with locked_session(config, readable) as con:
-        last = leading_statements_run(con, sql)
-        def frame() -> pl.DataFrame:
-            relation = con.sql(last)
-            if relation is None:
-                raise OpenbooksError("query failed: it returns no rows to write (expected a SELECT)")
-            return relation.pl()
+    reading_statements(sql)
 
-        try:
-            return interruptible(con, frame)
-        except duckdb.Error as exc:
-            raise OpenbooksError(query_failure(exc))
+    def frame(cursor: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+        relation = cursor.sql(statements_run(cursor, sql))
+        if relation is None:
+            raise OpenbooksError("query failed: it returns no rows to write (expected a SELECT)")
+        return relation.pl()
+
+    with locked_session(config, readable) as con:
+        return interruptible(con, frame)
 
 
 def write_output(config: Config, output: Path, write: Callable[[Path], None]) -> None:

@@ -58,6 +58,9 @@ def _end_process(ending: list[int]) -> None:
     os._exit(ending[0])
 
 
+INTERRUPTED = 130  # the shell's code for a command ended by SIGINT
+
+
 def stop_on_terminate() -> None:
     """SIGTERM ends a command as Ctrl-C does (``KeyboardInterrupt``): the
     run is recorded as interrupted, a query interrupted, and one line said."""
@@ -89,8 +92,8 @@ def run_program(args: list[str]) -> int:
     except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, see ``stop_on_terminate``): one line, no traceback
         if debug:
             traceback.print_exc()
-        terminal.error_lines("interrupted")
-        return 130
+        terminal.error_lines("interrupted (Ctrl-C or SIGTERM)")
+        return INTERRUPTED
     except OpenbooksError as exc:
         if debug:
             traceback.print_exc()
@@ -102,4 +105,13 @@ def run_program(args: list[str]) -> int:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         terminal.error_lines(f"{type(exc).__name__}: {first} (run with --debug for the traceback)")
         return 1
+    except BaseException as exc:
+        if type(exc).__name__ != "TerminationSignal":  # SIGTERM inside a flow run (Prefect's own handler)
+            raise
+        if debug:
+            traceback.print_exc()
+        terminal.error_lines("interrupted (Ctrl-C or SIGTERM)")
+        return INTERRUPTED
+    if code == INTERRUPTED:  # Typer turns Ctrl-C (and SIGTERM, see ``stop_on_terminate``) into a silent 130
+        terminal.error_lines("interrupted (Ctrl-C or SIGTERM)")
     return code if isinstance(code, int) else 0
