@@ -13,10 +13,12 @@ published tables and the report as they were.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import duckdb
 import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NONE
@@ -215,12 +217,12 @@ def report_inputs(config: Config, books: Books, record: RunRecord, found: pl.Dat
     return tables, context
 
 
-def after_publish(config: Config, found: pl.DataFrame, changed: bool) -> None:
+def after_publish(config: Config, found: pl.DataFrame, changed: bool, run_id: str | None = None) -> None:
     """The report site rewritten and, when the day changed, its anomalies
     posted: neither ever fails the published day (a failure is a warning; the
     site is rewritten next time)."""
     rewrite_site(config)
-    notify_anomalies(config, found, changed)
+    notify_anomalies(config, found, changed, run_id)
 
 
 def rewrite_site(config: Config) -> None:
@@ -231,11 +233,28 @@ def rewrite_site(config: Config) -> None:
         get_logger("openbooks.daily").warning("report site not rewritten: %s", exc)
 
 
-def notify_anomalies(config: Config, found: pl.DataFrame, changed: bool) -> None:
-    """A day's anomalies posted to the webhook when the day changed; a failure is a warning."""
+def notify_anomalies(config: Config, found: pl.DataFrame, changed: bool, run_id: str | None = None) -> None:
+    """A day's anomalies posted to the webhook when the day changed; a
+    failure is a warning on the run's output and a note in its ``run_log``
+    row (the day stays published)."""
     problem = anomalies_mod.notify(config, found) if changed else None
     if problem:
         get_logger("openbooks.daily").warning(problem)
+        print(f"warning: {problem}", file=sys.stderr, flush=True)
+        if run_id is not None:
+            note_run(config, run_id, problem)
+
+
+def note_run(config: Config, run_id: str, note: str) -> None:
+    """``note`` kept in the run's ``run_log`` error column (the run's status unchanged)."""
+    from openbooks.redact import redact
+
+    try:
+        with session(config) as con:
+            con.execute("UPDATE run_log SET error = coalesce(error || '; ', '') || ? WHERE run_id = ?",
+                        [redact(note), run_id])
+    except (OpenbooksError, duckdb.Error):
+        pass  # the note is a courtesy: the warning was printed
 
 
 @task(cache_policy=NONE)
@@ -273,10 +292,10 @@ def run_day(config: Config, day: date, run_id: str | None = None) -> dict:
         except BaseException as exc:
             _record_failure(config, record, exc)
             raise
-        if changed or not all(p.exists() for p in report.report_paths(config.report_dir, day.isoformat())):
+        if changed or not report.report_current(config.report_dir, rendered):
             write_report(config, rendered)
         publish_artifacts(rendered, books.hourly, config.business_day.timezone)
-        after_publish(config, found, changed)
+        after_publish(config, found, changed, run_id)
     status = "published" if changed else "unchanged"
     row = books.daily.with_columns(run_id=pl.lit(run_id), status=pl.lit(status)).row(0, named=True)
     return {**row, "notes": list(record.notes)}
@@ -318,8 +337,16 @@ def start_days(con, records: list[RunRecord]) -> None:
     start_runs(con, records)
 
 
+INTERRUPTED = "interrupted: stopped by Ctrl-C or SIGTERM before the run finished"
+
+
 def _record_failure(config: Config, record: RunRecord, exc: BaseException) -> None:
-    reason = str(exc) if isinstance(exc, OpenbooksError) else f"{type(exc).__name__}: {exc}"
+    from prefect.exceptions import TerminationSignal  # Prefect's own SIGTERM handler raises it in a flow
+
+    if isinstance(exc, (KeyboardInterrupt, TerminationSignal)):
+        reason = INTERRUPTED
+    else:
+        reason = str(exc) if isinstance(exc, OpenbooksError) else f"{type(exc).__name__}: {exc}"
     failed_runs.record_failed(config, record, reason)
 
 

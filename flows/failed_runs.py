@@ -145,7 +145,10 @@ def record_failed(config: Config, record: RunRecord, reason: str) -> None:
     """The run failed: its ``run_log`` row closed as failed with ``reason``
     or, when the warehouse's disk cannot take it (full), the record kept
     beside it. A warehouse that cannot be opened at all records nothing:
-    the run's own error says why."""
+    the run's own error says why. Credentials in ``reason`` are redacted."""
+    from openbooks.redact import redact
+
+    reason = redact(reason)
     try:
         with session(config) as con:
             finish_run(con, record, "failed", reason)

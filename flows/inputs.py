@@ -24,6 +24,7 @@ from openbooks.flows.runlog import RunRecord
 from openbooks.flows.sources import allocations
 from openbooks.flows.sources.base import DayRequest, SourceResult
 from openbooks.flows.sources.files import display_path
+from openbooks.flows.sources.limits import reader_failure
 from openbooks.flows.sources.registry import kind_for
 from openbooks.flows.sources.request_checks import failure_lines
 from openbooks.flows.warehouse import QuarantineRow, quarantine, session
@@ -50,14 +51,22 @@ def day_request(config: Config, name: str, window: DayWindow, run_id: str) -> Da
 def read_source(config: Config, name: str, window: DayWindow, run_id: str) -> SourceResult:
     """One source's day, read by its kind; its new problems quarantined."""
     source = config.sources.get(name)
-    return _finished(config, name, kind_for(source).read(day_request(config, name, window, run_id)), run_id,
-                     window.day)
+    try:
+        result = kind_for(source).read(day_request(config, name, window, run_id))
+    except Exception as exc:  # noqa: BLE001 - one line naming the source, whatever the reader raised
+        said = reader_failure(config, name, window.day, exc)
+        if said is exc:
+            raise
+        raise said from exc
+    return _finished(config, name, result, run_id, window.day)
 
 
 def read_source_days(config: Config, name: str, days: list[tuple[DayWindow, str]]) -> dict:
     """``read_source`` for each (day, run) of ``days``, the days read
     together where the kind can (``SourceKind.read_days``): day → its result,
     or the error its read raised."""
+    if not days:  # every day of the range held by another run: nothing to read
+        return {}
     kind = kind_for(config.sources.get(name))
     requests = [day_request(config, name, window, run_id) for window, run_id in days]
     if kind.read_days is not None:
@@ -69,6 +78,8 @@ def read_source_days(config: Config, name: str, days: list[tuple[DayWindow, str]
                 found[request.day] = kind.read(request)
             except Exception as exc:  # noqa: BLE001 - that day's own error
                 found[request.day] = exc
+    found = {day: reader_failure(config, name, day, result) if isinstance(result, Exception) else result
+             for day, result in found.items()}
     runs = {window.day: run_id for window, run_id in days}
     return {day: result if isinstance(result, Exception) else _finished(config, name, result, runs[day], day)
             for day, result in found.items()}

@@ -328,14 +328,13 @@ def publish_days(config: Config, runs: list[DayRun], workers: Workers) -> list[D
                                     [(run.rendered, run.books.hourly) for run in live(runs)],
                                     config.business_day.timezone)
         for run in live(runs):
-            paths = report.report_paths(config.report_dir, run.day.isoformat())
-            if run.changed or not all(p.exists() for p in paths):
+            if run.changed or not report.report_current(config.report_dir, run.rendered):
                 daily.write_report.fn(config, run.rendered)
         if live(runs):
             with drawing_on(workers):
                 daily.rewrite_site(config)  # once for the range
             for run in live(runs):
-                daily.notify_anomalies(config, run.found, run.changed)
+                daily.notify_anomalies(config, run.found, run.changed, run.record.run_id)
         posting.result()
     return runs
 

@@ -11,6 +11,7 @@ import polars as pl
 
 from openbooks.flows.warehouse import registered
 from openbooks.config import Config
+from openbooks.redact import redact, redact_data
 
 
 @dataclass
@@ -54,7 +55,7 @@ def finish_runs(con: duckdb.DuckDBPyConnection, ended: list[tuple[RunRecord, str
     """Each run's ``run_log`` row closed with its status, counts, validation and skipped rows, in one statement."""
     ended_rows = pl.DataFrame(
         [(record.run_id, status, record.node_rows, record.token_rows, record.quarantined_rows,
-          record.validation_success, "; ".join(record.validation_summary) or None, error,
+          record.validation_success, "; ".join(record.validation_summary) or None, redact(error),
           json.dumps(record.skipped, sort_keys=True) if record.skipped else None)
          for record, status in ended],
         schema={"run_id": pl.String, "status": pl.String, "node_rows": pl.Int64, "token_rows": pl.Int64,
@@ -73,9 +74,11 @@ def finish_runs(con: duckdb.DuckDBPyConnection, ended: list[tuple[RunRecord, str
 
 def record_config(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     """Keep the effective config of ``config.hash`` in ``configs`` (once per
-    hash), so the config any run or published day was computed with can be read back."""
+    hash), so the config any run or published day was computed with can be
+    read back; its credentials (URL user-info, tokens, passwords) as ``***``."""
     con.execute(
         "INSERT INTO configs (config_hash, config_json, first_path, first_seen_at) "
         "SELECT $hash, $json, $path, now() WHERE NOT EXISTS (SELECT 1 FROM configs WHERE config_hash = $hash)",
-        {"hash": config.hash, "json": config.canonical_json(), "path": str(config.file)},
+        {"hash": config.hash, "json": json.dumps(redact_data(json.loads(config.canonical_json())), sort_keys=True),
+         "path": str(config.file)},
     )

@@ -187,4 +187,7 @@ def report_failure(flow, flow_run, state) -> None:
     try:
         post_webhook(url, payload, config.notifications.timeout_seconds)
     except (urllib.error.URLError, OSError) as exc:
-        logger.error("notification to %s failed: %s", url, exc)
+        from openbooks.flows.report.anomalies import webhook_host
+        from openbooks.redact import redact
+
+        logger.error("notification to %s failed: %s", webhook_host(url), redact(str(exc)))

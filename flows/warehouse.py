@@ -189,7 +189,8 @@ def connect(
 
 
 def _busy(path: Path) -> WarehouseBusy:
-    return WarehouseBusy(f"warehouse {path} is busy: another openbooks process is writing to it; try again shortly")
+    return WarehouseBusy(f"warehouse {path} is busy: another openbooks process holds it (a run writing to it, or an "
+                         "`openbooks query` still reading it); try again shortly, or stop that query")
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
@@ -256,7 +257,12 @@ def session(config: Config, *, read_only: bool = False) -> Iterator[duckdb.DuckD
         try:
             yield con
         finally:
-            con.close()
+            try:
+                con.close()
+            except duckdb.ResourceInUseException:
+                if not read_only:
+                    raise
+                # A read-only query interrupted by Ctrl-C may still hold it: let go when the process ends.
 
 
 @contextmanager
@@ -304,7 +310,9 @@ class QuarantineRow:
     @classmethod
     def of(cls, problem, run_id: str, day: date | None) -> QuarantineRow:
         """The quarantine row of a ``flows.sources.base.Problem``."""
-        return cls(run_id, day, problem.source, problem.why, problem.file, problem.content_hash, problem.line,
+        # A series read from a server has no file: the source stands in for it (source_file is NOT NULL).
+        where = problem.file or f"sources.{problem.source}"
+        return cls(run_id, day, problem.source, problem.why, where, problem.content_hash, problem.line,
                    problem.column, problem.value, problem.record)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,42 +43,84 @@ def locked_session(config: Config, readable: list[Path] = ()) -> Iterator[duckdb
         yield con
 
 
-def leading_statements_run(con: duckdb.DuckDBPyConnection, sql: str) -> str:
-    """Run every statement of ``sql`` but the last; the last one's text."""
+def statements_run(cursor: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """Run every statement of ``sql`` but the last on ``cursor``; the last one's text."""
     *leading, last = reading_statements(sql)
-    try:
-        for statement in leading:
-            con.execute(statement.query)
-    except duckdb.Error as exc:
-        raise OpenbooksError(query_failure(exc))
+    for statement in leading:
+        cursor.execute(statement.query)
     return last.query
+
+
+def interruptible(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], object]) -> object:
+    """``work(cursor)`` on a cursor of ``con`` and a thread of their own
+    while this one waits: Ctrl-C (or SIGTERM, raised as ``KeyboardInterrupt``
+    by the command line) interrupts the DuckDB query at once
+    (``interrupt()``) instead of waiting for DuckDB to look at Python's
+    signals, and the query's read lock is let go. A bad query is DuckDB's message."""
+    cursor = con.cursor()
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work(cursor)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            # Without its frames: they would keep the cursor's interrupted call open (and the cursor "busy").
+            outcome["error"] = exc.with_traceback(None)
+
+    worker = threading.Thread(target=run, name="openbooks-query", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except KeyboardInterrupt:
+        while worker.is_alive():  # a signal may land between the query's statements: interrupt until it ends
+            try:
+                cursor.interrupt()
+            except duckdb.Error:
+                pass  # the cursor refused this instant (busy handing over): tried again
+            worker.join(0.05)
+        outcome.clear()
+        raise
+    finally:
+        if not worker.is_alive():
+            try:
+                cursor.close()
+            except duckdb.Error:
+                pass  # closed with its connection
+    if isinstance(outcome.get("error"), duckdb.Error):
+        raise OpenbooksError(query_failure(outcome["error"]))
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 def run_query(config: Config, sql: str, readable: list[Path] = ()) -> QueryResult:
     """Column names, types and rows of ``sql``; a bad query is DuckDB's message."""
-    with locked_session(config, readable) as con:
-        last = leading_statements_run(con, sql)
-        try:
-            cursor = con.execute(last)
-            if cursor.description is None:
-                return QueryResult([], [], [])
-            rows = cursor.fetchall()
-        except duckdb.Error as exc:
-            raise OpenbooksError(query_failure(exc))
+    reading_statements(sql)  # refused before anything runs
+
+    def answer(cursor: duckdb.DuckDBPyConnection) -> QueryResult:
+        cursor.execute(statements_run(cursor, sql))
+        if cursor.description is None:
+            return QueryResult([], [], [])
+        rows = cursor.fetchall()
         return QueryResult([d[0] for d in cursor.description], [str(d[1]) for d in cursor.description], rows)
+
+    with locked_session(config, readable) as con:
+        return interruptible(con, answer)
 
 
 def query_frame(config: Config, sql: str, readable: list[Path] = ()) -> pl.DataFrame:
     """The result of ``sql`` as a Polars frame (for Parquet output)."""
+    reading_statements(sql)
+
+    def frame(cursor: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+        relation = cursor.sql(statements_run(cursor, sql))
+        if relation is None:
+            raise OpenbooksError("query failed: it returns no rows to write (expected a SELECT)")
+        return relation.pl()
+
     with locked_session(config, readable) as con:
-        last = leading_statements_run(con, sql)
-        try:
-            relation = con.sql(last)
-            if relation is None:
-                raise OpenbooksError("query failed: it returns no rows to write (expected a SELECT)")
-            return relation.pl()
-        except duckdb.Error as exc:
-            raise OpenbooksError(query_failure(exc))
+        return interruptible(con, frame)
 
 
 def write_output(config: Config, output: Path, write: Callable[[Path], None]) -> None:

@@ -25,6 +25,7 @@ process opens alone (read-only) and closes after the query.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,18 @@ READING_STATEMENTS = frozenset({
     duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.StatementType.PRAGMA,
     duckdb.StatementType.CALL,
 })
+# Of those, the ones that wrap or name something else are read further: an
+# EXPLAIN runs (with ANALYZE) the statement it explains, which must read; a
+# PRAGMA (``IMPORT DATABASE`` parses as one) and a CALL must name a pragma
+# or function that only reads.
+READING_PRAGMAS = frozenset({
+    "table_info", "show", "show_tables", "show_tables_expanded", "show_databases", "database_list",
+    "database_size", "storage_info", "metadata_info", "version", "platform", "user_agent", "functions",
+    "collations", "enable_profiling", "disable_profiling",
+})
+_LEADING = r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/)*"
+_EXPLAIN = re.compile(_LEADING + r"EXPLAIN\s+(?:ANALY[SZ]E\s+|\([^)]*\)\s*)?", re.IGNORECASE | re.DOTALL)
+_NAMED = re.compile(_LEADING + r"(PRAGMA|CALL)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE | re.DOTALL)
 
 
 def sql_text(value: str) -> str:
@@ -53,11 +66,33 @@ def lock_down(con: duckdb.DuckDBPyConnection, readable: list[Path] = ()) -> None
     """Turn external access off (but for ``readable`` directories) and lock the configuration."""
     for setting in EXTENSIONS_OFF:
         con.execute(f"SET {setting} = false")
+    for directory in readable:
+        link = links_leading_out(directory)
+        if link is not None:
+            raise OpenbooksError(f"--allow-file-reads {directory}: {link} is a symlink to {link.resolve()}, outside it "
+                                 "(expected a directory whose links stay inside it)")
     if readable:
         listed = ", ".join(sql_text(str(d.resolve()).rstrip("/") + "/") for d in readable)
         con.execute(f"SET allowed_directories = [{listed}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
+
+
+def links_leading_out(directory: Path, limit: int = 100_000) -> Path | None:
+    """The first symlink under ``directory`` that leads out of it (DuckDB
+    refuses to read through one, but ``glob`` would list names through it)."""
+    root = directory.resolve()
+    seen = 0
+    for parent, dirs, files in os.walk(root):
+        for name in dirs + files:
+            seen += 1
+            path = Path(parent) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                return path
+        if seen > limit:
+            raise OpenbooksError(f"--allow-file-reads {directory}: more than {limit:,} entries; "
+                                 "allow a smaller directory")
+    return None
 
 
 def reading_statements(sql: str) -> list[duckdb.Statement]:
@@ -67,15 +102,41 @@ def reading_statements(sql: str) -> list[duckdb.Statement]:
     except duckdb.Error as exc:
         raise OpenbooksError(query_failure(exc))
     for statement in statements:
-        if statement.type not in READING_STATEMENTS:
-            kind = "INSTALL/LOAD" if statement.type == duckdb.StatementType.LOAD else statement.type.name
-            raise OpenbooksError(
-                f"query refused: {kind} statements are not allowed; openbooks query only reads the warehouse "
-                f"(SELECT, EXPLAIN, PRAGMA, CALL), got: {statement.query.strip()[:80]}"
-            )
+        refuse_unless_reading(statement)
     if not statements:
         raise OpenbooksError("no SQL: the query is empty")
     return statements
+
+
+def refuse_unless_reading(statement: duckdb.Statement, within: str = "") -> None:
+    """Nothing unless ``statement`` only reads (by its type, as DuckDB's own
+    parser gives it, and what it wraps or names); else ``OpenbooksError``."""
+    kind = statement.type
+    refused = kind not in READING_STATEMENTS
+    if kind == duckdb.StatementType.EXPLAIN:
+        inner = _EXPLAIN.sub("", statement.query, count=1)
+        try:
+            wrapped = duckdb.extract_statements(inner)
+        except duckdb.Error:
+            wrapped = []
+        if len(wrapped) != 1:
+            refused = True
+        else:
+            return refuse_unless_reading(wrapped[0], within=statement.query)
+    elif kind in (duckdb.StatementType.PRAGMA, duckdb.StatementType.CALL):
+        named = _NAMED.match(statement.query)
+        name = named[2].lower() if named else ""
+        refused = not named or (name not in READING_PRAGMAS if named[1].upper() == "PRAGMA"
+                                else not (name.startswith(("pragma_", "duckdb_")) or name in READING_PRAGMAS))
+    if refused:
+        named = _NAMED.match(statement.query) if kind in (duckdb.StatementType.PRAGMA, duckdb.StatementType.CALL) else None
+        what = "INSTALL/LOAD" if kind == duckdb.StatementType.LOAD else (
+            f"{named[1].upper()} {named[2]}" if named else kind.name)
+        shown = " ".join((within or statement.query).split())[:80]
+        raise OpenbooksError(
+            f"query refused: {what} is not allowed; openbooks query only reads the warehouse "
+            f"(SELECT, EXPLAIN of a SELECT, reading PRAGMAs and CALLs), got: {shown}"
+        )
 
 
 def query_failure(exc: duckdb.Error) -> str:
@@ -123,6 +184,7 @@ def protected_paths(config: Config) -> list[Protected]:
         Protected(config.report_dir.resolve(), "the reports directory", tree=True),
         Protected(config.expectations_dir.resolve(), "the expectation suites", tree=True),
         Protected((config.file.parent / "queries").resolve(), "the saved queries", tree=True),
+        Protected((config.warehouse_path.parent / ".prefect").resolve(), "the project's Prefect state", tree=True),
     ]
     if config.claims_path is not None:
         protected.append(Protected(config.claims_path.resolve(), "the claims file"))

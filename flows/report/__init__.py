@@ -14,7 +14,7 @@ import polars as pl
 
 from openbooks.flows.report import day as tables_
 from openbooks.flows.report.day import Context
-from openbooks.flows.report.files import report_paths, write_report
+from openbooks.flows.report.files import report_current, report_paths, write_report
 from openbooks.flows.report.format import figure_rows as _figure_rows
 from openbooks.flows.report.format import format_value
 from openbooks.flows.report.page import Report, render_day
@@ -22,7 +22,7 @@ from openbooks.flows.report.sections import TABLES
 from openbooks.flows.report.sections.figures import FIGURES
 
 __all__ = ["FIGURES", "TABLES", "Context", "Report", "figure_rows", "format_value", "render", "render_day",
-           "report_paths", "write_report"]
+           "report_current", "report_paths", "write_report"]
 
 RENDER_ARGUMENTS = {  # render() keyword -> published table
     "daily": tables_.DAILY, "hourly": tables_.HOURLY, "steps": tables_.STEPS, "waterfall": tables_.WATERFALL,

@@ -102,6 +102,14 @@ def figure_anomalies(config, dailies: pl.DataFrame) -> dict[date, pl.DataFrame]:
             for day in days}
 
 
+def webhook_host(url: str) -> str:
+    """The webhook as it may be printed: its host only (its path often holds the token)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}" + (f":{parts.port}" if parts.port else "")
+
+
 def notify(config, anomalies: pl.DataFrame) -> str | None:
     """Post a published day's anomalies to ``notifications.webhook_url`` when
     one is set; returns why it could not be posted (never raises)."""
@@ -116,7 +124,9 @@ def notify(config, anomalies: pl.DataFrame) -> str | None:
     try:
         post_webhook(url, payload, config.notifications.timeout_seconds)
     except (OSError, ValueError) as exc:  # URLError is an OSError; an anomaly never fails a run
-        return f"anomalies not posted to the webhook: {exc}"
+        from openbooks.redact import redact
+
+        return redact(f"anomalies not posted to the webhook at {webhook_host(url)}: {exc}")
     return None
 
 

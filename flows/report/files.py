@@ -8,6 +8,7 @@ half-written report.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,6 +17,22 @@ from openbooks.errors import cannot_write
 
 def report_paths(directory: Path, day: str) -> tuple[Path, Path]:
     return directory / f"{day}.md", directory / f"{day}.html"
+
+
+# The footer names the run that wrote the report and when: not part of what it says.
+_FOOTER = re.compile(r"run [0-9a-f-]{36}, config [0-9a-f]+, generated [0-9: -]+UTC")
+
+
+def report_current(directory: Path, report) -> bool:
+    """Whether the day's report files are there and say what ``report``
+    says, but for the footer's run and time (a report left missing or stale
+    by a failed write is rewritten by the next run, even one that finds the
+    day unchanged; a current one is left byte for byte as it is)."""
+    try:
+        return all(_FOOTER.sub("", path.read_text(encoding="utf-8")) == _FOOTER.sub("", text)
+                   for path, text in zip(report_paths(directory, report.day), (report.markdown, report.html)))
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def current_umask() -> int:

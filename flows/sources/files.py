@@ -6,12 +6,22 @@ first glob character is the source's declared directory: a matched file that
 resolves (through symlinks) outside it is refused, so a link cannot make a
 run read, quarantine or log another file of the machine. Files are only
 ever read.
+
+Before a file is read it is admitted (``admitted``): no larger than
+``sources.<name>.max_file_bytes`` (default ``DEFAULT_MAX_FILE_BYTES``), and
+the format it claims by its first and last bytes: a Parquet file starts and
+ends with ``PAR1``, every other format is text, with no NUL byte in its
+first block. A 2 GB sparse file of zeros in place of a CSV is refused in a
+line, never loaded. The pattern is made absolute against the config's
+directory without resolving symlinks, so a link named by a ``{date}`` path
+is judged by where it leads, like a globbed one.
 """
 
 from __future__ import annotations
 
 import glob
 import json
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +31,9 @@ import xxhash
 from openbooks.errors import InputError, SourceNotFound
 
 _GLOB_CHARS = "*?["
+DEFAULT_MAX_FILE_BYTES = 4 << 30  # 4 GiB: a day's file larger than this is refused unless the source says more
+_SNIFF_BYTES = 1 << 16
+_PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,16 @@ def day_pattern(config, name: str, day: date | None) -> Path:
     source = source_config(config, name)
     if source.path is None:
         raise InputError(f"{config.file}: sources.{name}.path: missing required key (kind {source.kind_name!r} reads files)")
-    return config.resolve(source.path.replace("{date}", day.isoformat() if day else "*"))
+    return absolute_pattern(config, source.path.replace("{date}", day.isoformat() if day else "*"))
+
+
+def absolute_pattern(config, path: str) -> Path:
+    """A source path made absolute against the config's directory, its links
+    left as written (``Config.resolve`` would follow a link before the
+    directory check could see where it leads); ``..`` is taken lexically,
+    the config refusing one after a glob character."""
+    p = Path(os.path.expanduser(path))
+    return Path(os.path.normpath(p if p.is_absolute() else config.file.parent / p))
 
 
 def declared_directory(pattern: Path) -> Path:
@@ -76,11 +98,42 @@ def inside_declared_directory(path: Path, pattern: Path, name: str) -> Path:
     return path
 
 
+def max_file_bytes(source) -> int:
+    """``sources.<name>.max_file_bytes``, else ``DEFAULT_MAX_FILE_BYTES``."""
+    return getattr(source, "max_file_bytes", None) or DEFAULT_MAX_FILE_BYTES
+
+
+def claimed_format(source, path: Path) -> str:
+    """``parquet`` when the source or the file's suffix says so, else ``text``."""
+    fmt = getattr(source, "format", None)
+    return "parquet" if fmt == "parquet" or (fmt is None and path.suffix.lower() in _PARQUET_SUFFIXES) else "text"
+
+
+def admitted(path: Path, pattern: Path, name: str, source) -> Path:
+    """``path`` if inside the declared directory, no larger than the
+    source's ``max_file_bytes`` and of the format it claims; else ``InputError``."""
+    inside_declared_directory(path, pattern, name)
+    where, size, limit = display_path(path), path.stat().st_size, max_file_bytes(source)
+    if size > limit:
+        raise InputError(f"{where}: file is {size:,} bytes, larger than sources.{name}.max_file_bytes = {limit:,} "
+                         "(expected a smaller file; raise the limit if the file is right)")
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+        handle.seek(max(0, size - 4))
+        tail = handle.read(4)
+    if claimed_format(source, path) == "parquet":
+        if size and not (head.startswith(b"PAR1") and tail == b"PAR1"):
+            raise InputError(f"{where}: not a Parquet file (expected PAR1 at its start and end, got {head[:4]!r})")
+    elif b"\0" in head:
+        raise InputError(f"{where} byte {head.index(bytes(1)) + 1}: a NUL byte (expected a text file, got binary data)")
+    return path
+
+
 def matching_paths(config, name: str, day: date | None) -> list[Path]:
     """The files of ``day`` (every day's without one), sorted; none is an empty list."""
     pattern = day_pattern(config, name, day)
     paths = sorted(Path(p) for p in glob.glob(str(pattern)) if Path(p).is_file())
-    return [inside_declared_directory(p, pattern, name) for p in paths]
+    return [admitted(p, pattern, name, source_config(config, name)) for p in paths]
 
 
 def day_paths(config, name: str, day: date) -> list[Path]:

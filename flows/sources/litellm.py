@@ -55,9 +55,16 @@ class LiteLLMOptions(BaseModel):
     @field_validator("dsn")
     @classmethod
     def _no_password(cls, dsn: str | None) -> str | None:
+        import psycopg
         from psycopg.conninfo import conninfo_to_dict
 
-        if dsn and "password" in conninfo_to_dict(dsn):
+        try:
+            parsed = conninfo_to_dict(dsn) if dsn else {}
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(f"expected a libpq connection string such as 'host=db dbname=litellm user=reader' "
+                             f"({reason})") from None
+        if "password" in parsed:
             raise ValueError("the DSN must not hold a password; name its environment variable in options.password_env")
         return dsn
 

@@ -31,6 +31,8 @@ def read_raw_source(request: DayRequest, feed: str) -> SourceResult:
 def read_raw_days(requests: list[DayRequest], feed: str) -> dict[date, SourceResult | Exception]:
     """``read_raw_source`` for each of ``requests`` (days of one source, in
     day order): day → its result, or the error that day's read raises."""
+    if not requests:
+        return {}
     config, name = requests[0].config, requests[0].name
     outcome: dict[date, SourceResult | Exception] = {}
     listed = {}

@@ -9,7 +9,7 @@ import glob
 from pathlib import Path
 
 from openbooks.flows.sources.base import DayRequest
-from openbooks.flows.sources.files import SourceFile, content_hash, display_path, inside_declared_directory
+from openbooks.flows.sources.files import SourceFile, absolute_pattern, admitted, content_hash, display_path
 from openbooks.flows.sources.raw_tables import record_file
 from openbooks.flows.warehouse import session
 from openbooks.errors import SourceNotFound
@@ -17,12 +17,12 @@ from openbooks.errors import SourceNotFound
 
 def listed_files(request: DayRequest) -> list[Path]:
     """The day's files of the source; none is ``SourceNotFound`` (retried while files arrive)."""
-    pattern = request.config.resolve(request.source.path.replace("{date}", request.day.isoformat()))
+    pattern = absolute_pattern(request.config, request.source.path.replace("{date}", request.day.isoformat()))
     paths = sorted(Path(p) for p in glob.glob(str(pattern)) if Path(p).is_file())
     if not paths:
         raise SourceNotFound(f"no {request.name} file for {request.day}: nothing matches "
                              f"sources.{request.name}.path = {display_path(pattern)}")
-    return [inside_declared_directory(p, pattern, request.name) for p in paths]
+    return [admitted(p, pattern, request.name, request.source) for p in paths]
 
 
 def record_files(request: DayRequest, paths: list[Path], rows: dict[Path, int] | None = None,

@@ -58,9 +58,26 @@ def _end_process(ending: list[int]) -> None:
     os._exit(ending[0])
 
 
+INTERRUPTED = 130  # the shell's code for a command ended by SIGINT
+
+
+def stop_on_terminate() -> None:
+    """SIGTERM ends a command as Ctrl-C does (``KeyboardInterrupt``): the
+    run is recorded as interrupted, a query interrupted, and one line said."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def run_program(args: list[str]) -> int:
     """Run the program on ``args``; the exit code."""
     debug = "--debug" in args
+    stop_on_terminate()
     try:
         code = app(args=args, standalone_mode=False)
     except TyperException as exc:  # a usage error: the command line's own message
@@ -72,6 +89,11 @@ def run_program(args: list[str]) -> int:
     except typer.Abort:
         terminal.error_lines("aborted")
         return 130
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, see ``stop_on_terminate``): one line, no traceback
+        if debug:
+            traceback.print_exc()
+        terminal.error_lines("interrupted (Ctrl-C or SIGTERM)")
+        return INTERRUPTED
     except OpenbooksError as exc:
         if debug:
             traceback.print_exc()
@@ -83,4 +105,13 @@ def run_program(args: list[str]) -> int:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         terminal.error_lines(f"{type(exc).__name__}: {first} (run with --debug for the traceback)")
         return 1
+    except BaseException as exc:
+        if type(exc).__name__ != "TerminationSignal":  # SIGTERM inside a flow run (Prefect's own handler)
+            raise
+        if debug:
+            traceback.print_exc()
+        terminal.error_lines("interrupted (Ctrl-C or SIGTERM)")
+        return INTERRUPTED
+    if code == INTERRUPTED:  # Typer turns Ctrl-C (and SIGTERM, see ``stop_on_terminate``) into a silent 130
+        terminal.error_lines("interrupted (Ctrl-C or SIGTERM)")
     return code if isinstance(code, int) else 0

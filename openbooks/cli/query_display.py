@@ -23,7 +23,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from openbooks.cli.terminal import text_console
+from openbooks.cli.terminal import plain, text_console
 
 MONEY = re.compile(r"usd|cost|revenue|price|dollar")
 PERCENT = re.compile(r"pct|percent")
@@ -53,7 +53,7 @@ def shown(column: str, value: object, zone: ZoneInfo) -> str:
     if isinstance(value, datetime):
         moment = value.astimezone(zone) if value.tzinfo is not None else value
         return moment.isoformat(sep=" ", timespec="seconds")
-    return str(value)
+    return plain(value, cell=True)  # escape codes in data print as \x1b, never reach the terminal
 
 
 def is_key(column: str, values: list[object]) -> bool:
@@ -83,7 +83,7 @@ def rows_table(columns: list[str], cells: list[list[str]], numeric: list[bool], 
     table = Table()
     for index, column in enumerate(columns):
         widest = max((len(row[index]) for row in cells), default=0)
-        table.add_column(Text(column), justify="right" if numeric[index] else "left", overflow="fold",
+        table.add_column(Text(plain(column, cell=True)), justify="right" if numeric[index] else "left", overflow="fold",
                          min_width=min(widest, KEY_WIDTH_CAP) if keys[index] else None)
     for row in cells:
         table.add_row(*(Text(cell) for cell in row))
@@ -96,7 +96,7 @@ def record_table(columns: list[str], row: list[str], numeric: list[bool], index:
     table.add_column("column", no_wrap=True)
     table.add_column("value", overflow="fold")
     for column, cell in zip(columns, row):
-        table.add_row(Text(column), Text(cell))
+        table.add_row(Text(plain(column, cell=True)), Text(cell))
     return table
 
 

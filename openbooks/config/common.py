@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A number that overflows to infinity (``1e400``) or is NaN is refused where it is written.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def zone_name(name: str) -> str:

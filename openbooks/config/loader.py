@@ -14,9 +14,11 @@ from pydantic import BaseModel, ValidationError
 
 from openbooks.config.model import Config
 from openbooks.errors import ConfigError
+from openbooks.redact import redact
 
 DEFAULT_CONFIG = Path("configs/openbooks.yaml")
 ENV_PREFIX = "OPENBOOKS__"
+MAX_CONFIG_BYTES = 1 << 20  # a config file is a few kilobytes: more is not a config (``-c /dev/zero``)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -43,7 +45,14 @@ _UniqueKeyLoader.add_constructor(
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file safely; duplicate keys and syntax errors name the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file():
+            raise ConfigError(f"{path}: not a regular file (expected a YAML config file)") if path.exists() else \
+                FileNotFoundError(path)
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes (expected a YAML config file)")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found")
     except (OSError, UnicodeDecodeError) as exc:
@@ -68,8 +77,21 @@ def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
             node = node.setdefault(_existing_key(node, key), {})
             if not isinstance(node, dict):
                 raise ConfigError(f"environment {name}: {key!r} is not a section")
-        node[_existing_key(node, keys[-1])] = yaml.safe_load(raw) if raw else raw
+        node[_existing_key(node, keys[-1])] = _env_value(name, keys, raw)
     return data
+
+
+def _env_value(name: str, keys: list[str], raw: str) -> Any:
+    """An override's value, parsed as YAML; bad YAML names the variable and the key."""
+    if not raw:
+        return raw
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        dotted = ".".join(k.lower() for k in keys)
+        raise ConfigError(f"environment {name} (overrides {dotted}): invalid YAML: {problem} "
+                          "(expected a YAML value, e.g. a number, a word or [a, b])") from None
 
 
 def _existing_key(mapping: dict[str, Any], key: str) -> str:
@@ -94,7 +116,7 @@ def describe_error(error: dict[str, Any], model: type[BaseModel], prefix: str = 
     got = error.get("input")
     if kind not in ("model_type",) and not isinstance(got, (dict, list)):
         message += f", got {got!r}"
-    return f"{key}: {message}"
+    return redact(f"{key}: {message}")
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, model_serializer, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_serializer, model_validator
 
 from openbooks.config.common import Strict
 
@@ -80,9 +80,23 @@ class Source(Strict):
     # The most of the day's GPU-hours the source may leave out on purpose
     # (e.g. jobs matching no rule) before the day fails; None: 0.05.
     max_skipped_share: float | None = Field(default=None, ge=0, le=1)
+    # The largest file accepted (bytes); unset: flows.sources.files.DEFAULT_MAX_FILE_BYTES.
+    max_file_bytes: int | None = Field(None, gt=0)
 
     _slot: str | None = PrivateAttr(default=None)
     _options: BaseModel | None = PrivateAttr(default=None)
+
+    @field_validator("path")
+    @classmethod
+    def _no_parent_after_glob(cls, path: str | None) -> str | None:
+        """``..`` after a glob character would lead out of the declared directory."""
+        if path is None:
+            return path
+        parts = path.replace("\\", "/").split("/")
+        globbed = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
+        if ".." in parts[globbed:]:
+            raise ValueError(f"expected no '..' after the first glob character (it leaves the source's directory), got {path!r}")
+        return path
 
     @property
     def kind_name(self) -> str | None:
@@ -97,7 +111,7 @@ class Source(Strict):
     @model_serializer(mode="wrap")
     def _unset_left_out(self, handler):
         data = handler(self)
-        for key in ("kind", "options"):
+        for key in ("kind", "options", "max_file_bytes"):
             if not data.get(key):
                 data.pop(key, None)
         if data.get("max_skipped_share", 0) is None:

@@ -1,0 +1,492 @@
+"""Trust under faults (issue 24): every source error one line, files refused
+before they are read, no secret printed or stored, Ctrl-C and SIGTERM,
+the query sandbox parsed by DuckDB, paths that may not lead out, and the
+rest (a stale report, overlapping backfills, config values).
+
+Real parts throughout: real DuckDB files, the real Prefect engine, the real
+``openbooks`` command line in its own process where a signal is sent."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+import yaml
+
+from openbooks.config import load_config
+from openbooks.errors import ConfigError, InputError, OpenbooksError
+from tests.books import published
+from tests.cli_helpers import openbooks
+from tests.conftest import Project, base_config_data
+
+DAY = date(2025, 2, 27)
+GIB = 1 << 30
+
+
+def _relative_project(root: Path) -> Project:
+    """A project reading copies of the sample through the shipped config's
+    relative ``{date}`` form (``../input/<source>/{date}.csv``)."""
+    project = Project(root)
+    project.copy_sample(days=[DAY.isoformat()])
+    project.write_config({"sources": {s: {"path": f"../input/{s}/{{date}}.csv"} for s in ("node_log", "token_counts")}})
+    return project
+
+
+def _fails_one_line(project: Project, *fragments: str) -> str:
+    from openbooks.flows.daily import daily_books
+
+    with pytest.raises(OpenbooksError) as info:
+        daily_books(DAY, str(project.config_path))
+    message = str(info.value)
+    assert message.count("\n") == 0, message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
+    assert published(project.config, "SELECT status FROM run_log") == [("failed",)]
+    return message
+
+
+# 1-2. Bounded readers: refused before they are read, one line naming the file.
+
+def test_a_2gb_sparse_file_of_zeros_is_refused_before_it_is_read(tmp_path):
+    """Issue 24 §2: a 2 GB file of zeros in place of a CSV grew the process
+    until it was killed; now refused from its first block, in a line."""
+    project = _relative_project(tmp_path)
+    token_file = tmp_path / "input" / "token_counts" / "2025-02-27.csv"
+    with open(token_file, "r+b") as handle:
+        handle.truncate(0)
+        handle.truncate(2 * GIB)  # sparse: no disk used
+    started = time.monotonic()
+    message = _fails_one_line(project, "input/token_counts/2025-02-27.csv byte 1: a NUL byte",
+                              "expected a text file, got binary data")
+    assert time.monotonic() - started < 120, message
+
+
+def test_a_file_larger_than_max_file_bytes_is_refused_naming_the_limit(tmp_path):
+    """Issue 24 §2: ``sources.<name>.max_file_bytes`` (default 4 GiB) bounds every file."""
+    from openbooks.flows.sources.files import DEFAULT_MAX_FILE_BYTES, day_files
+
+    project = _relative_project(tmp_path)
+    config = project.write_config({"sources": {"token_counts": {"path": "../input/token_counts/{date}.csv",
+                                                                "max_file_bytes": 1000}}})
+    with pytest.raises(InputError) as info:
+        day_files(config, "token_counts", DAY)
+    assert "input/token_counts/2025-02-27.csv: file is" in str(info.value)
+    assert "larger than sources.token_counts.max_file_bytes = 1,000" in str(info.value)
+    assert DEFAULT_MAX_FILE_BYTES == 4 * GIB
+    # Unset, the key stays out of the config's hash: an existing config hashes as before.
+    assert "max_file_bytes" not in project.write_config().canonical_json()
+
+
+def test_a_file_not_in_the_format_it_claims_is_refused(tmp_path):
+    """Issue 24 §2: a ``.parquet`` that is not Parquet is refused by its magic bytes."""
+    from openbooks.flows.sources.files import day_files
+
+    project = _relative_project(tmp_path)
+    fake = tmp_path / "input" / "token_counts" / "2025-02-27.parquet"
+    fake.write_text("hour_start,model\n")
+    config = project.write_config({"sources": {"token_counts": {"path": "../input/token_counts/{date}.parquet",
+                                                                "format": "parquet"}}})
+    with pytest.raises(InputError, match=r"2025-02-27.parquet: not a Parquet file \(expected PAR1"):
+        day_files(config, "token_counts", DAY)
+
+
+@pytest.mark.parametrize("exc, expected", [
+    (RecursionError("maximum recursion depth exceeded"), "expected JSON nested at most 512 levels deep"),
+    (OverflowError("date value out of range"), "expected values within range"),
+    (json.JSONDecodeError("Expecting value", "{", 1), "expected JSON, got expecting value at line 1 column 2"),
+    (pl.exceptions.InvalidOperationError("conversion from `f64` to `i64` failed"), "expected values of the column types"),
+    (ValueError("Unterminated string"), "expected input its kind can read, got ValueError: Unterminated string"),
+])
+def test_any_raw_reader_exception_becomes_one_line_naming_the_source_and_file(tmp_path, exc, expected):
+    """Issue 24 §1: RecursionError, OverflowError, Polars' cast errors,
+    JSONDecodeError, ValueError: one line ``sources.<name> (<file>): expected …, got …``."""
+    from openbooks.flows.sources.limits import reader_failure
+
+    config = _relative_project(tmp_path).config
+    said = reader_failure(config, "token_counts", DAY, exc)
+    assert isinstance(said, InputError)
+    assert str(said).startswith("sources.token_counts (input/token_counts/2025-02-27.csv): ") or \
+        str(said).startswith(f"sources.token_counts ({tmp_path}/input/token_counts/2025-02-27.csv): "), str(said)
+    assert expected in str(said) and "\n" not in str(said)
+
+
+def test_deeply_nested_json_in_a_source_is_one_line_through_the_real_flow(tmp_path):
+    """Issue 24 §1: an OpenCost answer nested 100,000 levels deep was a RecursionError."""
+    from tests.fleet_project import fleet_project
+    from tests.test_source_opencost import FIXTURE, OPTIONS
+
+    project, copy = fleet_project(tmp_path, FIXTURE, {"kind": "opencost", "path": FIXTURE.name, "options": OPTIONS})
+    copy.write_text("[" * 100_000 + "]" * 100_000)
+    message = _fails_one_line(project, "allocation_2025-02-27.json")
+    assert "RecursionError" not in message or "expected" in message
+
+
+def test_a_problem_of_a_series_read_by_url_is_quarantined_under_its_source():
+    """Issue 24 §1: a NaN or unlabelled series read by URL has no file:
+    ``quarantine.source_file`` is NOT NULL, so the source stands in."""
+    from openbooks.flows.sources.base import Problem
+    from openbooks.flows.warehouse import QuarantineRow
+
+    row = QuarantineRow.of(Problem("token_counts", "a finite number", column="vllm:prompt_tokens_total"), "r", DAY)
+    assert row.source_file == "sources.token_counts"
+
+
+# 3. Secrets never printed or stored.
+
+def test_redact_takes_out_user_info_query_keys_dsn_passwords_and_tokens():
+    from openbooks.redact import redact, redact_data
+
+    assert redact("http://reader:hunter2@prom:9090/api?query=up&api_key=K3Y&time=1") == \
+        "http://***@prom:9090/api?query=up&api_key=***&time=1"
+    assert redact("host=db dbname=x password=hunter2 user=u") == "host=db dbname=x password=*** user=u"
+    assert redact("Authorization: Bearer sk-abc") == "Authorization: Bearer ***"
+    assert redact("sources.token_counts.options.password_env: expected a string") == \
+        "sources.token_counts.options.password_env: expected a string"
+    assert redact(redact("https://a:b@h/?token=t")) == "https://***@h/?token=***"
+    data = {"notifications": {"webhook_url": "https://hooks/T/B/SECRET"},
+            "sources": {"t": {"columns": {"output_tokens": "out"}, "options": {"password_env": "PG"}}}}
+    assert redact_data(data) == {"notifications": {"webhook_url": "***"},
+                                 "sources": {"t": {"columns": {"output_tokens": "out"},
+                                                   "options": {"password_env": "PG"}}}}
+
+
+def test_a_dsn_with_a_password_is_refused_without_printing_it(tmp_path):
+    """Issue 24 §3: the refusal printed the password."""
+    data = base_config_data()
+    data["sources"]["requests"] = {"kind": "litellm", "path": "x/{date}.csv",
+                                   "options": {"dsn": "host=db dbname=litellm user=reader password=hunter2pw"}}
+    project = Project(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        project.write_config(replace=data)
+    assert "must not hold a password" in str(info.value)
+    assert "hunter2pw" not in str(info.value)
+
+
+def test_a_malformed_dsn_is_one_line(tmp_path):
+    """Issue 24 §7: a malformed DSN gave a raw psycopg error."""
+    data = base_config_data()
+    data["sources"]["requests"] = {"kind": "litellm", "path": "x/{date}.csv",
+                                   "options": {"dsn": "host=db dbname='unterminated"}}
+    with pytest.raises(ConfigError) as info:
+        Project(tmp_path).write_config(replace=data)
+    message = str(info.value)
+    assert "sources.requests.options.dsn: expected a libpq connection string" in message
+    assert message.count("\n") == 0
+
+
+def test_no_secret_in_any_file_a_run_writes_nor_in_its_output(tmp_path):
+    """Issue 24 §3: a Prometheus URL's ``user:pass@`` and a webhook's token
+    were printed and stored (configs, run_log, Prefect's database). Grep
+    every file the run writes, the Prefect database and all output."""
+    from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
+
+    from tests.servers import free_port
+
+    password, token = "hunter2pw9", "T0KENSECRETXYZ"
+    data = base_config_data()
+    data["sources"]["token_counts"] = {"kind": "prometheus", "options": {
+        "url": f"http://reader:{password}@127.0.0.1:{free_port()}", "timeout_seconds": 5}}
+    data["notifications"] = {"webhook_url": f"http://127.0.0.1:{free_port()}/hooks/{token}", "timeout_seconds": 2}
+    project = Project(tmp_path)
+    project.write_config(replace=data)
+    env = {**os.environ, "COLUMNS": "250"}
+    done = subprocess.run([sys.executable, "-m", "openbooks.cli", "run", "--date", "2025-02-27",
+                           "--config", str(project.config_path)], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 1
+    assert "error: sources.token_counts: cannot read Prometheus at http://***@127.0.0.1:" in done.stderr
+    for secret in (password, token):
+        assert secret not in done.stdout + done.stderr
+        for path in tmp_path.rglob("*"):
+            if path.is_file() and path != project.config_path:  # the config the user wrote is the one place
+                assert secret.encode() not in path.read_bytes(), path
+        stored = published(project.config, "SELECT config_json FROM configs") + \
+            published(project.config, "SELECT coalesce(error, '') FROM run_log")
+        assert not any(secret in str(row) for row in stored), stored
+        database = PREFECT_API_DATABASE_CONNECTION_URL.value() or ""
+        if database.startswith("sqlite"):
+            prefect_db = Path(database.split("///", 1)[1])
+            if prefect_db.exists():
+                assert secret.encode() not in prefect_db.read_bytes()
+
+
+# 4. Deadlines and signals.
+
+def _wait_for_running(config, proc, timeout=300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            con = duckdb.connect(str(config.warehouse_path), read_only=True)
+        except duckdb.Error:
+            time.sleep(0.05)
+            continue
+        try:
+            if con.execute("SELECT count(*) FROM run_log WHERE status = 'running'").fetchone()[0]:
+                return
+        except duckdb.Error:
+            pass
+        finally:
+            con.close()
+        time.sleep(0.05)
+    pytest.fail("the run never started")
+
+
+def test_sigterm_stops_a_run_promptly_recorded_as_interrupted(project):
+    """Issue 24 §4: SIGTERM ends a run as Ctrl-C does: one line, exit 130,
+    run_log says interrupted, nothing published."""
+    proc = subprocess.Popen([sys.executable, "-m", "openbooks.cli", "run", "--date", "2025-02-27",
+                             "--config", str(project.config_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    _wait_for_running(project.config, proc)
+    proc.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    out, err = proc.communicate(timeout=120)
+    assert time.monotonic() - sent < 60
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "error: interrupted (Ctrl-C or SIGTERM)" in err
+    runs = published(project.config, "SELECT status, error FROM run_log")
+    assert runs in ([("failed", "interrupted: stopped by Ctrl-C or SIGTERM before the run finished")],
+                    [("published", None)]), runs  # a day a signal met after publishing stays published
+
+
+def test_ctrl_c_interrupts_a_long_query_every_time(project):
+    """Issue 24 §4: Ctrl-C did not stop ``openbooks query`` in 2 of 8 tries: the query is interrupted."""
+    from openbooks.flows.warehouse import ensure_schema, session
+
+    with session(project.config) as con:
+        ensure_schema(con)
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-m", "openbooks.cli", "query", "--config", str(project.config_path),
+                                 "SELECT count(*) FROM range(1000000000000) a WHERE a % 7 = 3"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(8)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, err = proc.communicate(timeout=45)
+        assert time.monotonic() - sent < 15
+        assert proc.returncode == 130 and "Traceback" not in err, err
+        assert "error: interrupted (Ctrl-C or SIGTERM)" in err
+
+
+# 5. The query sandbox.
+
+SAMPLES = {  # one statement of each type DuckDB's parser gives, and whether openbooks query runs it
+    "SELECT": [("SELECT 1", True), ("SHOW TABLES", True), ("FROM range(3)", True), ("SUMMARIZE SELECT 1", True)],
+    "INSERT": [("INSERT INTO t VALUES (1)", False)],
+    "UPDATE": [("UPDATE t SET a = 1", False)],
+    "CREATE": [("CREATE TABLE t (a INT)", False), ("CREATE SECRET (TYPE s3)", False)],
+    "DELETE": [("DELETE FROM t", False), ("TRUNCATE t", False)],
+    "PREPARE": [("PREPARE p AS SELECT 1", False)],
+    "EXECUTE": [("EXECUTE p", False)],
+    "ALTER": [("ALTER TABLE t ADD COLUMN b INT", False), ("COMMENT ON TABLE t IS 'x'", False)],
+    "TRANSACTION": [("BEGIN", False)],
+    "COPY": [("COPY t TO 'x.csv'", False), ("COPY t FROM 'x.csv'", False)],
+    "ANALYZE": [],
+    "VARIABLE_SET": [("SET VARIABLE x = 1", False)],
+    "CREATE_FUNC": [("CREATE MACRO m(a) AS a", False)],
+    "EXPLAIN": [("EXPLAIN SELECT 1", True), ("EXPLAIN ANALYZE SELECT 1", True),
+                ("EXPLAIN ANALYZE COPY (SELECT 1) TO 'x.csv'", False), ("EXPLAIN (FORMAT json) SELECT 1", True),
+                ("EXPLAIN ANALYZE INSERT INTO t VALUES (1)", False)],
+    "DROP": [("DROP TABLE t", False), ("DEALLOCATE p", False)],
+    "EXPORT": [("EXPORT DATABASE 'd'", False)],
+    "PRAGMA": [("PRAGMA table_info('daily_economics')", True), ("PRAGMA version", True),
+               ("IMPORT DATABASE 'd'", False), ("PRAGMA import_database('d')", False),
+               ("PRAGMA enable_checkpoint_on_shutdown", False)],
+    "VACUUM": [("VACUUM", False), ("ANALYZE", False)],
+    "CALL": [("CALL pragma_version()", True), ("CALL duckdb_tables()", True), ("CALL checkpoint()", False),
+             ("CHECKPOINT", False)],
+    "SET": [("SET threads = 1", False), ("RESET threads", False), ("USE memory", False)],
+    "LOAD": [("LOAD httpfs", False), ("INSTALL httpfs", False)],
+    "ATTACH": [("ATTACH 'x.duckdb'", False)],
+    "DETACH": [("DETACH x", False)],
+    "MULTI": [("PIVOT t ON a", False)],
+    "COPY_DATABASE": [("COPY FROM DATABASE a TO b", False)],
+    "MERGE_INTO": [("MERGE INTO t USING s ON (t.a = s.a) WHEN MATCHED THEN DELETE", False)],
+}
+NOT_FROM_TEXT = {"INVALID", "RELATION", "EXTENSION", "LOGICAL_PLAN"}  # no SQL text parses to these
+
+
+def test_every_statement_type_duckdb_has_is_allowed_only_when_it_reads():
+    from openbooks.flows.admin.query_guard import reading_statements
+
+    assert set(duckdb.StatementType.__members__) == set(SAMPLES) | NOT_FROM_TEXT
+    for type_name, cases in SAMPLES.items():
+        for sql, allowed in cases:
+            if allowed:
+                reading_statements(sql)
+            else:
+                with pytest.raises(OpenbooksError, match="query refused: .* is not allowed"):
+                    reading_statements(sql)
+
+
+def test_import_database_and_explain_analyze_copy_write_nothing_in_an_allowed_directory(project, tmp_path,
+                                                                                          monkeypatch, capsys):
+    from openbooks.flows.warehouse import ensure_schema, session
+
+    with session(project.config) as con:
+        ensure_schema(con)
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    (allowed / "load.sql").write_text("CREATE TABLE pwned AS SELECT 1;")
+    (allowed / "schema.sql").write_text("")
+    target = allowed / "report.html"
+    target.write_text("the day's report")
+    for sql in (f"EXPLAIN ANALYZE COPY (SELECT 42) TO '{target}'", f"IMPORT DATABASE '{allowed}'"):
+        done = openbooks(monkeypatch, capsys, "query", "--config", str(project.config_path),
+                         "--allow-file-reads", str(allowed), sql)
+        assert done.code == 1 and done.err.startswith("error: query refused:"), done.err
+    assert target.read_text() == "the day's report"
+
+
+def test_output_into_the_prefect_state_is_refused(project):
+    from openbooks.flows.admin.query_guard import refuse_protected_output
+
+    with pytest.raises(OpenbooksError, match="the project's Prefect state"):
+        refuse_protected_output(project.config, project.config.warehouse_path.parent / ".prefect" / "prefect.db")
+
+
+def test_glob_cannot_list_names_through_a_symlink_leading_out(project, tmp_path, monkeypatch, capsys):
+    from openbooks.flows.warehouse import ensure_schema, session
+
+    with session(project.config) as con:
+        ensure_schema(con)
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    (allowed / "etc").symlink_to("/etc")
+    done = openbooks(monkeypatch, capsys, "query", "--config", str(project.config_path),
+                     "--allow-file-reads", str(allowed), f"SELECT * FROM glob('{allowed}/etc/*')")
+    assert done.code == 1 and "passwd" not in done.out
+    assert f"{allowed / 'etc'} is a symlink to /etc, outside it" in done.err
+
+
+def test_terminal_escape_codes_in_data_are_printed_escaped(project, monkeypatch, capsys):
+    from openbooks.flows.warehouse import ensure_schema, session
+
+    with session(project.config) as con:
+        ensure_schema(con)
+    done = openbooks(monkeypatch, capsys, "query", "--config", str(project.config_path),
+                     "SELECT chr(27) || ']0;pwned' || chr(7) || chr(27) || '[2J' AS model")
+    assert done.code == 0, done.err
+    assert "\x1b" not in done.out and "\x07" not in done.out
+    assert "\\x1b]0;pwned\\x07\\x1b[2J" in done.out
+
+
+# 6. Paths.
+
+def test_a_symlink_named_by_a_relative_date_path_may_not_lead_out(tmp_path):
+    """Issue 24 §6: ``Config.resolve`` followed the link before the
+    directory check, so /etc/passwd's first line landed in quarantine."""
+    project = _relative_project(tmp_path)
+    token_file = tmp_path / "input" / "token_counts" / "2025-02-27.csv"
+    token_file.unlink()
+    token_file.symlink_to("/etc/passwd")
+    message = _fails_one_line(project, "resolves to /etc/passwd, outside sources.token_counts's directory")
+    quarantined = published(project.config, "SELECT coalesce(record, '') || coalesce(value, '') FROM quarantine")
+    assert not any("root:" in row[0] for row in quarantined), quarantined
+    assert "root:" not in message
+
+
+def test_dot_dot_after_a_glob_character_is_refused_in_the_config(tmp_path):
+    """Issue 24 §6: ``*/..`` in a source path escaped the source directory."""
+    with pytest.raises(ConfigError, match=r"sources.token_counts.path: expected no '..' after the first glob"):
+        Project(tmp_path).write_config({"sources": {"token_counts": {"path": "../input/*/../../../etc/{date}.csv"}}})
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused(monkeypatch, capsys):
+    """Issue 24 §6: ``-c /dev/zero`` read without limit."""
+    done = openbooks(monkeypatch, capsys, "status", "--config", "/dev/zero")
+    assert done.code == 1
+    assert done.err_lines == ["error: /dev/zero: not a regular file (expected a YAML config file)"]
+
+
+def test_a_config_file_too_large_is_refused(tmp_path):
+    big = tmp_path / "openbooks.yaml"
+    big.write_text("# " + "x" * (2 << 20))
+    with pytest.raises(ConfigError, match="larger than 1,048,576 bytes"):
+        load_config(big)
+
+
+# 7. The rest.
+
+def test_a_price_of_1e400_is_refused_where_it_is_written(tmp_path):
+    """Issue 24 §7: 1e400 (infinity) was accepted and the run died drawing charts."""
+    data = base_config_data()
+    data["price_book"]["cards"]["deepseek"]["models"]["deepseek-r1"][0]["output"] = "1e400"
+    with pytest.raises(ConfigError) as info:
+        Project(tmp_path).write_config(replace=data)
+    assert "price_book.cards.deepseek.models.deepseek-r1.0.output: Input should be a finite number" in str(info.value)
+
+
+def test_an_environment_override_with_bad_yaml_names_the_variable_and_key(project):
+    """Issue 24 §7: a ParserError named neither the variable nor the key."""
+    with pytest.raises(ConfigError) as info:
+        load_config(project.config_path, environ={"OPENBOOKS__WAREHOUSE__PATH": "[unclosed"})
+    message = str(info.value)
+    assert message.startswith("environment OPENBOOKS__WAREHOUSE__PATH (overrides warehouse.path): invalid YAML")
+    assert message.count("\n") == 0
+
+
+def test_a_backfill_whose_days_are_all_busy_says_which_and_crashes_nothing(project):
+    """Issue 24 §7: a second backfill whose days were all held crashed with IndexError."""
+    from openbooks.flows.range_books import backfill_range
+    from openbooks.flows.warehouse import day_lock
+
+    with day_lock(project.config, DAY):
+        outcome = backfill_range([DAY], str(project.config_path))
+    [(day, status, _, reason)] = outcome
+    assert (day, status) == (DAY, "failed")
+    assert "day 2025-02-27 is already being run" in reason
+
+
+def test_a_missing_or_stale_report_of_a_published_day_is_rewritten_by_the_next_run(project):
+    """Issue 24 §7: reports disk full: the day published, the rerun said
+    "unchanged" and never wrote the missing (or left the stale) report."""
+    from openbooks.flows.daily import daily_books
+    from openbooks.flows.report import report_paths
+
+    daily_books(DAY, str(project.config_path))
+    markdown, html = report_paths(project.config.report_dir, DAY.isoformat())
+    good = markdown.read_text()
+    markdown.write_text(good.replace("545%", "999%"))  # stale: another publication's figures
+    html.unlink()  # missing
+    row = daily_books(DAY, str(project.config_path))
+    assert row["status"] == "unchanged"
+    assert html.exists() and "999%" not in markdown.read_text()
+    before = markdown.read_bytes()
+    daily_books(DAY, str(project.config_path))
+    assert markdown.read_bytes() == before  # a current report is left as it is
+
+
+def test_a_failing_webhook_is_said_in_the_output_and_run_log(project, capsys):
+    """Issue 24 §7: a webhook that could not be posted was silent."""
+    from openbooks.flows.daily import notify_anomalies
+    from openbooks.flows.runlog import RunRecord, start_run
+    from openbooks.flows.warehouse import ensure_schema, session
+    from tests.servers import free_port
+
+    token = "T0KENABC"
+    config = project.write_config({"notifications": {"webhook_url": f"http://127.0.0.1:{free_port()}/h/{token}",
+                                                     "timeout_seconds": 2}})
+    record = RunRecord("run-1", DAY, str(config.file), config.hash)
+    with session(config) as con:
+        ensure_schema(con)
+        start_run(con, record)
+    found = pl.DataFrame({"day": [DAY], "figure": ["gross_margin"], "value": [0.70], "median": [0.84],
+                          "window_days": [7], "move": [-0.14], "kind": ["points"], "threshold": [0.05]})
+    notify_anomalies(config, found, True, "run-1")
+    err = capsys.readouterr().err
+    assert "warning: anomalies not posted to the webhook at http://127.0.0.1:" in err and token not in err
+    [(error,)] = published(config, "SELECT error FROM run_log WHERE run_id = 'run-1'")
+    assert error.startswith("anomalies not posted to the webhook") and token not in error
