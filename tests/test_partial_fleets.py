@@ -6,7 +6,6 @@ published every day. Figures worked by hand in the fixtures' READMEs."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -256,3 +255,24 @@ def test_openbooks_run_on_a_focus_bill_of_instances_that_come_and_go(tmp_path, p
     assert figures == pytest.approx((10.5, 0.0, 0.0, 84.0, 168.0, 2.0, 250.0))
     assert capacity(project) == approx_rows({("H800", "idle"): (0.0, 0.0, 0.0),
                                              ("H800", "serving"): (10.5, 84.0, 168.0)})
+
+
+def test_with_openbooks_own_node_log_beside_an_allocation_source_no_stretch_is_filled(config):
+    from openbooks.flows import compute, inputs
+    from openbooks.flows.sources.base import SourceResult
+
+    window = compute.day_window(config, DAY_START.date())
+    slurm_result = slurm.day_result(request(config, slurm.SlurmOptions, **SLURM_SOURCE["options"]), [SACCT],
+                                    [SACCT.read_text()])
+    own = SourceResult(frame=slurm_result.frame.head(1), files=[Path("node_log.csv")])
+    assert inputs.covers_day({"cluster": slurm_result})
+    assert not inputs.covers_day({"node_log": own, "cluster": slurm_result})
+    # Alone, the Slurm source's stretches without a serving job are 0 idle nodes; beside a node_log, nothing
+    # is added, so the node_log's own gaps still fail the day.
+    alone = inputs.node_log_frame(config, window, {"cluster": slurm_result})
+    zeros = alone.filter(pl.col("model") == "unallocated")
+    assert zeros["nodes"].to_list() == [0.0, 0.0, 0.0] and set(zeros["role"]) == {"idle"}
+    hours = (zeros["interval_end"] - zeros["interval_start"]).dt.total_seconds().sum() / 3600
+    assert hours == pytest.approx(24 - 4.5 - 48630 / 3600)  # 24 h less 2002's 13:00-17:30 and 2001's 20:15-09:45:30
+    mixed = inputs.node_log_frame(config, window, {"node_log": own, "cluster": slurm_result})
+    assert mixed.filter(pl.col("model") == "unallocated").is_empty()
