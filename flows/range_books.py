@@ -33,7 +33,7 @@ from prefect.cache_policies import NONE
 from prefect.utilities.annotations import quote
 
 from openbooks.flows import compute as compute_mod
-from openbooks.flows import daily, day_books, failed_runs, inputs, publish, report, skipped, warm
+from openbooks.flows import daily, day_books, failed_runs, inputs, plausibility, publish, report, skipped, warm
 from openbooks.flows.report import anomalies as anomalies_mod
 from openbooks.flows.report.artifacts import post_days_artifacts
 from openbooks.flows.report.charts import drawing_on
@@ -162,6 +162,7 @@ def read_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
         try:
             inputs.note_results(run.record, later)
             inputs.raise_problems(later)
+            run.record.notes += skipped.skipped_lines(results)
             left_out = skipped.share_problems(config, results)
             if left_out:
                 raise InputError("\n".join(left_out))
@@ -260,6 +261,8 @@ def check_results(config: Config, runs: list[DayRun], run_name: str, data_docs: 
         run.record.validation_success = not problems[run.day]
         if problems[run.day]:
             fail(config, run, ValidationFailed("\n".join(problems[run.day])))
+        else:
+            run.record.notes += plausibility.notes(run.books.plausibility)
     return runs
 
 
@@ -360,7 +363,8 @@ def begin_days(config: Config, days: list[date], locks: ExitStack) -> list[DayRu
 
 def figures(run: DayRun) -> dict:
     status = "published" if run.changed else "unchanged"
-    return run.books.daily.with_columns(run_id=pl.lit(run.record.run_id), status=pl.lit(status)).row(0, named=True)
+    row = run.books.daily.with_columns(run_id=pl.lit(run.record.run_id), status=pl.lit(status)).row(0, named=True)
+    return {**row, "notes": list(run.record.notes)}  # as a run of the day returns it
 
 
 def _run_name() -> str:
