@@ -134,7 +134,8 @@ def export_results(path: Path, delimiter: str = ",") -> tuple[list[tuple[int, tu
             continue
         bucket = {"start_time": number(row.get("start_time")), "end_time": number(row.get("end_time"))}
         result = {"amount": {"value": row["amount_value"].strip(), "currency": row.get("amount_currency")},
-                  "line_item": (row.get("line_item") or "").strip(), "project_id": (row.get("project_id") or "").strip()}
+                  "line_item": (row.get("line_item") or "").strip(),
+                  "project_id": (row.get("project_id") or "").strip()}
         pairs.append((line, (bucket, result)))
     return pairs, len(rows) - len(pairs)
 

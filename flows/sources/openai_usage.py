@@ -82,7 +82,8 @@ def bucket_hour(bucket: dict) -> datetime:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{name}|a Unix time in seconds")
     if not 0 < end - start <= 3600:
-        raise ValueError("start_time|buckets of at most an hour (save the pages with bucket_width=1h; export with 1-hour or 1-minute buckets)")
+        raise ValueError("start_time|buckets of at most an hour (save the pages with bucket_width=1h; "
+                         "export with 1-hour or 1-minute buckets)")
     hour = datetime.fromtimestamp(start - start % 3600, tz=timezone.utc)
     if end > hour.timestamp() + 3600:
         raise ValueError("end_time|a bucket inside one clock hour")

@@ -89,7 +89,8 @@ class RequestUsage:
     samples: dict[str, list[tuple]] = field(default_factory=dict)  # check → (file, row, column, value, record)
     hashes: dict[Path, str] = field(default_factory=dict)
     by_period: bool = False  # each price period scanned on its own (rows in time order)
-    expected: dict[str, str] = field(default_factory=dict)  # check -> what a row should hold, when not the suite's words
+    # check -> what a row should hold, when the source's options change the suite's words
+    expected: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:

@@ -69,8 +69,8 @@ def _typed_columns(mapping: dict, file_types: dict[str, str], times: TimeReading
     parsed strictly from text (timestamps need a UTC offset unless the
     source's options say how ``ts`` is written), else TRY_CAST."""
     return ", ".join(
-        f"{_ts_sql(mapping[name], file_types, times) if name == 'ts' else _typed(mapping[name], target, kind, file_types)}"
-        f" AS {name}" for name, (target, kind) in TYPES.items()
+        (_ts_sql(mapping[name], file_types, times) if name == "ts" else _typed(mapping[name], target, kind, file_types))
+        + f" AS {name}" for name, (target, kind) in TYPES.items()
     )
 
 
