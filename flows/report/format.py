@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,21 @@ def html_rows(rows: list[list[str]]) -> str:
     return "".join("<tr>" + "".join(f"<td>{html_cell(c)}</td>" for c in r) + "</tr>" for r in rows)
 
 
+def csv_link(title: str, header: list[str], rows: list[list[str]]) -> str:
+    """The table as shown, as a CSV download inside the page (a data: link: no
+    file beside the page, nothing fetched, works offline and without script)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([str(cell) for cell in row] for row in rows)
+    name = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "table"
+    href = "data:text/csv;charset=utf-8," + quote(buffer.getvalue())
+    return f'<p class="csv"><a download="{name}.csv" href="{html.escape(href)}">CSV</a></p>'
+
+
 def html_table(title: str, header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    return (f"<h2>{html.escape(title)}</h2><table><thead><tr>{head}</tr></thead>"
+    return (f"<h2>{html.escape(title)}</h2>{csv_link(title, header, rows)}<table><thead><tr>{head}</tr></thead>"
             f"<tbody>{html_rows(rows)}</tbody></table>")
 
 

@@ -92,6 +92,7 @@ td, th {{ border-bottom: 1px solid var(--line); padding: .25rem .75rem; text-ali
 th {{ white-space: normal; vertical-align: bottom; }}
 td:first-child, th:first-child {{ text-align: left; }}
 .muted {{ color: var(--muted); font-size: .85rem; }}
+p.csv {{ margin: -.4rem 0 0; font-size: .8rem; }}
 svg {{ max-width: 100%; height: auto; }}
 nav.site {{ display: flex; flex-wrap: wrap; gap: .3rem 1rem; font-size: .9rem; }}
 .headline {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: .5rem; }}

@@ -19,7 +19,7 @@ import polars as pl
 
 from openbooks.flows.report.charts import concurrently, svgs
 from openbooks.flows.report.files import report_paths, write_text_atomically
-from openbooks.flows.report.format import format_value, pct
+from openbooks.flows.report.format import csv_link, format_value, pct
 from openbooks.flows.report.headline import headline_rows, strip_html, with_unit_cost
 from openbooks.flows.report.page import head
 from openbooks.flows.report.period import Period, month_period, period_statement
@@ -62,7 +62,8 @@ def days_table(rows: list[tuple[str, bool, list[str]]]) -> str:
         + "".join(f"<td>{html.escape(c)}</td>" for c in figures) + "</tr>"
         for day, linked, figures in rows
     )
-    return f"<h2>Days</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    link = csv_link("Days", DAYS_HEADER, [[day, *figures] for day, _, figures in rows])
+    return f"<h2>Days</h2>{link}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def index_page(daily: pl.DataFrame, directory: Path, statements: list[tuple[Period, str]], trends: list[str]) -> str:

@@ -76,10 +76,18 @@ def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
 @app.command()
 def tables(
     name: Annotated[str | None, typer.Argument(help="Only this table, e.g. daily_economics or raw.node_log.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-F", help="table, md (Markdown) or compact (one line a column).")] = (
+        "table"),
 ) -> None:
     """The warehouse tables (or one of them): columns, types and what each one holds."""
     from openbooks.flows.admin.table_catalog import table_rows
 
+    if fmt not in ("table", "md", "compact"):
+        raise OpenbooksError(f"--format {fmt!r}: expected table, md or compact")
+    if fmt != "table":
+        for line in catalog_lines(table_rows(name), fmt):
+            terminal.say(line)
+        return
     table = None
     for table_name, column, type_, description in table_rows(name):
         if table_name:  # a new table: its own grid, titled with its name and what it holds
@@ -89,6 +97,25 @@ def tables(
         else:
             table.add_row(Text(column), Text(type_), Text(description))
     terminal.console.print(table)
+
+
+def catalog_lines(rows, fmt: str) -> list[str]:
+    """The catalogue as Markdown tables, or compact: a table's name and what it
+    holds, then ``  column TYPE  description`` a line each."""
+    lines: list[str] = []
+    for table_name, column, type_, description in rows:
+        if table_name:
+            if fmt == "md":
+                lines += [*([""] if lines else []), f"## {table_name}", "", description, "",
+                          "| column | type | description |", "| --- | --- | --- |"]
+            else:
+                lines.append(f"{table_name}: {description}")
+        elif fmt == "md":
+            escaped = description.replace("|", "\\|")
+            lines.append(f"| `{column}` | {type_} | {escaped} |")
+        else:
+            lines.append(f"  {column} {type_}  {description}")
+    return lines
 
 
 def table_grid(name: str, description: str) -> Table:
