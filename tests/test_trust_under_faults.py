@@ -490,3 +490,64 @@ def test_a_failing_webhook_is_said_in_the_output_and_run_log(project, capsys):
     assert "warning: anomalies not posted to the webhook at http://127.0.0.1:" in err and token not in err
     [(error,)] = published(config, "SELECT error FROM run_log WHERE run_id = 'run-1'")
     assert error.startswith("anomalies not posted to the webhook") and token not in error
+
+
+def _dribbling_server():
+    """A server that answers one byte every 3 s, forever (issue 24 §4)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            def dribble(conn=conn) -> None:
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+                    while True:
+                        conn.sendall(b" ")
+                        time.sleep(3)
+                except OSError:
+                    conn.close()
+            threading.Thread(target=dribble, daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+def test_a_source_that_answers_a_byte_every_3s_meets_its_deadline(project):
+    """Issue 24 §4: a Prometheus sending one byte every 3 s hung the run with no output."""
+    listener = _dribbling_server()
+    try:
+        data = base_config_data()
+        data["sources"]["token_counts"] = {"kind": "prometheus", "timeout_seconds": 6, "options": {
+            "url": f"http://127.0.0.1:{listener.getsockname()[1]}", "timeout_seconds": 30}}
+        project.write_config(replace=data)
+        started = time.monotonic()
+        message = _fails_one_line(project, "sources.token_counts: no answer within "
+                                           "sources.token_counts.timeout_seconds = 6")
+        assert time.monotonic() - started < 90, message
+    finally:
+        listener.close()
+
+
+def test_a_read_still_going_is_reported_and_ctrl_c_is_taken_at_once(capsys):
+    from openbooks.flows.sources.limits import with_deadline
+
+    assert with_deadline("t", 10, lambda: time.sleep(1.2) or 7, every=0.5) == 7
+    assert "waiting for sources.t: " in capsys.readouterr().err
+    import _thread
+    import threading
+
+    threading.Timer(0.5, _thread.interrupt_main).start()  # Ctrl-C, as the terminal sends it
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with_deadline("t", 60, lambda: time.sleep(30))
+    assert time.monotonic() - started < 5
