@@ -551,3 +551,23 @@ def test_a_read_still_going_is_reported_and_ctrl_c_is_taken_at_once(capsys):
     with pytest.raises(KeyboardInterrupt):
         with_deadline("t", 60, lambda: time.sleep(30))
     assert time.monotonic() - started < 5
+
+
+def test_a_focus_row_with_extra_cells_is_refused_naming_its_line(tmp_path):
+    """Issue 24 §7: a FOCUS row with more cells than the header was accepted silently."""
+    from tests.fleet_project import fleet_project
+    from tests.test_source_focus import FIXTURE, OPTIONS
+
+    project, copy = fleet_project(tmp_path, FIXTURE, {"kind": "focus", "path": FIXTURE.name, "options": OPTIONS})
+    lines = copy.read_text().splitlines(keepends=True)
+    lines[4] = lines[4].rstrip("\r\n") + ",surplus\n"
+    copy.write_text("".join(lines))
+    _fails_one_line(project, "focus_2025-02-27.csv line 5: ", "cells (expected at most")
+
+
+def test_a_huge_focus_cell_is_one_line_naming_its_line(tmp_path):
+    """Issue 24 §1: a huge FOCUS cell raised the CSV reader's field-size error."""
+    from openbooks.flows.sources.focus import csv_rows
+
+    with pytest.raises(InputError, match=r"^focus.csv line 2: field larger than field limit .* \(expected CSV cells"):
+        csv_rows('BilledCost,Tags\n"' + "x" * 300_000 + '",1\n', "focus.csv")
