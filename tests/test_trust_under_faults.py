@@ -96,7 +96,7 @@ def test_a_file_not_in_the_format_it_claims_is_refused(tmp_path):
     fake.write_text("hour_start,model\n")
     config = project.write_config({"sources": {"token_counts": {"path": "../input/token_counts/{date}.parquet",
                                                                 "format": "parquet"}}})
-    with pytest.raises(InputError, match=r"2025-02-27.parquet: not a Parquet file \(expected PAR1"):
+    with pytest.raises(InputError, match=r"2025-02-27.parquet: not a readable Parquet file \(expected PAR1"):
         day_files(config, "token_counts", DAY)
 
 
@@ -571,3 +571,17 @@ def test_a_huge_focus_cell_is_one_line_naming_its_line(tmp_path):
 
     with pytest.raises(InputError, match=r"^focus.csv line 2: field larger than field limit .* \(expected CSV cells"):
         csv_rows('BilledCost,Tags\n"' + "x" * 300_000 + '",1\n', "focus.csv")
+
+
+def test_only_failed_says_which_later_days_anomaly_history_is_stale(project):
+    """Issue 24 §7: after a bad day is fixed with --only-failed, later days'
+    anomaly history was not recomputed, silently: now the command says so."""
+    from openbooks.flows.backfill import DayOutcome, stale_anomaly_days
+    from openbooks.flows.range_books import backfill_range
+
+    days = [date(2025, 2, 26), DAY]
+    assert [status for _, status, _, _ in backfill_range(days, str(project.config_path))] == ["published"] * 2
+    fixed = [DayOutcome(date(2025, 2, 26), "published")]
+    assert stale_anomaly_days(project.config, fixed) == [DAY]
+    assert stale_anomaly_days(project.config, [DayOutcome(date(2025, 2, 26), "unchanged")]) == []
+    assert stale_anomaly_days(project.config, [DayOutcome(d, "published") for d in days]) == []
