@@ -208,3 +208,20 @@ def run_set_backfill(days: list[date], config_path: str, data_docs: bool = False
     for outcome in outcomes:
         _notify(outcome)
     return outcomes
+
+
+def stale_anomaly_days(config: Config, outcomes: list[DayOutcome]) -> list[date]:
+    """The published days, not among ``outcomes``, whose anomalies were found
+    against a trailing window (``anomalies.window_days``) that holds a day
+    ``outcomes`` has just published: their anomaly history predates it."""
+    from openbooks.flows.warehouse import session
+
+    fixed = sorted(o.day for o in outcomes if o.status == "published")
+    if not fixed:
+        return []
+    rerun = {o.day for o in outcomes}
+    last = fixed[-1] + timedelta(days=config.anomalies.window_days)
+    with session(config, read_only=True) as con:
+        days = [row[0] for row in con.execute(
+            "SELECT day FROM daily_economics WHERE day > ? AND day <= ? ORDER BY day", [fixed[0], last]).fetchall()]
+    return [day for day in days if day not in rerun]

@@ -24,7 +24,7 @@ from openbooks.flows.runlog import RunRecord
 from openbooks.flows.sources import allocations
 from openbooks.flows.sources.base import DayRequest, SourceResult
 from openbooks.flows.sources.files import display_path
-from openbooks.flows.sources.limits import reader_failure
+from openbooks.flows.sources.limits import reader_failure, timeout_seconds, with_deadline
 from openbooks.flows.sources.registry import kind_for
 from openbooks.flows.sources.request_checks import failure_lines
 from openbooks.flows.warehouse import QuarantineRow, quarantine, session
@@ -51,8 +51,9 @@ def day_request(config: Config, name: str, window: DayWindow, run_id: str) -> Da
 def read_source(config: Config, name: str, window: DayWindow, run_id: str) -> SourceResult:
     """One source's day, read by its kind; its new problems quarantined."""
     source = config.sources.get(name)
+    request = day_request(config, name, window, run_id)
     try:
-        result = kind_for(source).read(day_request(config, name, window, run_id))
+        result = with_deadline(name, timeout_seconds(source), lambda: kind_for(source).read(request))
     except Exception as exc:  # noqa: BLE001 - one line naming the source, whatever the reader raised
         said = reader_failure(config, name, window.day, exc)
         if said is exc:

@@ -25,8 +25,8 @@ MASK = "***"
 # A key whose value is a credential (api_key, access_token, client_secret,
 # password, auth, signature, x-amz-credential, key, sig …); not a name of
 # one (``password_env``) nor a count (``output_tokens``).
-_WORD = r"(?:api[_\-]?key|apikey|access[_\-]?key|token(?!s)|secret|passw(?:or)?d|pwd|auth(?:orization)?|signature|credential|private[_\-]?key)"
-_SECRET_KEY = rf"(?:[A-Za-z0-9_.\-]*{_WORD}[A-Za-z0-9_.\-]*(?<!_env)|key|sig|pass)"
+_WORD = r"(?:api[_\-]?key|apikey|access[_\-]?key|token(?!s|_count)|secret|passw(?:or)?d|pwd|auth(?:orization)?|signature|credential|private[_\-]?key)"
+_SECRET_KEY = rf"(?:[A-Za-z0-9_\-]*\.)*(?:[A-Za-z0-9_\-]*{_WORD}[A-Za-z0-9_\-]*(?<!_env)|key|sig|pass)"
 _USER_INFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^/@\s?#'\"]+)@")
 _QUERY_VALUE = re.compile(rf"(?P<key>[?&;]{_SECRET_KEY}=)(?P<value>[^&#\s'\"]+)", re.IGNORECASE)
 _VALUE = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s,'"{}\[\]()]+"""

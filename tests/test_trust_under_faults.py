@@ -96,7 +96,7 @@ def test_a_file_not_in_the_format_it_claims_is_refused(tmp_path):
     fake.write_text("hour_start,model\n")
     config = project.write_config({"sources": {"token_counts": {"path": "../input/token_counts/{date}.parquet",
                                                                 "format": "parquet"}}})
-    with pytest.raises(InputError, match=r"2025-02-27.parquet: not a Parquet file \(expected PAR1"):
+    with pytest.raises(InputError, match=r"2025-02-27.parquet: not a readable Parquet file \(expected PAR1"):
         day_files(config, "token_counts", DAY)
 
 
@@ -490,3 +490,98 @@ def test_a_failing_webhook_is_said_in_the_output_and_run_log(project, capsys):
     assert "warning: anomalies not posted to the webhook at http://127.0.0.1:" in err and token not in err
     [(error,)] = published(config, "SELECT error FROM run_log WHERE run_id = 'run-1'")
     assert error.startswith("anomalies not posted to the webhook") and token not in error
+
+
+def _dribbling_server():
+    """A server that answers one byte every 3 s, forever (issue 24 §4)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            def dribble(conn=conn) -> None:
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+                    while True:
+                        conn.sendall(b" ")
+                        time.sleep(3)
+                except OSError:
+                    conn.close()
+            threading.Thread(target=dribble, daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+def test_a_source_that_answers_a_byte_every_3s_meets_its_deadline(project):
+    """Issue 24 §4: a Prometheus sending one byte every 3 s hung the run with no output."""
+    listener = _dribbling_server()
+    try:
+        data = base_config_data()
+        data["sources"]["token_counts"] = {"kind": "prometheus", "timeout_seconds": 6, "options": {
+            "url": f"http://127.0.0.1:{listener.getsockname()[1]}", "timeout_seconds": 30}}
+        project.write_config(replace=data)
+        started = time.monotonic()
+        message = _fails_one_line(project, "sources.token_counts: no answer within "
+                                           "sources.token_counts.timeout_seconds = 6")
+        assert time.monotonic() - started < 90, message
+    finally:
+        listener.close()
+
+
+def test_a_read_still_going_is_reported_and_ctrl_c_is_taken_at_once(capsys):
+    from openbooks.flows.sources.limits import with_deadline
+
+    assert with_deadline("t", 10, lambda: time.sleep(1.2) or 7, every=0.5) == 7
+    assert "waiting for sources.t: " in capsys.readouterr().err
+    import _thread
+    import threading
+
+    threading.Timer(0.5, _thread.interrupt_main).start()  # Ctrl-C, as the terminal sends it
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with_deadline("t", 60, lambda: time.sleep(30))
+    assert time.monotonic() - started < 5
+
+
+def test_a_focus_row_with_extra_cells_is_refused_naming_its_line(tmp_path):
+    """Issue 24 §7: a FOCUS row with more cells than the header was accepted silently."""
+    from tests.fleet_project import fleet_project
+    from tests.test_source_focus import FIXTURE, OPTIONS
+
+    project, copy = fleet_project(tmp_path, FIXTURE, {"kind": "focus", "path": FIXTURE.name, "options": OPTIONS})
+    lines = copy.read_text().splitlines(keepends=True)
+    lines[4] = lines[4].rstrip("\r\n") + ",surplus\n"
+    copy.write_text("".join(lines))
+    _fails_one_line(project, "focus_2025-02-27.csv line 5: ", "cells (expected at most")
+
+
+def test_a_huge_focus_cell_is_one_line_naming_its_line(tmp_path):
+    """Issue 24 §1: a huge FOCUS cell raised the CSV reader's field-size error."""
+    from openbooks.flows.sources.focus import csv_rows
+
+    with pytest.raises(InputError, match=r"^focus.csv line 2: field larger than field limit .* \(expected CSV cells"):
+        csv_rows('BilledCost,Tags\n"' + "x" * 300_000 + '",1\n', "focus.csv")
+
+
+def test_only_failed_says_which_later_days_anomaly_history_is_stale(project):
+    """Issue 24 §7: after a bad day is fixed with --only-failed, later days'
+    anomaly history was not recomputed, silently: now the command says so."""
+    from openbooks.flows.backfill import DayOutcome, stale_anomaly_days
+    from openbooks.flows.range_books import backfill_range
+
+    days = [date(2025, 2, 26), DAY]
+    assert [status for _, status, _, _ in backfill_range(days, str(project.config_path))] == ["published"] * 2
+    fixed = [DayOutcome(date(2025, 2, 26), "published")]
+    assert stale_anomaly_days(project.config, fixed) == [DAY]
+    assert stale_anomaly_days(project.config, [DayOutcome(date(2025, 2, 26), "unchanged")]) == []
+    assert stale_anomaly_days(project.config, [DayOutcome(d, "published") for d in days]) == []

@@ -79,12 +79,14 @@ def lock_down(con: duckdb.DuckDBPyConnection, readable: list[Path] = ()) -> None
 
 
 def links_leading_out(directory: Path, limit: int = 100_000) -> Path | None:
-    """The first symlink under ``directory`` that leads out of it (DuckDB
-    refuses to read through one, but ``glob`` would list names through it)."""
+    """The first symlinked directory under ``directory`` that leads out of it
+    (DuckDB refuses to read through one, but ``glob`` would list the names
+    inside it; a symlinked file shows only its own name)."""
     root = directory.resolve()
     seen = 0
     for parent, dirs, files in os.walk(root):
-        for name in dirs + files:
+        seen += len(files)
+        for name in dirs:
             seen += 1
             path = Path(parent) / name
             if path.is_symlink() and not path.resolve().is_relative_to(root):

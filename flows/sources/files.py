@@ -9,8 +9,8 @@ ever read.
 
 Before a file is read it is admitted (``admitted``): no larger than
 ``sources.<name>.max_file_bytes`` (default ``DEFAULT_MAX_FILE_BYTES``), and
-the format it claims by its first and last bytes: a Parquet file starts and
-ends with ``PAR1``, every other format is text, with no NUL byte in its
+the format it claims by its first bytes: a Parquet file starts with
+``PAR1``, every other format is text, with no NUL byte in its
 first block. A 2 GB sparse file of zeros in place of a CSV is refused in a
 line, never loaded. The pattern is made absolute against the config's
 directory without resolving symlinks, so a link named by a ``{date}`` path
@@ -119,11 +119,10 @@ def admitted(path: Path, pattern: Path, name: str, source) -> Path:
                          "(expected a smaller file; raise the limit if the file is right)")
     with open(path, "rb") as handle:
         head = handle.read(_SNIFF_BYTES)
-        handle.seek(max(0, size - 4))
-        tail = handle.read(4)
     if claimed_format(source, path) == "parquet":
-        if size and not (head.startswith(b"PAR1") and tail == b"PAR1"):
-            raise InputError(f"{where}: not a Parquet file (expected PAR1 at its start and end, got {head[:4]!r})")
+        # A file that does not start as Parquet is refused here; one cut short (no footer) is its reader's to name.
+        if size and not head.startswith(b"PAR1"):
+            raise InputError(f"{where}: not a readable Parquet file (expected PAR1 at its start, got {head[:4]!r})")
     elif b"\0" in head:
         raise InputError(f"{where} byte {head.index(bytes(1)) + 1}: a NUL byte (expected a text file, got binary data)")
     return path

@@ -39,6 +39,8 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from openbooks.flows.frames import hardware_frame
 from openbooks.flows.sources import allocations as alloc
 from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from openbooks.flows.sources.files import display_path
+from openbooks.errors import InputError
 from openbooks.config.common import zone_name
 from openbooks.transforms import cost
 
@@ -113,15 +115,25 @@ def record_fields(row: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     return record, None
 
 
-def csv_rows(text: str) -> list[tuple[int, dict[str, str]]]:
-    """(first line, row) of a CSV text, header on line 1 (quoted cells may span lines)."""
+def csv_rows(text: str, where: str = "") -> list[tuple[int, dict[str, str]]]:
+    """(first line, row) of a CSV text, header on line 1 (quoted cells may
+    span lines); a row with more cells than the header, or a cell past the
+    CSV reader's field limit, is refused naming ``where`` and the line."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    header = next(reader, [])
-    rows, line = [], reader.line_num + 1
-    for cells in reader:
-        if cells:
-            rows.append((line, dict(zip(header, cells + [""] * (len(header) - len(cells))))))
+    rows, line = [], 1
+    try:
+        header = next(reader, [])
         line = reader.line_num + 1
+        for cells in reader:
+            if len(cells) > len(header):
+                raise InputError(f"{where} line {line}: {len(cells)} cells (expected at most {len(header)}, "
+                                 "one per header column)")
+            if cells:
+                rows.append((line, dict(zip(header, cells + [""] * (len(header) - len(cells))))))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(f"{where} line {line}: {exc} (expected CSV cells of at most {csv.field_size_limit():,} "
+                         "characters)") from None
     return rows
 
 
@@ -291,7 +303,7 @@ def day_result(request: DayRequest, files: list[Path], contents: list[str | pl.D
     result = SourceResult(frame=None, files=list(files))
     frames, invoices = [], []
     for path, content in zip(files, contents):
-        rows = list(enumerate(content.to_dicts(), start=1)) if isinstance(content, pl.DataFrame) else csv_rows(content)
+        rows = list(enumerate(content.to_dicts(), start=1)) if isinstance(content, pl.DataFrame) else csv_rows(content, display_path(path))
         parsed, invoice = parse_focus(rows, str(path), request.options, source=request.name,
                                       hardware=request.config.hardware, day=(request.start, request.end))
         result.extra.setdefault("records", {})[str(path)] = len(rows)

@@ -13,10 +13,58 @@ reaches the user. The source kind modules raise; this module words it.
 
 from __future__ import annotations
 
+import contextvars
 import json
+import sys
+import threading
+import time
+from collections.abc import Callable
 from datetime import date
 
-from openbooks.errors import InputError, OpenbooksError
+from openbooks.errors import InputError, OpenbooksError, SourceUnavailable
+
+DEFAULT_TIMEOUT_SECONDS = 1800.0  # a day's read of one source: past it the run stops with one line
+WAITING_EVERY_SECONDS = 30.0  # how often a read still going is reported
+
+def timeout_seconds(source) -> float:
+    """``sources.<name>.timeout_seconds``, else ``DEFAULT_TIMEOUT_SECONDS``."""
+    return getattr(source, "timeout_seconds", None) or DEFAULT_TIMEOUT_SECONDS
+
+
+def with_deadline(name: str, seconds: float, read: Callable[[], object],
+                  every: float = WAITING_EVERY_SECONDS) -> object:
+    """``read()`` on a thread of its own while this one waits: a line every
+    ``every`` seconds while it goes on (``waiting for sources.<name> …``),
+    ``SourceUnavailable`` once ``seconds`` have passed, and Ctrl-C or
+    SIGTERM (``KeyboardInterrupt``) taken at once, however the read is
+    stuck (a server sending a byte every few seconds, a locked table). A
+    read given up on is left to end with the process; it never publishes."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = read()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome["error"] = exc
+
+    context = contextvars.copy_context()  # the Prefect task's run context, for the kind's logging
+    worker = threading.Thread(target=context.run, args=(run,), name=f"openbooks-read-{name}", daemon=True)
+    started = time.monotonic()
+    worker.start()
+    said = started
+    while worker.is_alive():
+        worker.join(0.1)
+        now = time.monotonic()
+        if worker.is_alive() and now - started >= seconds:
+            raise SourceUnavailable(f"sources.{name}: no answer within sources.{name}.timeout_seconds = {seconds:g} "
+                                    "(expected the read to finish; check the server, or raise the deadline)")
+        if worker.is_alive() and now - said >= every:
+            said = now
+            print(f"waiting for sources.{name}: {now - started:.0f} s of {seconds:g} s", file=sys.stderr, flush=True)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
 
 # Python's own parsers stop at about 1,000 levels (RecursionError); a reader refuses more.
 MAX_JSON_DEPTH = 512

@@ -60,6 +60,18 @@ def run(
     terminal.say(f"report: {md}  {html}")
 
 
+def note_stale_anomalies(cfg, outcomes) -> None:
+    """After ``--only-failed``: the later published days whose anomaly history
+    did not include the days just fixed, and the command that recomputes them."""
+    from openbooks.flows.backfill import stale_anomaly_days
+
+    later = stale_anomaly_days(cfg, outcomes)
+    if later:
+        terminal.say(f"note: {len(later)} later published day(s), {later[0]} to {later[-1]}, had their anomalies found "
+                     f"without the day(s) just fixed; recompute them with: openbooks backfill --start {later[0]} "
+                     f"--end {later[-1]}")
+
+
 def _days_between(cfg, start: str, end: str, only_failed: bool) -> list:
     """The days from ``start`` to ``end``; with ``only_failed``, those whose last run failed."""
     from openbooks.flows.backfill import days_between, failed_days
@@ -107,6 +119,8 @@ def backfill(
     from openbooks.cli.backfill_view import summary_table
 
     terminal.console.print(summary_table(outcomes))
+    if only_failed:
+        note_stale_anomalies(cfg, outcomes)
     failed = [o for o in outcomes if o.failed]
     if failed:
         terminal.error_lines(f"{len(failed)} of {len(outcomes)} day(s) failed; after fixing, re-run them "

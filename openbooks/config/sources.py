@@ -82,6 +82,8 @@ class Source(Strict):
     max_skipped_share: float | None = Field(default=None, ge=0, le=1)
     # The largest file accepted (bytes); unset: flows.sources.files.DEFAULT_MAX_FILE_BYTES.
     max_file_bytes: int | None = Field(None, gt=0)
+    # The deadline of a day's read (seconds); unset: flows.sources.limits.DEFAULT_TIMEOUT_SECONDS.
+    timeout_seconds: float | None = Field(None, gt=0)
 
     _slot: str | None = PrivateAttr(default=None)
     _options: BaseModel | None = PrivateAttr(default=None)
@@ -111,7 +113,7 @@ class Source(Strict):
     @model_serializer(mode="wrap")
     def _unset_left_out(self, handler):
         data = handler(self)
-        for key in ("kind", "options", "max_file_bytes"):
+        for key in ("kind", "options", "max_file_bytes", "timeout_seconds"):
             if not data.get(key):
                 data.pop(key, None)
         if data.get("max_skipped_share", 0) is None:
