@@ -57,7 +57,7 @@ def test_missing_scrapes_are_a_coverage_problem():
 
 
 def test_saved_sglang_query_answer():
-    options = PrometheusOptions(engine="sglang", channel="batch", max_gap_seconds=1830)  # the last sample, 05:29:30, is 1,830 s before the end
+    options = PrometheusOptions(engine="sglang", channel="batch", max_gap_seconds=1830)  # last sample: 05:29:30
     series = saved_series([FIXTURES / "sglang_query_range.json"], options)
     frame, problems, resets = day_counts(series, options, "tokens", START, END, "x")
     assert problems == [] and resets == 0
@@ -71,7 +71,7 @@ def test_channel_from_a_label_and_hits_above_prompt_is_a_problem():
         item["metric"]["tier"] = "free"
         if item["metric"]["__name__"] == "sglang:cached_tokens_total":
             item["values"][-1][1] = "70000"
-    options = PrometheusOptions(engine="sglang", channel_label="tier", max_gap_seconds=1830)  # the last sample, 05:29:30, is 1,830 s before the end
+    options = PrometheusOptions(engine="sglang", channel_label="tier", max_gap_seconds=1830)  # last sample: 05:29:30
     frame, problems, _ = day_counts(series_from_matrix(answer, "a"), options, "tokens", START, END, "x")
     assert set(frame["channel"]) == {"free"}
     assert [p.column for p in problems] == ["cache_hit_tokens"]

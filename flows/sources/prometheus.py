@@ -25,14 +25,13 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from openbooks.flows.sources.base import DayRequest, SourceKind, SourceResult
 from openbooks.flows.sources.recorded_files import listed_files, record_files
 from openbooks.flows.sources.files import display_path
 from openbooks.flows.sources.prometheus_counts import day_counts, optional_notes
