@@ -14,7 +14,7 @@ import pytest
 
 from openbooks.flows.sources.base import DayRequest
 from openbooks.flows.sources.prometheus import KIND, PrometheusOptions, fetch_json, query_url, saved_series
-from openbooks.flows.sources.prometheus_counts import day_counts
+from openbooks.flows.sources.prometheus_counts import day_counts, missing_counters
 from openbooks.flows.sources.prometheus_series import series_from_matrix
 from openbooks.errors import InputError, SourceUnavailable
 from tests.books import published
@@ -57,7 +57,7 @@ def test_missing_scrapes_are_a_coverage_problem():
 
 
 def test_saved_sglang_query_answer():
-    options = PrometheusOptions(engine="sglang", channel="batch", max_gap_seconds=1830)  # the last sample, 05:29:30, is 1,830 s before the end
+    options = PrometheusOptions(engine="sglang", channel="batch", max_gap_seconds=1830)  # last sample: 05:29:30
     series = saved_series([FIXTURES / "sglang_query_range.json"], options)
     frame, problems, resets = day_counts(series, options, "tokens", START, END, "x")
     assert problems == [] and resets == 0
@@ -71,7 +71,7 @@ def test_channel_from_a_label_and_hits_above_prompt_is_a_problem():
         item["metric"]["tier"] = "free"
         if item["metric"]["__name__"] == "sglang:cached_tokens_total":
             item["values"][-1][1] = "70000"
-    options = PrometheusOptions(engine="sglang", channel_label="tier", max_gap_seconds=1830)  # the last sample, 05:29:30, is 1,830 s before the end
+    options = PrometheusOptions(engine="sglang", channel_label="tier", max_gap_seconds=1830)  # last sample: 05:29:30
     frame, problems, _ = day_counts(series_from_matrix(answer, "a"), options, "tokens", START, END, "x")
     assert set(frame["channel"]) == {"free"}
     assert [p.column for p in problems] == ["cache_hit_tokens"]
@@ -385,3 +385,19 @@ def test_a_required_counter_missing_is_still_refused():
     from openbooks.flows.sources.prometheus import missing_metrics
 
     assert missing_metrics(series, options) == ["sglang:cached_tokens_total"]
+
+
+def test_a_model_lacking_a_counter_its_neighbours_have():
+    """One engine version per model: SGLang's documented scrape (deepseek-v3) beside a newer one (llama)."""
+    files = [FIXTURES / "sglang_query_range.json", *sorted(SGLANG_DOCS.rglob("*.prom"))]
+    options = PrometheusOptions(engine="sglang", optional=["cache_hit", "requests"], max_gap_seconds=3600)
+    series = saved_series(files, options)
+    frame, _, _ = day_counts(series, options, "tokens", START, END, "x")
+    assert missing_counters(series, frame, options, "tokens") == ([], {
+        "sglang:cached_tokens_total not exported for deepseek-v3 (options.optional): cache hits booked as 0": 2,
+        "sglang:num_requests_total not exported for deepseek-v3 (options.optional): requests booked as 0": 2})
+    problems, _ = missing_counters(series, frame, PrometheusOptions(engine="sglang", optional=["requests"]), "tokens")
+    assert [p.message() for p in problems] == [
+        "sources.tokens column sglang:cached_tokens_total: expected a series of sglang:cached_tokens_total for "
+        "every model with counters (none for deepseek-v3: its cache hits would be booked as 0; check the engine's "
+        "version and options.metrics, or list cache_hit in options.optional)"]

@@ -56,7 +56,8 @@ def is_counter_value() -> pl.Expr:
 
 
 def not_counter_values(samples: pl.DataFrame, end: float) -> pl.DataFrame:
-    """Per series, the samples up to ``end`` that are no counter value: ``series``, ``count``, first ``ts``, ``value``."""
+    """Per series, the samples up to ``end`` that are no counter value:
+    ``series``, ``count``, the first one's ``ts`` and ``value``."""
     bad = samples.filter((pl.col("ts") <= end) & ~is_counter_value().fill_null(False)).sort("series", "ts")
     return bad.group_by("series", maintain_order=True).agg(pl.len().alias("count"), pl.col("ts").first(),
                                                            pl.col("value").first())

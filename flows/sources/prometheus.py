@@ -25,17 +25,16 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
+from openbooks.flows.sources.base import DayRequest, SourceKind, SourceResult
 from openbooks.flows.sources.recorded_files import listed_files, record_files
 from openbooks.flows.sources.files import display_path
-from openbooks.flows.sources.prometheus_counts import day_counts, optional_notes
+from openbooks.flows.sources.prometheus_counts import day_counts, missing_counters
 from openbooks.flows.sources.prometheus_series import (DEFAULT_SCRAPE_NAME, Series, created_name, series_from_matrix,
                                                        series_from_scrapes)
 from openbooks.errors import ConfigError, InputError, SourceUnavailable
@@ -193,7 +192,8 @@ def token_counts_of_day(request: DayRequest) -> SourceResult:
         raise SourceUnavailable(f"sources.{request.name}: no series of {', '.join(missing)} at {origin}; check "
                                 f"options.engine ({options.engine}), options.metrics and options.selector")
     frame, problems, resets = day_counts(series, options, request.name, request.start, request.end, origin)
-    notes = optional_notes(series, options, frame.height)
+    lacking, notes = missing_counters(series, frame, options, request.name)
+    problems += lacking
     summary = "; ".join([f"{resets} counter restart(s)", *notes])
     return SourceResult(frame, files=files, problems=problems, skipped=notes,
                         extra={"counter_resets": resets, "summary": summary})

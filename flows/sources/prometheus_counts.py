@@ -161,9 +161,34 @@ def coverage_end(last: float | None, options, source: str, end: datetime) -> lis
                             "(is the day over and Prometheus scraping?)", column="timestamp")]
 
 
-def optional_notes(series: list[Series], options, rows: int) -> dict[str, int]:
-    """Each optional counter the engine does not export: reason → the hour rows booked without it."""
-    present = {s.metric for s in series}
-    names = options.metric_names()
-    return {f"{names[role]} not exported (options.optional): {WHAT[role]} booked as 0": rows
-            for role in options.optional if names[role] not in present}
+def roles_by_model(series: list[Series], options) -> dict[str, set[str]]:
+    """Each model's counters present: model → roles."""
+    role_of = {metric: role for role, metric in options.metric_names().items()}
+    found: dict[str, set[str]] = {}
+    for one in series:
+        model = one.label(options.model_label)
+        if one.metric in role_of and model:
+            found.setdefault(model, set()).add(role_of[one.metric])
+    return found
+
+
+def missing_counters(series: list[Series], frame: pl.DataFrame, options, source: str
+                     ) -> tuple[list[Problem], dict[str, int]]:
+    """Counters a model lacks while it has others: a problem for a required one (its figure would be
+    0), a note for an optional one (reason → the hour rows booked without it)."""
+    present, names = roles_by_model(series, options), options.metric_names()
+    problems, notes = [], {}
+    for role in ROLES:
+        lacking = sorted(model for model, roles in present.items() if role not in roles)
+        if not lacking:
+            continue
+        if role in options.optional:
+            whom = "" if len(lacking) == len(present) else f" for {', '.join(lacking)}"
+            rows = frame.filter(pl.col("model").is_in(lacking)).height
+            notes[f"{names[role]} not exported{whom} (options.optional): {WHAT[role]} booked as 0"] = rows
+            continue
+        hint = f", or list {role} in options.optional" if role in ("cache_hit", "requests") else ""
+        problems.append(Problem(source, f"a series of {names[role]} for every model with counters (none for "
+                                        f"{', '.join(lacking)}: its {WHAT[role]} would be booked as 0; check the "
+                                        f"engine's version and options.metrics{hint})", column=names[role]))
+    return problems, notes
