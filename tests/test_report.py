@@ -66,6 +66,7 @@ def test_the_keyword_form_renders_the_same_report(published):
         daily=tables["daily_economics"], hourly=tables["hourly_economics"], steps=tables["node_steps"],
         waterfall=tables["revenue_waterfall"], scenarios=tables["revenue_scenarios"],
         cost_breakdown=tables["cost_breakdown"], claims=tables["claims_audit"], customers=None,
+            whatif=tables.get("scenario_economics"),
         timezone=config.business_day.timezone, validation=validation, run_id=run_id, config_hash=config_hash,
         generated_at=WHEN,
     )

@@ -175,13 +175,12 @@ def model_costs(models: pl.DataFrame, s: Scenario, day: Measured) -> pl.DataFram
 
 def _card_prices(prices: pl.DataFrame, card: str, models: pl.DataFrame) -> pl.DataFrame:
     """Each model's list price on ``card`` (its own, else the card's ``"*"``), prefixed ``p_``."""
-    on_card = prices.filter(pl.col("card") == card).drop("card")
-    own = on_card.filter(pl.col("model") != ANY_MODEL)
-    fallback = on_card.filter(pl.col("model") == ANY_MODEL).drop("model")
-    keys = models.select("model").with_columns(pl.lit(1).alias("__k"))
-    joined = keys.join(own, on="model", how="left").join(fallback.with_columns(pl.lit(1).alias("__k")), on="__k",
-                                                         how="left", suffix="__any")
-    return joined.select("model", *[pl.coalesce(c, f"{c}__any").alias(f"p_{c}") for c in PRICE_COLUMNS])
+    listed = {row[0]: row[1:] for row in prices.filter(pl.col("card") == card).select(
+        "model", *PRICE_COLUMNS).iter_rows()}
+    names = models["model"].to_list()
+    found = [listed.get(name, listed.get(ANY_MODEL, (None,) * len(PRICE_COLUMNS))) for name in names]
+    return pl.DataFrame({"model": names, **{f"p_{c}": [f[i] for f in found] for i, c in enumerate(PRICE_COLUMNS)}},
+                        schema={"model": pl.String, **{f"p_{c}": pl.Float64 for c in PRICE_COLUMNS}})
 
 
 def _at(prefix: str) -> pl.Expr:
@@ -195,10 +194,10 @@ def own_card_revenue(rows: pl.DataFrame, prices: pl.DataFrame, *, card: str, ref
     """Published theoretical and billed revenue, plus what the changed cache
     hits change: at the reference price (theoretical) and at the model's own
     price scaled by its billed / list share (billed)."""
-    ref = _card_prices(prices, card, pl.DataFrame({"model": [reference_model]})).drop("model")
-    own = _card_prices(prices, card, rows)
+    ref = _card_prices(prices, card, pl.DataFrame({"model": [reference_model]})).row(0, named=True)
     hits = pl.col("hit_change")
-    rows = rows.join(own, on="model", how="left").join(ref.rename(lambda c: "r_" + c[2:]), how="cross")
+    rows = rows.join(_card_prices(prices, card, rows), on="model", how="left").with_columns(
+        **{"r_" + c[2:]: pl.lit(v, pl.Float64) for c, v in ref.items() if c != "model"})
     list_then = _at("p_") - hits * (pl.col("p_input_cache_hit") - pl.col("p_input_cache_miss")) / 1_000_000
     return rows.with_columns(
         revenue_usd=pl.col("theoretical_revenue_usd")

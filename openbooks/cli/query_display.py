@@ -27,7 +27,8 @@ from openbooks.cli.terminal import plain, text_console
 
 MONEY = re.compile(r"usd|cost|revenue|price|dollar")
 PERCENT = re.compile(r"pct|percent")
-KEY_COLUMNS = frozenset({"day", "model", "role", "channel", "customer_id", "gpu_type", "status", "run_id"})
+KEY_COLUMNS = frozenset({"day", "model", "role", "channel", "customer_id", "gpu_type", "status", "run_id", "scenario",
+                         "figure"})
 KEY_WIDTH_CAP = 26  # a key column never squeezed below this (or its longest value)
 
 

@@ -186,7 +186,10 @@ def forecast(
 
     projected = month_forecast(cfg, first, last, None if as_of is None else parse_day(as_of, "--as-of"), model)
     row = projected.row(0, named=True)
-    shown = projected.select("figure", "so_far", "projected", "low", "high") if format == "table" else projected
+    money = pl.col("figure").str.ends_with("_usd")
+    shown = projected.select("figure", *[pl.when(money).then(pl.col(c).round(2)).otherwise(pl.col(c).round(4))
+                                         for c in ("so_far", "projected", "low", "high")]) if format == "table" \
+        else projected
     show(shown, format, cfg, f"openbooks forecast {month} ({model}): {row['days_published']} day(s) published, "
          f"{row['days_projected']} projected, from the {row['basis_days']} day(s) {row['basis_first_day']} to "
          f"{row['basis_last_day']}; low and high: 90% interval")
