@@ -43,10 +43,10 @@ def samples_frame(rows: list[tuple[int, float, float]] | None = None) -> pl.Data
 def with_created(samples: pl.DataFrame, created: pl.DataFrame) -> pl.DataFrame:
     """Each sample with its series' ``_created`` as of that time (``created``:
     ``series``, ``ts``, ``created``; the last one at or before the sample)."""
-    base = samples.drop("created", strict=False).sort("ts")
-    known = created.select("series", "ts", "created").cast({"series": pl.Int64, "ts": pl.Float64}).sort("ts")
-    joined = base.join_asof(known, on="ts", by="series", strategy="backward", check_sortedness=False)
-    return joined.sort("series", "ts")
+    base = samples.drop("created", strict=False).sort("series", "ts")
+    known = created.select("series", "ts", "created").cast({"series": pl.Int64, "ts": pl.Float64}).sort("series", "ts")
+    # sorted by time within each series, as an as-of join by series needs
+    return base.join_asof(known, on="ts", by="series", strategy="backward", check_sortedness=False)
 
 
 def is_counter_value() -> pl.Expr:
@@ -64,7 +64,10 @@ def not_counter_values(samples: pl.DataFrame, end: float) -> pl.DataFrame:
 
 
 def with_previous(samples: pl.DataFrame) -> pl.DataFrame:
-    """Counter samples in series and time order, each with the previous sample's time, value and ``_created``."""
+    """Counter samples in series and time order, each with the previous sample's time, value and
+    ``_created`` (a frame that has them already is returned as it is: the functions below take either)."""
+    if "prev_ts" in samples.columns:
+        return samples
     ordered = samples.filter(is_counter_value().fill_null(False)).sort("series", "ts")
     return ordered.with_columns(
         prev_ts=pl.col("ts").shift(1).over("series"),
@@ -95,7 +98,7 @@ def booked_hour(start: datetime, start_ts: float) -> pl.Expr:
 
 def in_day(samples: pl.DataFrame, start: float, end: float) -> pl.DataFrame:
     """The counter samples in ``(start, end]``, each with its previous sample (none for a series' first)."""
-    return with_previous(samples.filter(pl.col("ts") <= end)).filter(pl.col("ts") > start)
+    return with_previous(samples).filter((pl.col("ts") > start) & (pl.col("ts") <= end))
 
 
 def increases(samples: pl.DataFrame, start: datetime, end: datetime, max_gap: float) -> pl.DataFrame:
@@ -103,14 +106,14 @@ def increases(samples: pl.DataFrame, start: datetime, end: datetime, max_gap: fl
     A series without a known start (``unbaselined``) books nothing."""
     lo, hi = start.timestamp(), end.timestamp()
     first = pl.col("prev_ts").is_null()
-    tokens = (pl.when(first).then(pl.when(known_start(lo, max_gap)).then(pl.col("value")))
+    tokens = (pl.when(first).then(pl.col("value"))
               .when(restarted()).then(pl.col("value"))
               .otherwise(pl.col("value") - pl.col("prev_value")))
-    booked = in_day(samples, lo, hi).with_columns(
+    day = in_day(samples, lo, hi)
+    refused = day.filter(first & ~known_start(lo, max_gap))["series"].implode()
+    booked = day.filter(~pl.col("series").is_in(refused)).with_columns(
         tokens=tokens.cast(pl.Int64), restart=~first & restarted(), hour_start=booked_hour(start, lo))
-    refused = unbaselined(samples, start, end, max_gap)
-    return (booked.filter(~pl.col("series").is_in(refused["series"].implode()))
-            .select("series", "hour_start", "ts", "tokens", "restart"))
+    return booked.select("series", "hour_start", "ts", "tokens", "restart")
 
 
 def unbaselined(samples: pl.DataFrame, start: datetime, end: datetime, max_gap: float) -> pl.DataFrame:

@@ -34,18 +34,27 @@ def framed(series: list[Series], options) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``meta`` and ``samples`` of the counter series (each with the ``_created`` series of its labels)."""
     role_of = {metric: role for role, metric in options.metric_names().items()}
     created = {(s.metric, s.labels): s for s in series if s.metric not in role_of}
-    meta, rows, created_rows = [], [], []
+    meta = []
+    columns: dict[str, list] = {"series": [], "ts": [], "value": []}
+    born: dict[str, list] = {"series": [], "ts": [], "created": []}
     for number, one in enumerate(s for s in series if s.metric in role_of):
         channel = (one.label(options.channel_label) if options.channel_label else None) or options.channel
         meta.append((number, one.metric, one.describe(), one.origin, one.first_file or one.origin, role_of[one.metric],
                      one.label(options.model_label), channel))
-        rows += [(number, ts, value) for ts, value in one.samples]
-        born = created.get((created_name(one.metric), one.labels))
-        created_rows += [(number, ts, value) for ts, value in (born.samples if born else [])]
-    born_frame = pl.DataFrame(created_rows, schema={"series": pl.Int64, "ts": pl.Float64, "created": pl.Float64},
-                              orient="row")
-    samples = counters.with_created(counters.samples_frame(rows), born_frame)
-    return pl.DataFrame(meta, schema=META, orient="row"), samples
+        add_samples(columns, number, one.samples, "value")
+        add_samples(born, number, created.get((created_name(one.metric), one.labels), Series("", (), "")).samples,
+                    "created")
+    samples = pl.DataFrame(columns, schema={"series": pl.Int64, "ts": pl.Float64, "value": pl.Float64})
+    born_frame = pl.DataFrame(born, schema={"series": pl.Int64, "ts": pl.Float64, "created": pl.Float64})
+    return pl.DataFrame(meta, schema=META, orient="row"), counters.with_created(samples, born_frame)
+
+
+def add_samples(columns: dict[str, list], number: int, samples: list[tuple[float, float]], name: str) -> None:
+    if samples:
+        times, values = zip(*samples)
+        columns["series"] += [number] * len(samples)
+        columns["ts"] += times
+        columns[name] += values
 
 
 def where(row: dict, options) -> str | None:
@@ -143,10 +152,12 @@ def day_counts(series: list[Series], options, source: str, start: datetime, end:
     meta = meta.filter(pl.col("model").is_not_null())
     samples = samples.filter(pl.col("series").is_in(meta["series"].implode()))
     max_gap = options.max_gap_seconds
+    problems_of_values = value_problems(counters.not_counter_values(samples, end.timestamp()), meta, options, source)
+    samples = counters.with_previous(samples)  # once, for each rule below
     booked = counters.increases(samples, start, end, max_gap)
     frame = hourly(booked, meta, origin)
     problems += refused(counters.unbaselined(samples, start, end, max_gap), meta, options, source, start)
-    problems += value_problems(counters.not_counter_values(samples, end.timestamp()), meta, options, source)
+    problems += problems_of_values
     problems += gap_problems(counters.gaps(samples, start, end, max_gap), meta, options, source)
     problems += hits_problems(frame, source)
     problems += coverage_end(counters.last_sample(samples, end), options, source, end)
