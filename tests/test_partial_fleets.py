@@ -247,7 +247,10 @@ def test_a_one_line_opencost_response_off_by_more_than_its_precision_fails_namin
 
 @pytest.mark.parametrize("path, options", [(FOCUS_10, FOCUS_BY_DESCRIPTION), (FOCUS_12, FOCUS_BY_SKU)])
 def test_openbooks_run_on_a_focus_bill_of_instances_that_come_and_go(tmp_path, path, options):
-    source = {"kind": "focus", "path": path.name.replace("2025-02-27", "{date}"), "options": options}
+    # i-0dev01 (2 of the bill's 12.5 instance-hours) matches no rule: left out
+    # on purpose, 16% of the source's GPU-hours, so the share allowed is raised.
+    source = {"kind": "focus", "path": path.name.replace("2025-02-27", "{date}"), "options": options,
+              "max_skipped_share": 0.2}
     project, _ = fleet_project(tmp_path, path, source)
     result = run_cli(project)
     assert result.returncode == 0, result.stderr
