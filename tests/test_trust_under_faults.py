@@ -646,3 +646,13 @@ def test_the_prefect_api_going_away_after_publishing_is_one_line_not_a_failure(p
     out = capsys.readouterr().out
     assert out.startswith("warning: the Prefect API went away during the run (ConnectError: ")
     assert "2025-02-27 was published (run " in out and out.count("\n") == 1
+
+
+def test_a_huge_slurm_gpu_count_is_a_problem_of_its_row_not_of_the_results():
+    """Issue 24 §1: gres/gpu=2^70 was caught only by the results suite."""
+    from openbooks.flows.sources.limits import MAX_GPUS_PER_ROW
+    from openbooks.flows.sources.slurm_sacct import gpus_by_type
+
+    assert gpus_by_type(f"cpu=64,gres/gpu={2 ** 70}") is None  # the row's problem: expected whole GPU counts
+    assert gpus_by_type(f"gres/gpu:h800={MAX_GPUS_PER_ROW + 1}") is None
+    assert gpus_by_type("cpu=64,gres/gpu=8") == {None: 8}
