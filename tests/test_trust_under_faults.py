@@ -585,3 +585,74 @@ def test_only_failed_says_which_later_days_anomaly_history_is_stale(project):
     assert stale_anomaly_days(project.config, fixed) == [DAY]
     assert stale_anomaly_days(project.config, [DayOutcome(date(2025, 2, 26), "unchanged")]) == []
     assert stale_anomaly_days(project.config, [DayOutcome(d, "published") for d in days]) == []
+
+
+def test_serve_stops_on_ctrl_c_without_a_traceback(project, tmp_path):
+    """Issue 24 §4: ``serve`` printed a KeyboardInterrupt traceback on
+    Ctrl-C. The terminal's Ctrl-C goes to the whole foreground group."""
+    from openbooks.flows.prefect_server import stop_group
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "openbooks.cli", "serve", "--config", str(project.config_path),
+             "--interval", "3600", "--day", "2025-02-27"],
+            cwd=project.root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while "serving daily-books" not in log.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.5)
+        time.sleep(3)
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=90)
+        assert "Traceback" not in log.read_text() and "KeyboardInterrupt" not in log.read_text(), log.read_text()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        import re
+
+        started = re.search(r"\(pid (\d+)", log.read_text().replace("\n", " "))
+        if started:
+            try:
+                stop_group(int(started.group(1)))
+            except OSError:
+                pass
+
+
+def test_the_prefect_api_going_away_after_publishing_is_one_line_not_a_failure(project, capsys):
+    """Issue 24 §4: the local Prefect server killed mid-run gave a raw
+    ConnectError and exit 1 although the day was published. The API's
+    going away is a real refused connection here (a port nothing listens on)."""
+    import httpx
+
+    from openbooks.cli.days import run_through_api_loss
+    from openbooks.flows.daily import daily_books
+    from tests.servers import free_port
+
+    def api_gone():
+        httpx.post(f"http://127.0.0.1:{free_port()}/api/flow_runs/", json={})
+
+    with pytest.raises(OpenbooksError) as info:  # nothing published yet: the run failed, said in one line
+        run_through_api_loss(project.config, DAY, api_gone)
+    assert str(info.value).startswith("the Prefect API went away during the run (ConnectError: ")
+    assert str(info.value).endswith("2025-02-27 is not started in run_log: nothing of this run was published")
+    daily_books(DAY, str(project.config_path))
+    capsys.readouterr()
+    assert run_through_api_loss(project.config, DAY, api_gone) is None  # published: not a failure
+    out = capsys.readouterr().out
+    assert out.startswith("warning: the Prefect API went away during the run (ConnectError: ")
+    assert "2025-02-27 was published (run " in out and out.count("\n") == 1
+
+
+def test_a_huge_slurm_gpu_count_is_a_problem_of_its_row_not_of_the_results():
+    """Issue 24 §1: gres/gpu=2^70 was caught only by the results suite."""
+    from openbooks.flows.sources.limits import MAX_GPUS_PER_ROW
+    from openbooks.flows.sources.slurm_sacct import gpus_by_type
+
+    assert gpus_by_type(f"cpu=64,gres/gpu={2 ** 70}") is None  # the row's problem: expected whole GPU counts
+    assert gpus_by_type(f"gres/gpu:h800={MAX_GPUS_PER_ROW + 1}") is None
+    assert gpus_by_type("cpu=64,gres/gpu=8") == {None: 8}

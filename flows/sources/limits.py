@@ -66,6 +66,9 @@ def with_deadline(name: str, seconds: float, read: Callable[[], object],
     return outcome.get("value")
 
 
+# More GPUs in one job or allocation than any cluster holds: a count past it is a problem of its row.
+MAX_GPUS_PER_ROW = 1_000_000
+
 # Python's own parsers stop at about 1,000 levels (RecursionError); a reader refuses more.
 MAX_JSON_DEPTH = 512
 

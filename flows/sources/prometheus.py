@@ -38,6 +38,7 @@ from openbooks.flows.sources.prometheus_counts import day_counts, missing_counte
 from openbooks.flows.sources.prometheus_series import (DEFAULT_SCRAPE_NAME, Series, created_name, series_from_matrix,
                                                        series_from_scrapes)
 from openbooks.errors import ConfigError, InputError, SourceUnavailable
+from openbooks.redact import redact
 
 # The counters of each engine, by what they count (vllm/v1/metrics/loggers.py;
 # SGLang's python/sglang/srt/metrics/collector.py).
@@ -133,11 +134,11 @@ def fetch_json(url: str, options: PrometheusOptions, source: str) -> dict:
             return json.load(response)
     except urllib.error.HTTPError as exc:
         detail = _error_detail(exc)
-        raise SourceUnavailable(f"sources.{source}: Prometheus at {options.url} answered HTTP {exc.code} ({detail}); "
+        raise SourceUnavailable(f"sources.{source}: Prometheus at {redact(options.url)} answered HTTP {exc.code} ({detail}); "
                                 "check options.url, options.selector and the server's access rules") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise SourceUnavailable(f"sources.{source}: cannot read Prometheus at {options.url} ({reason}); "
+        raise SourceUnavailable(f"sources.{source}: cannot read Prometheus at {redact(options.url)} ({reason}); "
                                 "check options.url and that the server is up") from None
 
 
@@ -152,7 +153,8 @@ def fetch_series(options: PrometheusOptions, source: str, start: datetime, end: 
     """Every wanted counter's series, and its ``_created``, over [start − lookback, end] from the server."""
     found = []
     for metric in options.wanted():
-        found += series_from_matrix(fetch_json(query_url(options, metric, start, end), options, source), options.url)
+        found += series_from_matrix(fetch_json(query_url(options, metric, start, end), options, source),
+                                    redact(options.url))
     return found
 
 
@@ -175,7 +177,8 @@ def day_series(request: DayRequest) -> tuple[list[Series], list[Path], str]:
     """The wanted counters' series for the day, the files read (none from a server), where they came from."""
     options: PrometheusOptions = request.options
     if options.url:
-        return fetch_series(options, request.name, request.start, request.end), [], options.url
+        # The server as rows and messages name it: its credentials (user:pass@, ?api_key=) redacted.
+        return fetch_series(options, request.name, request.start, request.end), [], redact(options.url)
     if not getattr(request.source, "path", None):
         raise ConfigError(f"sources.{request.name}: give options.url (a Prometheus server) or path "
                           "(saved query answers or /metrics scrapes)")
@@ -212,7 +215,7 @@ def ready(request: DayRequest) -> None:
         params = urllib.parse.urlencode({"query": query, "time": f"{request.end.timestamp():.3f}"})
         answer = fetch_json(f"{options.url.rstrip('/')}/api/v1/query?{params}", options, request.name)
         if not (answer.get("data") or {}).get("result"):
-            raise SourceUnavailable(f"sources.{request.name}: no series of {metric} at {options.url} for the day; "
+            raise SourceUnavailable(f"sources.{request.name}: no series of {metric} at {redact(options.url)} for the day; "
                                     f"check options.engine ({options.engine}), options.metrics and options.selector")
 
 

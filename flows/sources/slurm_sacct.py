@@ -29,6 +29,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from openbooks.flows.sources import allocations as alloc
+from openbooks.flows.sources.limits import MAX_GPUS_PER_ROW
 from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
 from openbooks.config.common import zone_name
 
@@ -71,10 +72,10 @@ def export_time_in_name(name: str, options: SlurmOptions) -> datetime | None:
 def gpus_by_type(tres: str) -> dict[str | None, int] | None:
     """GPUs in an ``AllocTRES`` value: by gres type when typed (Slurm then
     also reports the untyped total, not added again), else ``{None: total}``.
-    None if a count is not a whole number."""
+    None if a count is not a whole number up to ``MAX_GPUS_PER_ROW``."""
     typed, total = {}, 0
     for found in GPU_TRES.finditer(tres):
-        if not found["count"].isdigit():
+        if not found["count"].isdigit() or len(found["count"]) > 7 or int(found["count"]) > MAX_GPUS_PER_ROW:
             return None
         if found["type"]:
             typed[found["type"]] = typed.get(found["type"], 0) + int(found["count"])

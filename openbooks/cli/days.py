@@ -26,6 +26,24 @@ def figures_table(row: dict[str, Any], title: str) -> Table:
     return table
 
 
+def run_through_api_loss(cfg, the_day, run_day):
+    """``run_day()``'s row; if the Prefect API went away mid-run, one line
+    saying the day's state (None when published: no failure to report)."""
+    try:
+        return run_day()
+    except Exception as exc:  # noqa: BLE001 - only the API's going away is taken here
+        from openbooks.errors import OpenbooksError
+        from openbooks.flows.api_loss import api_loss_outcome, is_api_loss
+
+        if not is_api_loss(exc):
+            raise
+        done, line = api_loss_outcome(cfg, the_day, exc)
+        if not done:
+            raise OpenbooksError(line) from None
+        terminal.say(f"warning: {line}")
+        return None
+
+
 @app.command()
 def run(
     day: DayOption,
@@ -43,7 +61,9 @@ def run(
         from openbooks.flows.daily import daily_books
 
         with terminal.console.status(f"running {the_day}…"), without_heartbeats():
-            row = daily_books(the_day, str(cfg.file))
+            row = run_through_api_loss(cfg, the_day, lambda: daily_books(the_day, str(cfg.file)))
+        if row is None:
+            return
     from openbooks.flows.report import report_paths
 
     outcome = row.get("status", "published")  # unchanged: the figures were published already
