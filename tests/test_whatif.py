@@ -172,3 +172,12 @@ def test_a_scenario_costs_a_few_milliseconds_a_day(reference):
         whatif.scenario_day(s, tables, prices, **args)
     per_day = (time.perf_counter() - started) / n
     assert per_day < 0.05, per_day  # measured ~5-10 ms on 2 shared cores; the bound leaves room for load
+
+
+def test_check_resolves_every_declared_scenario(project):
+    from openbooks.flows.admin.project_check import check_project
+
+    project.write_config({"whatif": {"scenarios": {"gb200": {"profile": "gb200-sglang-nvfp4"}}}})
+    result = check_project(project.config_path)
+    assert any("whatif.scenarios.gb200" in p and "no published rental price" in p for p in result.problems)
+    assert "suite scenario_economics" in result.checked and "whatif scenario h100-sglang" in result.checked

@@ -11,7 +11,9 @@ daily_economics), loaded_cost, efficiency, cache, scenarios, waterfall,
 claims, customers, models (cost and margin per model), invoices (invoiced GPU
 cost against the declared rate), ratios (margins and rates), books (the one
 pass), inputs (the compiled config's shape), counters (a Prometheus counter's
-day from its raw samples: baseline, restarts, hour booking).
+day from its raw samples: baseline, restarts, hour booking), whatif (the day
+on other hardware and at other prices), forecast (the month ahead and its
+budgets).
 
 Roles: prefill, decode, idle, training and serving (prefill and decode on the
 same GPUs). Figures that need the prefill/decode split are null ("not
@@ -43,6 +45,10 @@ Where each figure is computed (module.function):
 - revenue_scenarios ..................... scenarios.cards_revenue, scenarios.revenue_scenarios
 - claims_audit .......................... claims.claims_audit (claims.day_figures, claims.verdict)
 - customer_economics .................... customers.billed_revenue, customers.role_costs, customers.customer_economics
+- scenario_economics .................... whatif.scenario_day (whatif.model_costs, whatif.node_curve,
+  whatif.own_card_revenue / other_card_revenue, whatif.with_margins); checked by whatif.reconcile;
+  cost per million tokens of a throughput: whatif.usd_per_million_tokens; the long view: whatif.horizon
+- the month's forecast, budgets ......... forecast.forecast (forecast.shape, forecast.basis), forecast.budget_breaks
 - model_economics ....................... models.model_capacity (cost by model from the node log), models.model_revenue,
   models.model_economics (margins, cost per million); checked against the day by models.reconcile
 """

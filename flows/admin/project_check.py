@@ -49,6 +49,7 @@ def check_project(config_path: Path) -> CheckResult:
     suites = SUITES + (REQUEST_SUITES if config.sources.requests is not None else ())
     suites += tuple(s for s in dict.fromkeys(kind_suites) if s not in suites)
     suites += ("plausibility",) if config.plausibility.enabled else ()
+    suites += ("scenario_economics",) if config.whatif.scenarios else ()
     for suite in suites:
         problem = _check_suite(suite_file(config, suite))
         if problem:
@@ -60,12 +61,27 @@ def check_project(config_path: Path) -> CheckResult:
             checked.append(f"claims {config.claims_path} ({len(load_claims(config.claims_path))} claims)")
         except OpenbooksError as exc:
             problems += str(exc).splitlines()
+    problems += _check_scenarios(config, checked)
     problem = _check_schedule(config)
     if problem:
         problems.append(problem)
     else:
         checked.append(f"schedule {config.schedule.cron!r} {config.schedule.timezone}")
     return CheckResult(config, problems, checked)
+
+
+def _check_scenarios(config: Config, checked: list[str]) -> list[str]:
+    """Each declared what-if scenario resolves (its profile known, a rental for it)."""
+    from openbooks.catalogue import scenario
+
+    problems = []
+    for name, spec in config.whatif.scenarios.items():
+        try:
+            scenario(config, name, spec)
+            checked.append(f"whatif scenario {name}")
+        except OpenbooksError as exc:
+            problems.append(f"{config.file}: whatif.scenarios.{name}: {exc}")
+    return problems
 
 
 def _check_source(config: Config, source: str, spec, kind) -> tuple[list[str], str]:
