@@ -189,8 +189,8 @@ def connect(
 
 
 def _busy(path: Path) -> WarehouseBusy:
-    return WarehouseBusy(f"warehouse {path} is busy: another openbooks process holds it (a run writing to it, or an "
-                         "`openbooks query` still reading it); try again shortly, or stop that query")
+    return WarehouseBusy(f"warehouse {path} is busy: another openbooks process is writing to it, or an "
+                         "`openbooks query` is still reading it; try again shortly, or stop that query")
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
