@@ -354,6 +354,8 @@ def begin_days(config: Config, days: list[date], run_ids: list[str], locks: Exit
             locks.enter_context(day_lock(config, run.day))
         except OpenbooksError as exc:
             run.reason, run.error = reason_of(exc), exc
+    if not live(runs):
+        return runs  # every day refused: the warehouse is not touched
     try:
         with session(config) as con:
             day_run.prepare_warehouse(con, config)
@@ -386,7 +388,8 @@ def run_days(config: Config, days: list[date], *, run_ids: list[str] | None = No
         warm.warm_up(charts=not executor.in_processes)  # the processes draw every chart, if there are any
         runs = begin_days(config, days, run_ids, held)
         try:
-            passes(config, runs, executor, run_name, data_docs)
+            if live(runs):
+                passes(config, runs, executor, run_name, data_docs)
         except BaseException as exc:
             for run in live(runs):
                 if not run.closed:
