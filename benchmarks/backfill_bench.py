@@ -71,7 +71,7 @@ def one_day_runs(measure, wrapped, env: dict, folder: Path, repeat: int) -> dict
     return {"runs": runs, "config": config}
 
 
-def backfill_runs(measure, wrapped, env: dict, folder: Path, days: int, workers: int, repeat: int) -> list[dict]:
+def backfill_runs(measure, wrapped, env: dict, folder: Path, days: int, runner: str, repeat: int) -> list[dict]:
     """``openbooks backfill`` of ``days`` aggregate days ending on the reference
     day, each of ``repeat`` times on a fresh warehouse (as one day's run is)."""
     start = REFERENCE_DAY - timedelta(days=days - 1)
@@ -81,11 +81,11 @@ def backfill_runs(measure, wrapped, env: dict, folder: Path, days: int, workers:
         measure(cli("sample", "--out", str(sample_dir), "--start", start.isoformat(), "--days", str(days)), env)
     config = aggregate_project(folder, sample_dir, start)
     command = cli("backfill", "--start", start.isoformat(), "--end", REFERENCE_DAY.isoformat(),
-                  "--workers", str(workers), "--config", str(config))
+                  "--runner", runner, "--config", str(config))
     runs = []
     for _ in range(repeat):
         shutil.rmtree(folder / "run", ignore_errors=True)
-        runs.append({"days": days, "workers": workers, **measure(wrapped(command), env)})
+        runs.append({"days": days, "runner": runner, **measure(wrapped(command), env)})
     return runs
 
 
@@ -102,11 +102,11 @@ def startup_section(measure, wrapped, fastest, env: dict, work: Path, args) -> d
                         env)
     section["before_first_task"] = breakdown
     for days in args.backfill_days:
-        result = fastest(backfill_runs(measure, wrapped, env, work / f"backfill-{days}", days, args.backfill_workers,
+        result = fastest(backfill_runs(measure, wrapped, env, work / f"backfill-{days}", days, args.backfill_runner,
                                        args.repeat))
         result["ratio_to_one_day"] = round(result["wall_seconds"] / one["wall_seconds"], 3)
         section[f"backfill_{days}_days"] = result
         print(f"  {days}-day backfill   {result['wall_seconds']:8.2f} s  "
-              f"({result['ratio_to_one_day']}x one day's run, --workers {args.backfill_workers}) "
+              f"({result['ratio_to_one_day']}x one day's run, --runner {args.backfill_runner}) "
               f"{result['all_wall_seconds']}", flush=True)
     return section

@@ -174,8 +174,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=BENCH / "results")
     parser.add_argument("--backfill-days", default="30,365",
                         help="aggregate backfills to time, comma-separated day counts")
-    parser.add_argument("--backfill-workers", type=int, default=1,
-                        help="--workers of those backfills (1: the set path, openbooks backfill's default)")
+    parser.add_argument("--backfill-runner", default="local",
+                        help="--runner of those backfills (local: openbooks backfill's default)")
     parser.add_argument("--only-startup", action="store_true", help="only the floor, one day's run and backfills")
     args = parser.parse_args()
     args.backfill_days = [int(d) for d in args.backfill_days.split(",") if d.strip()]
@@ -280,7 +280,7 @@ def print_startup(section: dict) -> None:
               f"(flow run started at {before['before_flow_seconds']:.1f} s)")
     for key, value in section.items():
         if key.startswith("backfill_"):
-            print(f"  {value['days']}-day backfill (--workers {value['workers']}): {value['wall_seconds']:.1f} s, "
+            print(f"  {value['days']}-day backfill (--runner {value.get('runner', 'local')}): {value['wall_seconds']:.1f} s, "
                   f"{value['ratio_to_one_day']}x one day's run")
 
 

@@ -1,5 +1,5 @@
 """A day's books, and its charts with them: what a range computes for each
-day in its worker processes (``flows.workers``), and a run of one day in
+day in the executor (``flows.executor``), and a run of one day in
 its own process. Pure computing: nothing here reads or writes the warehouse."""
 
 from __future__ import annotations

@@ -1,19 +1,23 @@
-"""A backfill as set work: the flow ``backfill-range`` runs a range of days in
-a few passes over all of them, each pass one Prefect task.
+"""The engine: every day is computed here, a day being a range of one.
 
-read (every source's days together, through the registry) → compute (each
-day's books and charts on worker processes, ``flows.workers``, begun while
-the inputs are checked) → check inputs (one GX run per suite over the range,
-``flows.range_validate``) → check results (one GX run per suite) → stage and
-render → publish (every day's partition in one transaction, each day whole
-or not at all, as ``flows.publish``) → write the reports.
+``run_days`` takes a range of days through a few passes over all of them,
+each pass one Prefect task: read (every source's days together, through the
+registry) → compute (each day's books and charts on the executor,
+``flows.executor``, begun while the inputs are checked) → check inputs (one
+GX run per suite over the range, ``flows.range_validate``) → check results
+(one GX run per suite) → stage and render → publish (every day's partition
+in one transaction, each day whole or not at all, as ``flows.publish``) →
+write the reports. The flow ``backfill-range`` runs a range; the daily flow
+(``flows.daily``) runs a range of one inside its own run.
 
 Each day keeps its own run: its ``run_log`` row, its quarantined rows, its
-validation summary, its report, all as a ``daily-books`` run of the day
-makes them. A day that fails (a bad input, a failed expectation, a gap) is
-recorded and leaves the passes; the others go on and publish. GX Data Docs
-pages are built for the range when asked for (``data_docs``), and else only
-for a day's failing suite.
+validation summary, its report. A day that fails (a bad input, a failed
+expectation, a gap) is recorded and leaves the passes, keeping its error
+(``DayRun.error``, which a run of one day raises); the others go on and
+publish. GX Data Docs pages are built for every suite when asked for
+(``data_docs``, ``reports.data_docs: always``), else only for a day's
+failing suite; a range of one validates each suite once, its page built as
+the suite fails.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ from prefect.cache_policies import NONE
 from prefect.utilities.annotations import quote
 
 from openbooks.flows import compute as compute_mod
-from openbooks.flows import daily, day_books, failed_runs, inputs, plausibility, publish, report, skipped, warm
+from openbooks.flows import day_books, day_run, failed_runs, inputs, plausibility, publish, report, skipped, validate, warm
+from openbooks.flows.day_run import reason_of, status_of
+from openbooks.flows.executor import executor_for
 from openbooks.flows.report import anomalies as anomalies_mod
 from openbooks.flows.report.artifacts import post_days_artifacts
 from openbooks.flows.report.charts import drawing_on
-from openbooks.flows.workers import Workers
 from openbooks.flows.compute import Books, DayWindow
 from openbooks.flows.range_validate import validate_days
 from openbooks.flows.sources.base import SourceResult
@@ -59,26 +64,24 @@ class DayRun:
     node_log: pl.DataFrame | None = None
     token_counts: pl.DataFrame | None = None
     problems: list[str] = field(default_factory=list)
-    computing: Future | None = None  # its books and charts, on the workers
+    computing: Future | None = None  # its books and charts, on the executor
     books: Books | None = None
     charts: tuple[str, ...] | None = None  # the day's charts, drawn with its books
     rendered: Any = None
     found: pl.DataFrame | None = None  # the day's anomalies
     changed: bool = False
+    closed: bool = False  # its run_log row closed, published or unchanged
     reason: str | None = None  # why the day failed
+    error: BaseException | None = None  # what it failed with
 
     @property
     def day(self) -> date:
         return self.record.day
 
 
-def reason_of(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, OpenbooksError) else f"{type(exc).__name__}: {exc}"
-
-
 def fail(config: Config, run: DayRun, exc: BaseException) -> None:
-    """The day failed: recorded in ``run_log`` as ``daily-books`` records it; it leaves the passes."""
-    run.reason = reason_of(exc)
+    """The day failed: recorded in ``run_log`` (``failed_runs``); it leaves the passes."""
+    run.reason, run.error = reason_of(exc), exc
     failed_runs.record_failed(config, run.record, run.reason)
 
 
@@ -126,13 +129,26 @@ def docs_options(config: Config, run_name: str, data_docs: bool) -> dict:
     return {"docs_dir": config.report_dir / "data_docs", "run_name": run_name} if wanted else {}
 
 
+def outcomes_of(config: Config, going: list[DayRun], frames: dict[date, pl.DataFrame], suite: str,
+                parameters: dict[date, dict], run_name: str, data_docs: bool) -> dict[date, validate.SuiteOutcome]:
+    """Each day's outcome of ``suite`` over its frame: one GX run over the
+    range (``validate_days``); for a range of one, one GX run of the day
+    whose Data Docs page is built as it fails (or always, when asked for),
+    so that no second run builds it."""
+    path = day_run.result_suite(config, suite)
+    if len(going) == 1:
+        (run,) = going
+        options = inputs.docs(config, run.record)
+        options["docs_on_failure"] = options["docs_on_failure"] and not data_docs
+        return {run.day: validate.validate_frame(frames[run.day], path, parameters[run.day], **options)}
+    return validate_days(frames, path, parameters, **docs_options(config, run_name, data_docs))
+
+
 def failed_day_docs(config: Config, run: DayRun, frame: pl.DataFrame, suite: str, parameters: dict) -> None:
     """A failing suite's GX Data Docs page for the day alone, as a run of the day builds it."""
     if suite in run.record.data_docs:
         return
-    from openbooks.flows import validate
-
-    outcome = validate.validate_frame(frame, daily.result_suite(config, suite), parameters,
+    outcome = validate.validate_frame(frame, day_run.result_suite(config, suite), parameters,
                                       **inputs.docs(config, run.record))
     inputs.record_docs(config, run.record, outcome)
 
@@ -169,20 +185,20 @@ def read_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
         except OpenbooksError as exc:
             run.later_error = exc
         run.results = results
-        run.node_log = daily.node_log_of(config, run.window, node)
+        run.node_log = day_run.node_log_of(config, run.window, node)
         if run.later_error is None:
-            run.token_counts = daily.token_counts_of(config, run.window, results)
+            run.token_counts = day_run.token_counts_of(config, run.window, results)
 
     each_day(config, runs, read)
     return runs
 
 
-def start_computing(config: Config, runs: list[DayRun], workers: Workers) -> None:
-    """Each day read whole: its books and charts begun on the workers while
+def start_computing(config: Config, runs: list[DayRun], executor) -> None:
+    """Each day read whole: its books and charts begun on the executor while
     its inputs are checked (a day whose inputs fail is dropped with them)."""
     for run in live(runs):
         if run.token_counts is not None:
-            run.computing = workers.submit(day_books.books_and_charts, config, run.window, run.node_log,
+            run.computing = executor.submit(day_books.books_and_charts, config, run.window, run.node_log,
                                            run.token_counts, inputs.request_customers(run.results),
                                            compute_mod.invoices_of(run.results),
                                            compute_mod.api_spend_of(run.results))
@@ -191,9 +207,8 @@ def start_computing(config: Config, runs: list[DayRun], workers: Workers) -> Non
 @task(cache_policy=NONE)
 def check_inputs(config: Config, runs: list[DayRun], run_name: str, data_docs: bool) -> list[DayRun]:
     """The node log's and the token counts' suites over the range, the kinds' own suites day by day."""
-    options = docs_options(config, run_name, data_docs)
     parameters = inputs.input_parameters(config)
-    _check_feed(config, runs, "node_log", parameters, options)
+    _check_feed(config, runs, "node_log", parameters, run_name, data_docs)
     for run in live(runs):
         if not run.problems:
             run.problems = inputs.zero_node_problems(config, run.window, run.node_log, run.record)
@@ -205,7 +220,7 @@ def check_inputs(config: Config, runs: list[DayRun], run_name: str, data_docs: b
         run.problems += inputs.validate_kinds(config, run.results, run.record)
 
     each_day(config, runs, tokens)
-    _check_feed(config, runs, "token_counts", parameters, options)
+    _check_feed(config, runs, "token_counts", parameters, run_name, data_docs)
     for run in live(runs):
         if run.problems:
             run.record.validation_success = False
@@ -213,14 +228,14 @@ def check_inputs(config: Config, runs: list[DayRun], run_name: str, data_docs: b
     return runs
 
 
-def _check_feed(config: Config, runs: list[DayRun], feed: str, parameters: dict, options: dict) -> None:
+def _check_feed(config: Config, runs: list[DayRun], feed: str, parameters: dict, run_name: str,
+                data_docs: bool) -> None:
     going = live(runs)
     frames = {run.day: run.node_log if feed == "node_log" else run.token_counts for run in going}
     suite = inputs.FEED_SUITES[feed]
     if frames:  # a card's "*" prices the models of every day
         parameters = inputs.input_parameters(config, pl.concat([f.select("model") for f in frames.values()]))
-    outcomes = validate_days(frames, config.expectations_dir / f"{suite}.json",
-                             {day: parameters for day in frames}, **options)
+    outcomes = outcomes_of(config, going, frames, suite, {day: parameters for day in frames}, run_name, data_docs)
     for run in going:
         found = inputs.feed_problems(config, run.window, feed, frames[run.day], run.record, outcomes[run.day])
         if found:
@@ -231,11 +246,11 @@ def _check_feed(config: Config, runs: list[DayRun], feed: str, parameters: dict,
 @task(cache_policy=NONE)
 def compute_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
     """Each day's books from the pure transforms, and its charts, as the
-    workers computed them (``start_computing``); every moment of each day covered."""
+    executor computed them (``start_computing``); every moment of each day covered."""
 
     def computed(run: DayRun) -> None:
         run.books, run.charts = run.computing.result()
-        daily.check_coverage.fn(config, run.books, run.record)
+        day_run.check_coverage(config, run.books, run.record)
 
     each_day(config, runs, computed)
     return runs
@@ -244,16 +259,15 @@ def compute_days(config: Config, runs: list[DayRun]) -> list[DayRun]:
 @task(cache_policy=NONE)
 def check_results(config: Config, runs: list[DayRun], run_name: str, data_docs: bool) -> list[DayRun]:
     """Each result suite once over the range's frames."""
-    options = docs_options(config, run_name, data_docs)
     going = live(runs)
-    checked = {run.day: daily.result_frames(run.books) for run in going}
+    checked = {run.day: day_run.result_frames(run.books) for run in going}
     problems: dict[date, list[str]] = {run.day: [] for run in going}
-    parameters = {run.day: daily.result_parameters(run.books) for run in going}
+    parameters = {run.day: day_run.result_parameters(run.books) for run in going}
     for position, (name, _) in enumerate(checked[going[0].day] if going else []):
         frames = {day: found[position][1] for day, found in checked.items()}
-        outcomes = validate_days(frames, daily.result_suite(config, name), parameters, **options)
+        outcomes = outcomes_of(config, going, frames, name, parameters, run_name, data_docs)
         for run in going:
-            found = daily.result_problems(config, run.books, run.record, name, frames[run.day], outcomes[run.day])
+            found = day_run.result_problems(config, run.books, run.record, name, frames[run.day], outcomes[run.day])
             if found:
                 failed_day_docs(config, run, frames[run.day], name, parameters[run.day])
             problems[run.day] += found
@@ -273,11 +287,11 @@ def range_models(going: list[DayRun]) -> pl.DataFrame | None:
 
 
 @task(cache_policy=NONE)
-def stage_and_render(config: Config, runs: list[DayRun], workers: Workers) -> list[DayRun]:
+def stage_and_render(config: Config, runs: list[DayRun], executor) -> list[DayRun]:
     """Every day's anomalies (against the days before it, the range's own
     standing in for their published rows), every day's frames to staging in
     one transaction, and each day's report rendered with the charts drawn
-    with its books (on the workers, while the days are staged)."""
+    with its books (on the executor, while the days are staged)."""
     going = sorted(live(runs), key=lambda run: run.day)
     if not going:
         return runs
@@ -288,13 +302,13 @@ def stage_and_render(config: Config, runs: list[DayRun], workers: Workers) -> li
         for run in going:
             fail(config, run, exc)
         return runs
-    rendering: dict[date, Future] = {}
+    rendering: dict[date, Any] = {}
     frames = {}
     for run in going:
         run.found = found[run.day]
         frames[run.day] = publish.staged_frames(run.books, run.record.run_id, config.hash)
-        tables, context = daily.report_inputs(config, run.books, run.record, run.found, frames[run.day])
-        rendering[run.day] = workers.submit(report.render_day, tables, replace(context, charts=run.charts))
+        tables, context = day_run.report_inputs(config, run.books, run.record, run.found, frames[run.day])
+        rendering[run.day] = executor.submit(report.render_day, tables, replace(context, charts=run.charts))
         frames[run.day][ANOMALIES] = run.found.with_columns(run_id=pl.lit(run.record.run_id))
 
     def stage(together: list[DayRun]) -> None:
@@ -312,17 +326,19 @@ def stage_and_render(config: Config, runs: list[DayRun], workers: Workers) -> li
 
 
 @task(cache_policy=NONE)
-def publish_days(config: Config, runs: list[DayRun], workers: Workers) -> list[DayRun]:
+def publish_days(config: Config, runs: list[DayRun], executor) -> list[DayRun]:
     """Every day's partition swapped in (``flows.publish.publish_days``:
     each day whole or not at all); reports written where they changed, the
-    site's charts drawn on the workers."""
+    site's charts drawn on the executor."""
 
     def swap(together: list[DayRun]) -> None:
         with session(config) as con:
             changed = publish.publish_days(con, {run.day: run.record.run_id for run in together})
             for run in together:
                 run.changed = run.day in changed
-            finish_runs(con, [(run.record, "published" if run.changed else "unchanged") for run in together])
+            finish_runs(con, [(run.record, status_of(run.changed)) for run in together])
+        for run in together:
+            run.closed = True
 
     all_else_each(config, runs, swap)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="openbooks-artifacts") as background:
@@ -332,39 +348,81 @@ def publish_days(config: Config, runs: list[DayRun], workers: Workers) -> list[D
                                     config.business_day.timezone)
         for run in live(runs):
             if run.changed or not report.report_current(config.report_dir, run.rendered):
-                daily.write_report.fn(config, run.rendered)
+                day_run.write_report(config, run.rendered)
         if live(runs):
-            with drawing_on(workers):
-                daily.rewrite_site(config)  # once for the range
+            with drawing_on(executor):
+                day_run.rewrite_site(config)  # once for the range
             for run in live(runs):
-                daily.notify_anomalies(config, run.found, run.changed, run.record.run_id)
+                day_run.notify_anomalies(config, run.found, run.changed, run.record.run_id)
         posting.result()
     return runs
 
 
-def begin_days(config: Config, days: list[date], locks: ExitStack) -> list[DayRun]:
+def begin_days(config: Config, days: list[date], run_ids: list[str], locks: ExitStack) -> list[DayRun]:
     """The warehouse made ready once; a run for each day, its lock held and
-    its ``run_log`` row started; a day already running fails."""
-    runs = [DayRun(RunRecord(str(uuid.uuid4()), day, str(config.file), config.hash)) for day in days]
+    its ``run_log`` row started; a day already running fails (not recorded:
+    the run of it that is going records itself)."""
+    runs = [DayRun(RunRecord(run_id, day, str(config.file), config.hash)) for day, run_id in zip(days, run_ids)]
     for run in runs:
         try:
             locks.enter_context(day_lock(config, run.day))
         except OpenbooksError as exc:
-            run.reason = reason_of(exc)
+            run.reason, run.error = reason_of(exc), exc
+    if not live(runs):
+        return runs  # every day refused: the warehouse is not touched
     try:
         with session(config) as con:
-            daily.prepare_warehouse(con, config)
-            daily.start_days(con, [run.record for run in live(runs)])
-    except OpenbooksError as exc:  # the warehouse itself: every day fails with it
+            day_run.prepare_warehouse(con, config)
+            day_run.start_days(con, [run.record for run in live(runs)])
+    except Exception as exc:  # noqa: BLE001 - the warehouse itself: every day fails with it
         for run in live(runs):
-            run.reason = reason_of(exc)
+            fail(config, run, exc)
     return runs
 
 
 def figures(run: DayRun) -> dict:
-    status = "published" if run.changed else "unchanged"
-    row = run.books.daily.with_columns(run_id=pl.lit(run.record.run_id), status=pl.lit(status)).row(0, named=True)
-    return {**row, "notes": list(run.record.notes)}  # as a run of the day returns it
+    """The day's ``daily_economics`` row, with its run id, status and notes (as a run of the day returns it)."""
+    row = run.books.daily.with_columns(run_id=pl.lit(run.record.run_id),
+                                       status=pl.lit(status_of(run.changed))).row(0, named=True)
+    return {**row, "notes": list(run.record.notes)}
+
+
+def run_days(config: Config, days: list[date], *, run_ids: list[str] | None = None, data_docs: bool = False,
+             runner: str | None = None) -> list[DayRun]:
+    """``days`` through the passes, in day order, each day with its run id
+    (``run_ids``, else new ones); ``runner`` names the executor
+    (``flows.executor``; else ``compute.runner``). A day's failure is in its
+    run; anything that stops the passes themselves fails the days still going
+    and is raised."""
+    days = sorted(days)
+    run_ids = run_ids or [str(uuid.uuid4()) for _ in days]
+    run_name = str(uuid.uuid4())
+    with ExitStack() as held:
+        executor = executor_for(len(days), runner or config.compute.runner)  # started now: ready once days are read
+        held.callback(executor.close)
+        warm.warm_up(charts=not executor.in_processes)  # the processes draw every chart, if there are any
+        runs = begin_days(config, days, run_ids, held)
+        try:
+            if live(runs):
+                passes(config, runs, executor, run_name, data_docs)
+        except BaseException as exc:
+            for run in live(runs):
+                if not run.closed:
+                    fail(config, run, exc)
+            raise
+    return runs
+
+
+def passes(config: Config, runs: list[DayRun], executor, run_name: str, data_docs: bool) -> None:
+    # Each pass is handed the days as they are (``quote``): Prefect would
+    # otherwise walk every day's frames and records before each task.
+    read_days(config, quote(runs))
+    start_computing(config, runs, executor)
+    check_inputs(config, quote(runs), run_name, data_docs)
+    compute_days(config, quote(runs))
+    check_results(config, quote(runs), run_name, data_docs)
+    stage_and_render(config, quote(runs), executor)
+    publish_days(config, quote(runs), executor)
 
 
 def _run_name() -> str:
@@ -375,22 +433,9 @@ def _run_name() -> str:
 
 
 @flow(name="backfill-range", flow_run_name=_run_name, log_prints=True)
-def backfill_range(days: list[date], config_path: str, data_docs: bool = False) -> list[tuple]:
-    """Run ``days`` as one set; returns (day, status, figures, reason) for each, in day order."""
-    config = load_config(config_path)
-    run_name = str(uuid.uuid4())
-    with ExitStack() as held:
-        workers = held.enter_context(Workers(len(days)))  # started now: ready by the time the days are read
-        warm.warm_up(charts=not workers.in_processes)  # the workers draw every chart, if there are any
-        runs = begin_days(config, sorted(days), held)
-        # Each pass is handed the days as they are (``quote``): Prefect would
-        # otherwise walk every day's frames and records before each task.
-        runs = read_days(config, quote(runs))
-        start_computing(config, runs, workers)
-        runs = check_inputs(config, quote(runs), run_name, data_docs)
-        runs = compute_days(config, quote(runs))
-        runs = check_results(config, quote(runs), run_name, data_docs)
-        runs = stage_and_render(config, quote(runs), workers)
-        runs = publish_days(config, quote(runs), workers)
+def backfill_range(days: list[date], config_path: str, data_docs: bool = False,
+                   runner: str | None = None) -> list[tuple]:
+    """Run ``days`` (``run_days``); returns (day, status, figures, reason) for each, in day order."""
+    runs = run_days(load_config(config_path), days, data_docs=data_docs, runner=runner)
     return [(r.day, "failed", None, r.reason) if r.reason is not None
-            else (r.day, "published" if r.changed else "unchanged", figures(r), None) for r in runs]
+            else (r.day, status_of(r.changed), figures(r), None) for r in runs]

@@ -41,7 +41,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 DAILY_DEPLOYMENT = "daily"
 BACKFILL_DEPLOYMENT = "backfill"
 DAILY_ENTRYPOINT = "openbooks.flows.daily:daily_books"
-BACKFILL_ENTRYPOINT = "openbooks.flows.backfill:backfill_books"
+BACKFILL_ENTRYPOINT = "openbooks.flows.range_books:backfill_range"
 SERVER_STOP_SECONDS = 20.0
 SERVE_STOP_SECONDS = 30.0
 

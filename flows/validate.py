@@ -114,14 +114,15 @@ GX_MODULES = ("openbooks.flows.validate", "great_expectations", "great_expectati
 
 @contextmanager
 def elsewhere() -> Iterator[None]:
-    """Within: every suite runs in a worker process of its own (``flows.workers``),
-    started now. Its import of GX (~3 s of one core, most of a one-off
-    command's start-up) proceeds on the other core while this process starts
-    Prefect and reads the inputs; this process never imports GX."""
+    """Within: every suite runs in a worker process of its own
+    (``flows.executor.Processes``), started now. Its import of GX (~3 s of
+    one core, most of a one-off command's start-up) proceeds on the other
+    core while this process starts Prefect and reads the inputs; this
+    process never imports GX."""
     global _elsewhere
-    from openbooks.flows.workers import Workers
+    from openbooks.flows.executor import Processes
 
-    with Workers(processes=1, warm=GX_MODULES) as worker:
+    with Processes(1, warm=GX_MODULES) as worker:
         _elsewhere = worker
         try:
             yield

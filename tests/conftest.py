@@ -1,5 +1,7 @@
-"""Shared fixtures: one Prefect test harness per session, a project in a
-temp dir (config, warehouse, reports) pointing at the bundled sample data."""
+"""Shared fixtures: one Prefect test harness per session, started by the
+first test that may run a flow (every test but those marked ``pure``: no
+flow, no command, no Prefect API), and a project in a temp dir (config,
+warehouse, reports) pointing at the bundled sample data."""
 
 from __future__ import annotations
 
@@ -31,7 +33,11 @@ SAMPLE = REPO / "data" / "sample"
 REFERENCE_DAY = "2025-02-27"
 
 
-@pytest.fixture(scope="session", autouse=True)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "pure: runs no flow and no command: no Prefect harness is started for it")
+
+
+@pytest.fixture(scope="session")
 def prefect_harness():
     """Real Prefect engine on a temporary database, entered once per session."""
     from prefect.testing.utilities import prefect_test_harness
@@ -46,6 +52,13 @@ def prefect_harness():
             yield
         finally:
             os.environ.pop("PREFECT_API_URL", None)
+
+
+@pytest.fixture(autouse=True)
+def prefect_for_flows(request):
+    """The session's Prefect harness, for every test not marked ``pure``."""
+    if request.node.get_closest_marker("pure") is None:
+        request.getfixturevalue("prefect_harness")
 
 
 @pytest.fixture(autouse=True)

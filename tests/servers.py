@@ -268,3 +268,42 @@ def openbooks_command(*args: str, env: dict[str, str] | None = None) -> subproce
 
     return subprocess.run([sys.executable, "-m", "openbooks.cli", *args], capture_output=True, text=True,
                           timeout=900, env={**os.environ, **(env or {})})
+
+
+@contextmanager
+def dask_cluster(workers: int = 2) -> Iterator[str]:
+    """A real ``dask scheduler`` and ``workers`` ``dask worker`` processes
+    (one thread each) on 127.0.0.1, from this interpreter's environment; the
+    scheduler's address. Stopped (by process id) on exit."""
+    import sys
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    folder = Path(tempfile.mkdtemp(prefix="openbooks-dask-"))
+    started: list[subprocess.Popen] = []
+    log = open(folder / "dask.log", "ab")
+    try:
+        started.append(subprocess.Popen(
+            [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+             "--no-dashboard"], stdout=log, stderr=log, cwd=folder))
+        for n in range(workers):
+            started.append(subprocess.Popen(
+                [sys.executable, "-m", "dask", "worker", address, "--nthreads", "1", "--nworkers", "1",
+                 "--host", "127.0.0.1", "--no-dashboard", "--name", f"worker-{n}",
+                 "--local-directory", str(folder / f"worker-{n}")], stdout=log, stderr=log, cwd=folder))
+        from distributed import Client
+
+        with Client(address, timeout="120s") as client:
+            client.wait_for_workers(workers, timeout=300)
+        yield address
+    finally:
+        for process in reversed(started):
+            process.terminate()
+        for process in reversed(started):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)

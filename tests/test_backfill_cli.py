@@ -36,7 +36,7 @@ def test_backfill_summarises_each_day_exits_1_on_a_failure_and_reruns_only_faile
     empty.write_bytes(b"")
 
     with pytest.raises(typer.Exit) as info:
-        cli.backfill(start="2025-02-25", end="2025-02-27", workers=2, config=project.config_path)  # worker processes
+        cli.backfill(start="2025-02-25", end="2025-02-27", config=project.config_path)
     assert info.value.exit_code == 1
     output = terminal.getvalue()
     assert "3/3" in output and "2 failed" in output
@@ -50,7 +50,7 @@ def test_backfill_summarises_each_day_exits_1_on_a_failure_and_reruns_only_faile
 
     empty.write_bytes((SAMPLE / "token_counts" / "2025-02-26.csv").read_bytes())
     terminal.truncate(0)
-    cli.backfill(start="2025-02-26", end="2025-02-27", only_failed=True, workers=2, config=project.config_path)
+    cli.backfill(start="2025-02-26", end="2025-02-27", only_failed=True, config=project.config_path)
     assert list(_summary(terminal.getvalue())) == ["2025-02-26"]
     runs = published(project.config, "SELECT day, status FROM run_log ORDER BY started_at")
     assert runs[3:] == [(date(2025, 2, 26), "published")]
@@ -59,7 +59,7 @@ def test_backfill_summarises_each_day_exits_1_on_a_failure_and_reruns_only_faile
 def test_backfill_options_are_checked(project, terminal):
     with pytest.raises(OpenbooksError, match="^--end 2025-02-20 is before --start 2025-02-27: expected start <= end$"):
         cli.backfill(start="2025-02-27", end="2025-02-20", config=project.config_path)
-    with pytest.raises(OpenbooksError, match="^--workers 0: expected 1 or more$"):
-        cli.backfill(start="2025-02-27", end="2025-02-27", workers=0, config=project.config_path)
+    with pytest.raises(OpenbooksError, match=r"^--runner 'threads': expected local, inline or a Dask scheduler "):
+        cli.backfill(start="2025-02-27", end="2025-02-27", runner="threads", config=project.config_path)
     with pytest.raises(OpenbooksError, match="^--start '27/02/2025': expected a date as YYYY-MM-DD$"):
         cli.backfill(start="27/02/2025", end="2025-02-27", config=project.config_path)

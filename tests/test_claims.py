@@ -1,5 +1,6 @@
 """Claims are checked against the day they are about and shown in their units."""
 
+import pytest
 from datetime import date, datetime, timezone
 
 import polars as pl
@@ -9,6 +10,8 @@ from openbooks.flows.report.sections import claims as claims_section
 from openbooks.claims import load_claims
 from tests.conftest import REPO
 from openbooks.transforms import claims
+
+pytestmark = pytest.mark.pure  # no flow, no command
 
 DAILY = pl.DataFrame({"gpu_cost_usd": [87_072.0], "cost_profit_margin": [5.4548], "cache_saved_gpu_hours": [11_500.0]})
 SCENARIOS = pl.DataFrame({"card": ["v3"], "gross_margin": [0.6896]})

@@ -11,6 +11,8 @@ from openbooks.config import load_config
 from openbooks.errors import ConfigError
 from tests.conftest import base_config_data
 
+pytestmark = pytest.mark.pure  # no flow, no command
+
 
 def write(tmp_path, data) -> str:
     path = tmp_path / "openbooks.yaml"

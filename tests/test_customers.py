@@ -9,6 +9,8 @@ import pytest
 
 from openbooks.transforms.customers import billed_revenue, customer_economics, price_change_hours, role_cost_shares
 
+pytestmark = pytest.mark.pure  # no flow, no command
+
 H0 = datetime(2025, 2, 27, 4, tzinfo=UTC)
 H1 = datetime(2025, 2, 27, 5, tzinfo=UTC)
 

@@ -12,6 +12,8 @@ from openbooks.errors import ConfigError
 from tests.conftest import base_config_data, deep_merge
 from openbooks.transforms import billing, calendar, cache, claims, efficiency, loaded_cost, pricing, waterfall
 
+pytestmark = pytest.mark.pure  # no flow, no command
+
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS = ALL_DAYS[:5]
 

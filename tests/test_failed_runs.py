@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import date
 
 from openbooks.flows import failed_runs
 from openbooks.flows.failed_runs import SLOT_BYTES, SLOTS, FailedRun, decode, encode, journal_path
 from openbooks.flows.runlog import RunRecord
+
+pytestmark = pytest.mark.pure  # no flow, no command
 
 DAY = date(2025, 2, 27)
 

@@ -64,11 +64,11 @@ def test_commands_share_one_server_which_is_replaced_when_killed_and_stopped_on_
     assert server is not None and healthy(server.url)
     assert os.getpgid(server.pid) == server.pid  # a process group of its own, outliving the command
 
-    second = openbooks(project, env, "backfill", "--start", "2025-02-25", "--end", "2025-02-26", "--workers", "2")
+    second = openbooks(project, env, "backfill", "--start", "2025-02-25", "--end", "2025-02-26")
     assert "starting the local Prefect API" not in second.stderr
     assert read_state(directory) == server
-    names = flow_run_names(server.url)  # the run, the backfill and its two days in worker processes
-    assert len(names) == 4 and "backfill-2025-02-25-2025-02-26" in names
+    names = flow_run_names(server.url)  # the run and the backfill (its two days in the one flow run)
+    assert len(names) == 2 and "backfill-range-2025-02-25-2025-02-26" in names
 
     os.killpg(server.pid, signal.SIGKILL)
     assert openbooks(project, env, "server", "status", check=False).returncode == 1

@@ -1,18 +1,20 @@
-"""Parallel backfills: 30 days of aggregate logs on two worker processes
-publish exactly what the same days run one at a time publish; writers of
-several processes take turns on the warehouse's writer lock."""
+"""Backfills on local processes: 30 days of aggregate logs computed and
+rendered on worker processes (``flows.executor``) publish exactly what the
+same days computed inline publish; writers of several processes take turns
+on the warehouse's writer lock; a day whose worker process died fails and
+is found by ``--only-failed``."""
 
 from __future__ import annotations
 
 import fcntl
-import os
 import re
 from datetime import date
 
 import pytest
-from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-from openbooks.flows.backfill import failed_days, listening, run_backfill, task_runner
+from openbooks.flows import range_books
+from openbooks.flows.backfill import failed_days, listening, run_backfill
+from openbooks.flows.executor import Inline, OnDask, Processes, executor_for
 from openbooks.flows.schema import PUBLISHED
 from openbooks.flows.warehouse import session
 from openbooks import sample
@@ -63,31 +65,28 @@ def _outcomes(outcomes) -> list[tuple]:
             for o in outcomes]
 
 
-def test_thirty_days_on_two_worker_processes_equal_the_serial_backfill(tmp_path):
+def test_thirty_days_on_worker_processes_equal_the_days_computed_inline(tmp_path):
     inputs = tmp_path / "input"
     write_sample(inputs, DAYS)
-    sources = {"sources": {s: {"path": str(inputs / s / "{date}.csv")} for s in ("node_log", "token_counts")},
-               # Days run side by side cannot see each other's figures, so anomalies (each day against
-               # the published days before it) are out of play here: fewer days than min_days ever.
-               "anomalies": {"window_days": 28, "min_days": 29}}
-    serial, parallel = Project(tmp_path / "serial"), Project(tmp_path / "parallel")
-    serial.write_config(sources)
-    parallel.write_config(sources)
+    sources = {"sources": {s: {"path": str(inputs / s / "{date}.csv")} for s in ("node_log", "token_counts")}}
+    inline, processes = Project(tmp_path / "inline"), Project(tmp_path / "processes")
+    inline.write_config(sources)
+    processes.write_config(sources)
 
-    one_at_a_time = run_backfill(DAYS, str(serial.config_path))
+    here = run_backfill(DAYS, str(inline.config_path), runner="inline")
     heard = []
     with listening(heard.append):
-        two_at_a_time = run_backfill(DAYS, str(parallel.config_path), workers=2, runner="process")
+        there = run_backfill(DAYS, str(processes.config_path))  # the default: a process per core from 8 days on
 
-    assert [(o.day, o.status) for o in one_at_a_time] == [(d, "published") for d in DAYS]
-    assert _outcomes(two_at_a_time) == _outcomes(one_at_a_time)
-    assert sorted(_outcomes(heard)) == _outcomes(two_at_a_time)  # the CLI's progress hears every day
-    assert _warehouse(parallel.config) == _warehouse(serial.config)
-    assert published(parallel.config, "SELECT count(DISTINCT day), count(DISTINCT run_id) FROM daily_economics") == [
+    assert [(o.day, o.status) for o in here] == [(d, "published") for d in DAYS]
+    assert _outcomes(there) == _outcomes(here)
+    assert _outcomes(heard) == _outcomes(there)  # the CLI's progress hears every day
+    assert _warehouse(processes.config) == _warehouse(inline.config)
+    assert published(processes.config, "SELECT count(DISTINCT day), count(DISTINCT run_id) FROM daily_economics") == [
         (30, 30)
     ]
-    assert _reports(parallel.config) == _reports(serial.config)
-    assert len(_reports(parallel.config)) == 60
+    assert _reports(processes.config) == _reports(inline.config)
+    assert len(_reports(processes.config)) == 60
 
 
 def test_a_writer_waits_for_another_process_holding_the_writer_lock(project):
@@ -107,49 +106,29 @@ def test_a_writer_waits_for_another_process_holding_the_writer_lock(project):
         assert outer.execute("SELECT count(*) FROM t").fetchall() == [(2,)]
 
 
-def test_the_runner_is_process_thread_or_a_task_runner_named_by_module_and_attribute(project):
-    assert isinstance(task_runner(None, 2), ProcessPoolTaskRunner)
-    assert isinstance(task_runner(None, 1), ThreadPoolTaskRunner)
-    assert isinstance(task_runner("thread", 2), ThreadPoolTaskRunner)
-    with pytest.raises(OpenbooksError, match=r"^--runner 'dask': expected process, thread or module:attribute$"):
-        task_runner("dask", 2)
-    with pytest.raises(OpenbooksError, match=r"^--runner 'no_such_module:Runner': cannot load it \(ModuleNotFound"):
-        task_runner("no_such_module:Runner", 2)
-    with pytest.raises(OpenbooksError, match=r"^--runner 'json:dumps': expected a Prefect TaskRunner, got function$"):
-        task_runner("json:dumps", 2)
-
-    outcomes = run_backfill([date(2025, 2, 27)], str(project.config_path), runner=f"{__name__}:CountingRunner")
-    assert [(o.day, o.status) for o in outcomes] == [(date(2025, 2, 27), "published")]
-    assert CountingRunner.submitted == ["run_one_day"]
+def test_the_runner_is_local_processes_inline_or_a_dask_scheduler():
+    assert isinstance(executor_for(2), Inline)  # a short range: processes would cost more than they save
+    assert isinstance(executor_for(30, "inline"), Inline)
+    pool = executor_for(30, "local")
+    try:
+        assert isinstance(pool, Processes) and pool.in_processes
+    finally:
+        pool.close()
+    with pytest.raises(OpenbooksError, match=r"^--runner 'thread': expected local, inline or a Dask scheduler"):
+        executor_for(2, "thread")
+    with pytest.raises(OpenbooksError, match=r"^--runner dask://127.0.0.1:9: cannot reach the Dask scheduler"):
+        OnDask("dask://127.0.0.1:9", timeout="1s")
 
 
-class CountingRunner(ThreadPoolTaskRunner):
-    """A runner of one's own, as ``--runner module:attribute`` names it (the
-    way a DaskTaskRunner would be named)."""
-
-    submitted: list[str] = []
-
-    def submit(self, task, *args, **kwargs):
-        CountingRunner.submitted.append(task.name)
-        return super().submit(task, *args, **kwargs)
-
-
-def _die() -> None:
-    os._exit(1)
-
-
-# Worker processes that die as they start, as a killed worker would.
-DYING = ProcessPoolTaskRunner(max_workers=1, initializer=_die)
-
-
-def test_days_whose_worker_process_died_fail_and_are_found_by_only_failed(project):
+def test_days_whose_worker_process_died_fail_and_are_found_by_only_failed(project, monkeypatch):
     project.copy_sample()
     days = [date(2025, 2, 26), date(2025, 2, 27)]
-    outcomes = run_backfill(days, str(project.config_path), runner=f"{__name__}:DYING")
+    monkeypatch.setattr(range_books, "executor_for", lambda days, runner: Processes(1, warm=("tests.dying",)))
+    outcomes = run_backfill(days, str(project.config_path))
     assert [(o.day, o.status) for o in outcomes] == [(d, "failed") for d in days]
     assert failed_days(project.config, days) == days
     reasons = published(project.config, "SELECT error FROM run_log ORDER BY day")
-    assert all(r.startswith("the backfill's worker ended before the day finished: ") for (r,) in reasons)
+    assert all(r.startswith("BrokenProcessPool: ") for (r,) in reasons), reasons
 
 
 def test_sample_writes_a_range_of_days_in_the_style_of_the_bundled_week(tmp_path):

@@ -11,6 +11,8 @@ import pytest
 
 from openbooks.transforms import period
 
+pytestmark = pytest.mark.pure  # no flow, no command
+
 
 def day(d: date, *, gpu, theoretical, hits, misses, output, node_hours, peak, billed, loaded) -> dict:
     return {

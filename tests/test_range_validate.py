@@ -4,6 +4,8 @@ expectations (row counts, with a per-day parameter, and column sums)."""
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import polars as pl
 
 from openbooks.flows import validate
 from openbooks.flows.range_validate import validate_days
+
+pytestmark = pytest.mark.pure  # no flow, no command
 
 SUITES = Path(__file__).resolve().parents[1] / "expectations"
 DAYS = [date(2025, 3, 8), date(2025, 3, 9), date(2025, 3, 10)]

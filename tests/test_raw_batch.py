@@ -18,6 +18,8 @@ from openbooks.flows.sources.raw_source import read_raw_days, read_raw_source
 from openbooks.flows.warehouse import ensure_schema, session
 from tests.conftest import SAMPLE, Project
 
+pytestmark = pytest.mark.pure  # no flow, no command
+
 DAYS = [date(2025, 2, 20) + timedelta(days=n) for n in range(6)]
 
 

@@ -25,7 +25,7 @@ def _state(config) -> dict:
 
 
 def test_a_backfill_equals_single_runs(project, tmp_path):
-    outcomes = run_backfill(DAYS, str(project.config_path), workers=2)
+    outcomes = run_backfill(DAYS, str(project.config_path))
     assert [(o.day, o.status) for o in outcomes] == [(d, "published") for d in DAYS]
 
     single = Project(tmp_path / "single")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 import polars as pl
 
 from openbooks import sample
+
+pytestmark = pytest.mark.pure  # no flow, no command
 
 
 def test_allocate_is_exact_and_proportional():

@@ -1,14 +1,15 @@
 """A backfill as set work (``flows.range_books``) publishes, records and
-reports exactly what one ``daily-books`` run a day does: on the bundled
-week with a bad day in the middle, the bad day fails alone (its problems in
-run_log and quarantine) and the others publish."""
+reports exactly what its days run one at a time (each a range of one, as
+``daily-books`` runs it) do: on the bundled week with a bad day in the
+middle, the bad day fails alone (its problems in run_log and quarantine)
+and the others publish."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
 
-from openbooks.flows.backfill import listening, run_backfill, run_set_backfill
+from openbooks.flows.backfill import listening, run_backfill
 from openbooks import cli
 from tests.books import edit_line, published
 from tests.test_backfill_cli import _summary, terminal  # noqa: F401 - the fixture
@@ -40,10 +41,10 @@ def test_the_set_path_equals_one_run_a_day_and_a_bad_day_fails_alone(tmp_path):
         project.write_config(sources)
     per_day.write_config({**sources, "reports": {"data_docs": "always"}})  # as --data-docs asks of the set
 
-    one_a_day = run_backfill(WEEK, str(per_day.config_path))
+    one_a_day = [run_backfill([day], str(per_day.config_path))[0] for day in WEEK]
     heard = []
     with listening(heard.append):
-        in_one_set = run_set_backfill(WEEK, str(as_set.config_path), data_docs=True)
+        in_one_set = run_backfill(WEEK, str(as_set.config_path), data_docs=True)
 
     assert [(o.day, o.status) for o in one_a_day] == [
         (d, "failed" if d in (BAD, EMPTY) else "published") for d in WEEK
@@ -58,7 +59,7 @@ def test_the_set_path_equals_one_run_a_day_and_a_bad_day_fails_alone(tmp_path):
     assert len(_reports(as_set.config)) == 2 * (len(WEEK) - 2)
 
     # Without Data Docs asked for: the same, less the good days' links; pages only for the bad day's failing suite.
-    assert _outcomes(run_set_backfill(WEEK, str(no_docs.config_path))) == _outcomes(one_a_day)
+    assert _outcomes(run_backfill(WEEK, str(no_docs.config_path))) == _outcomes(one_a_day)
     assert _warehouse(no_docs.config) == _warehouse(per_day.config)
     unlinked = {name: DATA_DOCS_ITEM.sub("", text) for name, text in _reports(per_day.config).items()}
     assert _reports(no_docs.config) == unlinked
@@ -80,8 +81,8 @@ def test_a_rerun_of_the_set_changes_nothing(tmp_path):
     project = Project(tmp_path)
     project.copy_sample()
     days = WEEK[-2:]
-    first = run_set_backfill(days, str(project.config_path))
-    again = run_set_backfill(days, str(project.config_path))
+    first = run_backfill(days, str(project.config_path))
+    again = run_backfill(days, str(project.config_path))
     assert [o.status for o in first] == ["published", "published"]
     assert [o.status for o in again] == ["unchanged", "unchanged"]
     assert published(project.config, "SELECT count(*) FROM daily_economics") == [(2,)]

@@ -10,6 +10,8 @@ from polars.testing import assert_frame_equal
 
 from openbooks.transforms import calendar, capacity, checks, cost, pricing, ratios, statements
 
+pytestmark = pytest.mark.pure  # no flow, no command
+
 
 
 def utc(*args) -> datetime:

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from openbooks.flows import failed_runs
-from openbooks.flows.daily import begin_run, daily_books
+from openbooks.flows.daily import daily_books
+from openbooks.flows.day_run import begin_run
 from openbooks.flows.runlog import RunRecord
 from openbooks.errors import OutputError
 from tests.books import files_bytes, published, tables

@@ -195,7 +195,7 @@ _WORKERS: ContextVar = ContextVar("openbooks_chart_workers", default=None)
 @contextmanager
 def drawing_on(workers) -> Iterator[None]:
     """Within the block, ``svgs`` builds and draws its charts on ``workers``
-    (``flows.workers.Workers``), several at once, and this process need not
+    (``flows.executor``), several at once, and this process need not
     import Altair or start vl-convert."""
     token = _WORKERS.set(workers)
     try:

@@ -13,12 +13,12 @@ from rich.text import Text
 from openbooks.config import Config
 
 
-def run_with_progress(console: Console, config: Config, days: list[date], workers: int,
-                      runner: str | None = None, as_set: bool = False, data_docs: bool = False) -> list:
+def run_with_progress(console: Console, config: Config, days: list[date], runner: str | None = None,
+                      data_docs: bool = False) -> list:
     """Run the days with a live progress bar (done, failed, ETA); returns the
-    outcomes. ``as_set``: the days as one set (``flows.range_books``), which
+    outcomes. The days run as one set (``flows.range_books``), which
     reports them all at its end."""
-    from openbooks.flows.backfill import DayOutcome, listening, run_backfill, run_set_backfill
+    from openbooks.flows.backfill import DayOutcome, listening, run_backfill
 
     failed = 0
     columns = (
@@ -35,9 +35,7 @@ def run_with_progress(console: Console, config: Config, days: list[date], worker
             progress.update(bar, advance=1, failed=failed, last=f"{outcome.day} {outcome.status}")
 
         with listening(advance):
-            if as_set:
-                return run_set_backfill(days, str(config.file), data_docs)
-            return run_backfill(days, str(config.file), workers, runner)
+            return run_backfill(days, str(config.file), data_docs, runner)
 
 
 def summary_table(outcomes: list) -> Table:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Annotated, Any
 
 import typer
@@ -104,28 +103,21 @@ def _days_between(cfg, start: str, end: str, only_failed: bool) -> list:
 def backfill(
     start: Annotated[str, typer.Option("--start", help="First business day, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option("--end", help="Last business day, YYYY-MM-DD (included).")],
-    workers: Annotated[int, typer.Option("--workers", "-w", help="Days computed at once (writes take turns).")] = 1,
     only_failed: Annotated[bool, typer.Option("--only-failed", help="Only the days whose last run failed.")] = False,
     config: ConfigOption = DEFAULT_CONFIG,
     runner: Annotated[str | None, typer.Option(
-        "--runner", help="process (default with --workers > 1), thread, dask-local, a Dask scheduler address "
-        "(tcp://host:8786; pip install -e '.[dask]'), or module:attribute naming a TaskRunner.",
+        "--runner", help="Where each day's books, charts and page are computed: local (processes of this machine, "
+        "the default; compute.runner), inline, or a Dask scheduler, dask://host:8786 (pip install -e '.[dask]').",
     )] = None,
-    per_day: Annotated[bool, typer.Option(
-        "--per-day", help="One daily-books flow run a day (the default with --workers or --runner); without it, "
-        "the days run as one set: each step over all of them at once, with the same results.",
-    )] = False,
     data_docs: Annotated[bool, typer.Option(
-        "--data-docs", help="With the days as one set: GX Data Docs pages of every suite (else only a failed day's).",
+        "--data-docs", help="GX Data Docs pages of every suite (else only a failed day's).",
     )] = False,
 ) -> None:
-    """Run every business day from --start to --end (as one set, or with --per-day / --workers one flow run a
-    day); exit 1 if any day failed."""
+    """Run every business day from --start to --end as one set (each day its own run); exit 1 if any day failed."""
     cfg = load_config(config)
-    as_set = not per_day and workers == 1 and runner is None
     from openbooks.flows.validate import elsewhere
 
-    with elsewhere() if as_set else nullcontext():  # GX starts in a process of its own while this one starts Prefect
+    with elsewhere():  # GX starts in a process of its own while this one starts Prefect
         days = _days_between(cfg, start, end, only_failed)
         if not days:
             terminal.say(f"no failed day between {start} and {end}: nothing to re-run")
@@ -135,7 +127,7 @@ def backfill(
 
         use_local_api(cfg)
         with without_heartbeats():
-            outcomes = run_with_progress(terminal.console, cfg, days, workers, runner, as_set, data_docs)
+            outcomes = run_with_progress(terminal.console, cfg, days, runner, data_docs)
     from openbooks.cli.backfill_view import summary_table
 
     terminal.console.print(summary_table(outcomes))

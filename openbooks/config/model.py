@@ -6,12 +6,13 @@ import json
 import os
 from pathlib import Path
 
-from pydantic import PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from openbooks.config.common import Strict
 from openbooks.config.economics import Cache, Claims, Costs, Gpu, PriceBook
 from openbooks.config.operations import (
-    PACKAGED_EXPECTATIONS, Anomalies, BusinessDay, Notifications, Reports, Schedule, Validation, Warehouse,
+    PACKAGED_EXPECTATIONS, Anomalies, BusinessDay, Compute, Notifications, Reports, Schedule, Validation,
+    Warehouse,
 )
 from openbooks.config.plausibility import Plausibility
 from openbooks.config.sources import Sources
@@ -42,6 +43,7 @@ class Config(Strict):
     plausibility: Plausibility = Plausibility()
     whatif: WhatIf = WhatIf()
     budgets: list[Budget] = []
+    compute: Compute = Field(Compute(), exclude=True)  # where, not what: out of the hash
 
     _file: Path = PrivateAttr(default=Path("openbooks.yaml"))
     _hash: str = PrivateAttr(default="")

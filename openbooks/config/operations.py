@@ -44,6 +44,16 @@ class Reports(Strict):
     data_docs: Literal["on_failure", "always"] = Field("on_failure", exclude=True)
 
 
+class Compute(Strict):
+    """Where a range's per-day compute and render pass runs (``openbooks
+    backfill --runner``): ``local`` (processes of this machine, one per core
+    from 8 days on), ``inline``, or a Dask scheduler (``dask://host:8786``).
+    Reading and publishing stay in the process that runs the command. No
+    figure depends on it, so it is left out of the config hash."""
+
+    runner: str = "local"
+
+
 class Validation(Strict):
     expectations_dir: str | None = None  # default: the suites shipped with openbooks
 

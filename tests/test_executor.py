@@ -1,5 +1,5 @@
-"""A long range's days are computed, drawn and rendered in worker processes
-(``flows.workers``): each day's books, charts and page are byte for byte
+"""A long range's days are computed, drawn and rendered on worker processes
+(``flows.executor``): each day's books, charts and page are byte for byte
 what computing and rendering it inline gives, and a day that cannot render
 fails with its own error, as it would inline."""
 
@@ -12,7 +12,7 @@ import pytest
 
 from openbooks.flows.daily import daily_books
 from openbooks.flows.report import Context, render_day
-from openbooks.flows.workers import POOL_FROM_DAYS, Workers
+from openbooks.flows.executor import POOL_FROM_DAYS, executor_for
 from openbooks.flows.report.tables import context_of, read_day
 
 DAY = date(2025, 2, 27)
@@ -39,8 +39,8 @@ def day_inputs(tmp_path_factory):
 def test_pages_rendered_by_the_workers_are_the_inline_pages(day_inputs):
     tables, context = day_inputs
     inline = render_day(tables, context)
-    with Workers(POOL_FROM_DAYS) as renderer:
-        assert renderer._workers, "a range this long renders in worker processes"
+    with executor_for(POOL_FROM_DAYS) as renderer:
+        assert renderer.in_processes, "a range this long renders in worker processes"
         futures = [renderer.submit(render_day, tables, context) for _ in range(3)]
         pages = [future.result(timeout=600) for future in futures]
     assert all(page == inline for page in pages)
@@ -52,7 +52,7 @@ def test_a_day_that_cannot_render_fails_with_its_own_error_and_the_others_render
     broken = {name: frame for name, frame in tables.items() if name != "hourly_economics"}
     with pytest.raises(Exception) as inline_error:
         render_day(broken, context)
-    with Workers(POOL_FROM_DAYS) as renderer:
+    with executor_for(POOL_FROM_DAYS) as renderer:
         bad, good = renderer.submit(render_day, broken, context), renderer.submit(render_day, tables, context)
         assert type(bad.exception(timeout=600)) is type(inline_error.value)
         assert str(bad.exception()) == str(inline_error.value)
@@ -61,8 +61,8 @@ def test_a_day_that_cannot_render_fails_with_its_own_error_and_the_others_render
 
 def test_a_short_range_renders_inline(day_inputs):
     tables, context = day_inputs
-    with Workers(POOL_FROM_DAYS - 1) as renderer:
-        assert not renderer._workers
+    with executor_for(POOL_FROM_DAYS - 1) as renderer:
+        assert not renderer.in_processes
         assert renderer.submit(render_day, tables, context).result() == render_day(tables, context)
 
 
@@ -73,7 +73,7 @@ def test_books_and_charts_from_the_workers_are_the_inline_ones(day_inputs, tmp_p
     from openbooks.flows.day_books import books_and_charts
     from openbooks.flows.inputs import day_request
     from openbooks.flows.sources.registry import kind_for
-    from openbooks.flows.daily import node_log_of, token_counts_of
+    from openbooks.flows.day_run import node_log_of, token_counts_of
     from tests.conftest import Project
 
     from openbooks.flows.warehouse import ensure_schema, session
@@ -88,7 +88,7 @@ def test_books_and_charts_from_the_workers_are_the_inline_ones(day_inputs, tmp_p
     node_log, token_counts = node_log_of(config, window, {"node_log": results["node_log"]}), token_counts_of(
         config, window, results)
     books, charts = books_and_charts(config, window, node_log, token_counts)
-    with Workers(POOL_FROM_DAYS) as workers:
+    with executor_for(POOL_FROM_DAYS) as workers:
         assert workers.in_processes
         their_books, their_charts = workers.submit(books_and_charts, config, window, node_log, token_counts).result()
     assert their_charts == charts and len(charts) == 4
@@ -100,22 +100,22 @@ def test_books_and_charts_from_the_workers_are_the_inline_ones(day_inputs, tmp_p
 
 def test_a_worker_starts_whatever_folders_this_process_put_on_its_path(day_inputs, monkeypatch):
     """Loading a flow from its file puts that file's folder on ``sys.path``
-    (``flows/``, whose ``operator`` package would shadow Python's): the
-    workers start from their own path, not this process's."""
+    (``flows/``): a worker process that inherits it still imports Python's
+    modules and ours under their one name."""
     import sys
     from pathlib import Path
 
-    import openbooks.flows.workers
+    import openbooks.flows.executor
 
-    monkeypatch.setattr(sys, "path", [str(Path(openbooks.flows.workers.__file__).parent), *sys.path])
+    monkeypatch.setattr(sys, "path", [str(Path(openbooks.flows.executor.__file__).parent), *sys.path])
     tables, context = day_inputs
-    with Workers(POOL_FROM_DAYS) as workers:
+    with executor_for(POOL_FROM_DAYS) as workers:
         assert workers.submit(render_day, tables, context).result(timeout=600) == render_day(tables, context)
 
 
 def test_the_site_drawn_on_the_workers_is_the_site_drawn_here(day_inputs, tmp_path):
     """A range writes its site with the charts built and drawn on its
-    workers (``charts.drawing_on``): the same files, byte for byte."""
+    executor (``charts.drawing_on``): the same files, byte for byte."""
     import shutil
 
     from openbooks.flows.report.charts import drawing_on
@@ -130,7 +130,7 @@ def test_the_site_drawn_on_the_workers_is_the_site_drawn_here(day_inputs, tmp_pa
     here = {p.relative_to(config.report_dir): p.read_bytes() for p in config.report_dir.rglob("*.html")}
     shutil.rmtree(config.report_dir / "periods")
     (config.report_dir / "index.html").unlink()
-    with Workers(POOL_FROM_DAYS) as workers, drawing_on(workers):
+    with executor_for(POOL_FROM_DAYS) as workers, drawing_on(workers):
         assert workers.in_processes
         write_site(config)
     there = {p.relative_to(config.report_dir): p.read_bytes() for p in config.report_dir.rglob("*.html")}
