@@ -471,7 +471,7 @@ def test_a_missing_or_stale_report_of_a_published_day_is_rewritten_by_the_next_r
 
 def test_a_failing_webhook_is_said_in_the_output_and_run_log(project, capsys):
     """Issue 24 §7: a webhook that could not be posted was silent."""
-    from openbooks.flows.daily import notify_anomalies
+    from openbooks.flows.day_run import notify_anomalies
     from openbooks.flows.runlog import RunRecord, start_run
     from openbooks.flows.warehouse import ensure_schema, session
     from tests.servers import free_port

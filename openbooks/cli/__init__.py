@@ -13,7 +13,7 @@
 
 Short flags mean one thing everywhere: -c --config, -d --date, -f --file
 (SQL to read), -F --format, -o --output/--out (where to write), -n --limit,
--s --saved, -w --workers, -r --requests, -k --files, -v --verbose.
+-s --saved, -r --requests, -k --files, -v --verbose.
 """
 
 from openbooks.cli import days, operations, query, sample_data, service, ui, whatif  # noqa: F401 - registers the commands

@@ -23,7 +23,7 @@ app = typer.Typer(
 
 # Short flags mean one thing in every command: -c --config, -d --date,
 # -o --output (a file or directory to write), -F --format, -f --file (read
-# from), -n --limit (how many to show), -w --workers, -v --verbose.
+# from), -n --limit (how many to show), -v --verbose.
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Config file.", show_default=True)]
 DayOption = Annotated[str, typer.Option("--date", "-d", help="Business day, YYYY-MM-DD (the date it starts on).")]
 
