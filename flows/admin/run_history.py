@@ -38,9 +38,24 @@ def recent_runs(config: Config, limit: int = 20) -> list[tuple]:
     ]
 
 
+def zone_note(config: Config) -> str:
+    """``times in Asia/Shanghai (+08:00)``: the zone ``recent_runs`` shows times in, and its offset now."""
+    zone = ZoneInfo(config.business_day.timezone)
+    return f"times in {config.business_day.timezone} ({offset_text(datetime.now(zone))})"
+
+
+def offset_text(moment: datetime) -> str:
+    return moment.isoformat()[-6:]
+
+
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    """``2025-02-28 08:00:03+08:00``: the moment in ``zone``, with the offset."""
-    return moment.astimezone(zone).isoformat(sep=" ", timespec="seconds")
+    """``2025-02-28 08:00:03``: the moment in ``zone``; with its offset
+    (``+02:00``) only when that is not the zone's offset now (the other side
+    of a DST change), which ``zone_note`` names: the column fits 80 columns."""
+    local = moment.astimezone(zone)
+    text = local.isoformat(sep=" ", timespec="seconds")
+    now = offset_text(datetime.now(zone))
+    return text.removesuffix(now) if text.endswith(now) else text
 
 
 def duration_text(took: timedelta | None) -> str:
