@@ -21,7 +21,7 @@ def status(
 ) -> None:
     """The latest runs from run_log: day, status, when, duration, config hash and reason."""
     cfg = load_config(config)
-    from openbooks.flows.admin.run_history import STATUS_COLUMNS, recent_runs, zone_note
+    from openbooks.flows.admin.run_history import SET_MARK, SET_NOTE, STATUS_COLUMNS, recent_runs, zone_note
 
     rows = recent_runs(cfg, limit)
     if not rows:
@@ -32,6 +32,8 @@ def status(
                                 f"last {len(rows)} run(s), newest first; {zone_note(cfg)}")
     fit_80_columns(table)
     terminal.console.print(table)
+    if any(row[3].endswith(SET_MARK) for row in rows):
+        terminal.say(SET_NOTE)
     for row in rows:
         if row[-1]:
             terminal.say(f"{row[0]} {row[1]} (started {row[2]}): {row[-1]}")
