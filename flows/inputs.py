@@ -68,15 +68,17 @@ def read_source_days(config: Config, name: str, days: list[tuple[DayWindow, str]
     or the error its read raised."""
     if not days:  # every day of the range held by another run: nothing to read
         return {}
-    kind = kind_for(config.sources.get(name))
+    source = config.sources.get(name)
+    kind = kind_for(source)
+    seconds = timeout_seconds(source)  # a day's read; a set read of n days has n times as long
     requests = [day_request(config, name, window, run_id) for window, run_id in days]
     if kind.read_days is not None:
-        found = kind.read_days(requests)
+        found = with_deadline(name, seconds * len(requests), lambda: kind.read_days(requests))
     else:
         found = {}
         for request in requests:
             try:
-                found[request.day] = kind.read(request)
+                found[request.day] = with_deadline(name, seconds, lambda r=request: kind.read(r))
             except Exception as exc:  # noqa: BLE001 - that day's own error
                 found[request.day] = exc
     found = {day: reader_failure(config, name, day, result) if isinstance(result, Exception) else result

@@ -25,6 +25,8 @@ from openbooks.errors import OpenbooksError
 LOOPBACK = "127.0.0.1"
 STARTUP_ENV = "OPENBOOKS_API_STARTUP_SECONDS"
 DEFAULT_STARTUP_SECONDS = 600.0
+IDLE_ENV = "OPENBOOKS_API_IDLE_MINUTES"
+DEFAULT_IDLE_MINUTES = 30.0
 STOP_SECONDS = 20.0
 WAIT_MESSAGE_EVERY = 30.0
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -88,14 +90,20 @@ def is_prefect_server(pid: int) -> bool:
 def spawn_server(home: Path, log_path: Path, *, detached: bool = True) -> tuple[subprocess.Popen, str]:
     """``prefect server start`` on a free loopback port, in a session of its own
     (Ctrl-C or a closed terminal does not reach it), with ``home`` as its
-    ``PREFECT_HOME`` and its output appended to ``log_path``. Not ``detached``,
-    it is stopped when this process ends, however it ends."""
+    ``PREFECT_HOME`` and its output appended to ``log_path``. ``detached``, it
+    ends by itself after ``OPENBOOKS_API_IDLE_MINUTES`` without a request or
+    once ``home`` is gone (``flows.idle_api``); not ``detached``, it is stopped
+    when this process ends, however it ends."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_LOGGING_LEVEL")}
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_API_HOST=LOOPBACK, PREFECT_SERVER_API_PORT=str(port),
                PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
-    command = [sys.executable, "-m", "prefect", "server", "start", "--host", LOOPBACK, "--port", str(port)]
+    command = ["prefect", "server", "start", "--host", LOOPBACK, "--port", str(port)]
+    if detached:
+        command = [sys.executable, "-m", "openbooks.flows.idle_api", str(home), f"{idle_minutes() * 60:g}", *command]
+    else:
+        command = [sys.executable, "-m", *command]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command, env=env, cwd=home if detached else None, stdout=log, stderr=subprocess.STDOUT,
@@ -125,6 +133,18 @@ def startup_seconds() -> float:
     if seconds <= 0:
         raise OpenbooksError(f"{STARTUP_ENV}={value!r}: expected a number of seconds > 0")
     return seconds
+
+
+def idle_minutes() -> float:
+    """After how long without a request the shared server ends: ``OPENBOOKS_API_IDLE_MINUTES`` or 30."""
+    value = os.environ.get(IDLE_ENV, "").strip()
+    try:
+        minutes = float(value) if value else DEFAULT_IDLE_MINUTES
+    except ValueError:
+        raise OpenbooksError(f"{IDLE_ENV}={value!r}: expected a number of minutes")
+    if minutes <= 0:
+        raise OpenbooksError(f"{IDLE_ENV}={value!r}: expected a number of minutes > 0")
+    return minutes
 
 
 def wait_until_healthy(server: ApiServer, *, seconds: float | None = None, echo: Echo = say) -> None:

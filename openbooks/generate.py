@@ -1,8 +1,11 @@
 """Request-level logs for a day, at any volume: ``openbooks gen``.
 
 Writes ``requests/{day}/part-NNNN.parquet`` (one row per request) and the
-day's node log ``node_log/{day}.csv`` (the sample fleet, ``openbooks.sample``),
-so ``configs``-style sources can run the day straight away. DuckDB generates
+day's node log ``node_log/{day}.csv``: the sample fleet (``openbooks.sample``),
+or with ``scale_fleet`` (``openbooks gen``'s default) that fleet scaled to
+the requests' volume (``fleet_share``), so that the day books as the
+published one does (cost and revenue in proportion) at any size; so
+``configs``-style sources can run the day straight away. DuckDB generates
 the rows with SQL over ``range()`` and a hash of the row number as its
 pseudo-random source, and writes them straight to Parquet: no Python loop, no
 frame in memory (10⁸ rows in a few minutes on two cores). The same day, size
@@ -35,6 +38,9 @@ import duckdb
 from openbooks import sample
 
 MODELS = ("deepseek-r1", "deepseek-v3")
+# Requests that carry the published day's tokens (608B input tokens at the
+# ~2,027 input tokens a generated request averages): the whole sample fleet.
+REFERENCE_REQUESTS = 300_000_000
 _U64 = "18446744073709551616.0"
 
 
@@ -102,9 +108,10 @@ def day_start(day: date) -> datetime:
 
 
 def write_day(day: date, n: int, out: Path, *, files: int = 1, fmt: str = "parquet", seed: int = 0,
-              row_group_size: int | None = None) -> list[Path]:
+              row_group_size: int | None = None, scale_fleet: bool = False) -> list[Path]:
     """Write ``n`` requests of ``day`` in ``files`` files (in time order; Parquet
-    row groups of ``row_group_size`` rows if given), and the day's node log."""
+    row groups of ``row_group_size`` rows if given), and the day's node log
+    (the sample fleet, scaled to ``n`` requests with ``scale_fleet``)."""
     if n < 1 or files < 1:
         raise ValueError("expected at least one request and one file")
     files = min(files, n)
@@ -128,6 +135,20 @@ def write_day(day: date, n: int, out: Path, *, files: int = 1, fmt: str = "parqu
         con.close()
     node_log = out / "node_log" / f"{day.isoformat()}.csv"
     node_log.parent.mkdir(parents=True, exist_ok=True)
-    sample.node_log(day).write_csv(node_log)
+    (scaled_node_log(day, n) if scale_fleet else sample.node_log(day)).write_csv(node_log)
     return [*written, node_log]
+
+
+def fleet_share(n: int) -> float:
+    """The share of the sample fleet that serves ``n`` requests a day."""
+    return n / REFERENCE_REQUESTS
+
+
+def scaled_node_log(day: date, n: int):
+    """The sample fleet's node log with every count scaled to ``n`` requests
+    (fractional nodes: a share of a node's time)."""
+    import polars as pl
+
+    frame = sample.node_log(day)
+    return frame.with_columns((pl.col("nodes") * fleet_share(n)).round(6).alias("nodes"))
 

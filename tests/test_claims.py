@@ -61,3 +61,15 @@ def test_the_claims_table_shows_dollars_percent_and_gpu_hours():
     assert "$87,072.00" in markdown
     assert "545.0%" in markdown and "545.5%" in markdown
     assert "12,000 GPU-hours" in markdown and "11,500 GPU-hours" in markdown
+
+
+def test_a_rejected_claim_says_by_how_much_it_misses():
+    base = {"source": "s", "day": None, "through": None}
+    rows = [{**base, "claim": "cost", "figure": "gpu_cost_usd", "stated": 90_000.0, "tolerance": 1.0, "unit": "usd"},
+            {**base, "claim": "margin", "figure": "cost_profit_margin", "stated": 5.45, "tolerance": 0.005,
+             "unit": "percent"}]
+    audit = audit_on(date(2025, 2, 27), rows)
+    context = Context("UTC", "run", "hash", datetime(2025, 2, 28, tzinfo=timezone.utc))
+    markdown = claims_section.render(Day({CLAIMS: audit}, context)).markdown
+    assert "rejected: off by $2,928.00, allowed $1.00" in markdown
+    assert "| confirmed |" in markdown

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -119,3 +121,29 @@ def test_waiting_for_a_server_that_exits_is_an_error_naming_its_log(tmp_path):
             wait_until_healthy(server)
         finally:
             del os.environ["OPENBOOKS_API_STARTUP_SECONDS"]
+
+
+def test_the_shared_server_ends_when_idle_and_when_its_state_folder_is_gone(local):
+    project, env, directory = local
+    env = {**env, "OPENBOOKS_API_IDLE_MINUTES": "0.25"}  # 15 s without a request
+    openbooks(project, env, "server", "start")
+    server = read_state(directory)
+    status = openbooks(project, env, "server", "status").stdout
+    assert f"Prefect UI: {server.url.removesuffix('/api')}\n" in status
+    assert "after 0.25 min without a request" in status
+    wait_for_exit(server.pid, 120)
+    assert "stopping the local Prefect API: no request for 15 s" in server.log.read_text()
+
+    env["OPENBOOKS_API_IDLE_MINUTES"] = "30"
+    openbooks(project, env, "server", "start")
+    second = read_state(directory)
+    assert second.pid != server.pid and healthy(second.url)
+    shutil.rmtree(directory)
+    wait_for_exit(second.pid, 60)
+
+
+def wait_for_exit(pid: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not alive(pid), f"pid {pid} still runs after {seconds} s"

@@ -254,3 +254,37 @@ def _run_log_spans(warehouse: Path) -> list[tuple]:
         return con.execute("SELECT started_at, finished_at FROM run_log ORDER BY started_at").fetchall()
     finally:
         con.close()
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # what `openbooks serve &` in a script inherits
+
+
+def test_serve_started_in_the_background_by_a_script_stops_on_sigint(project, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "openbooks.cli", "serve", "--config", str(project.config_path), "--interval", "3600"],
+            cwd=project.root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_ignore_sigint,
+        )
+    try:
+        _wait_for(lambda: "next run" in log.read_text().lower(), process, log, "serving line")
+        time.sleep(3)  # the runner under way
+        server_pid = int(re.search(r"Prefect server: \S+ \(pid (\d+)", log.read_text()).group(1))
+        began = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=STOP_SECONDS)
+        output = log.read_text()
+        assert "Traceback" not in output and "KeyboardInterrupt" not in output, output[-3000:]
+        assert not _alive(server_pid), "the local Prefect server outlived openbooks serve"
+        print(f"stopped {time.monotonic() - began:.1f} s after SIGINT, exit {process.returncode}")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        started = re.search(r"\(pid (\d+)", log.read_text().replace("\n", " "))
+        if started and _alive(int(started.group(1))):
+            stop_group(int(started.group(1)))

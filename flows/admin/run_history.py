@@ -22,29 +22,51 @@ def recent_runs(config: Config, limit: int = 20) -> list[tuple]:
     failed_runs.fold_pending(config)
     with session(config, read_only=True) as con:
         rows = con.execute(
-            "SELECT run_id, day, status, started_at, finished_at - started_at, config_hash, error FROM run_log "
-            "ORDER BY started_at DESC LIMIT ?",
+            # Days of a set backfill start and finish in the same statements (one started_at, one finished_at).
+            "SELECT run_id, day, status, started_at, (finished_at - started_at) / count(*) OVER "
+            "(PARTITION BY started_at, finished_at), config_hash, error, count(*) OVER "
+            "(PARTITION BY started_at, finished_at) FROM run_log ORDER BY started_at DESC LIMIT ?",
             [limit],
         ).fetchall()
     runs = {row[0]: row[1:] for row in rows}
     for run in failed_runs.pending(config):  # in place of its row left 'running', if any
         runs[run.run_id] = (date.fromisoformat(run.day), "failed", run.started,
-                            datetime.fromisoformat(run.finished_at) - run.started, run.config_hash, run.reason)
+                            datetime.fromisoformat(run.finished_at) - run.started, run.config_hash, run.reason, 1)
     rows = sorted(runs.values(), key=lambda row: row[2], reverse=True)[:limit]
     return [
-        (day, status, local_time(started, zone), duration_text(took), config_hash,
-         first_line(error))
-        for day, status, started, took, config_hash, error in rows
+        (day, status, local_time(started, zone), duration_text(took, in_set=set_size > 1 and took is not None),
+         config_hash, first_line(error))
+        for day, status, started, took, config_hash, error, set_size in rows
     ]
 
 
+def zone_note(config: Config) -> str:
+    """``times in Asia/Shanghai (+08:00)``: the zone ``recent_runs`` shows times in, and its offset now."""
+    zone = ZoneInfo(config.business_day.timezone)
+    return f"times in {config.business_day.timezone} ({offset_text(datetime.now(zone))})"
+
+
+def offset_text(moment: datetime) -> str:
+    return moment.isoformat()[-6:]
+
+
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    """``2025-02-28 08:00:03+08:00``: the moment in ``zone``, with the offset."""
-    return moment.astimezone(zone).isoformat(sep=" ", timespec="seconds")
+    """``2025-02-28 08:00:03``: the moment in ``zone``; with its offset
+    (``+02:00``) only when that is not the zone's offset now (the other side
+    of a DST change), which ``zone_note`` names: the column fits 80 columns."""
+    local = moment.astimezone(zone)
+    text = local.isoformat(sep=" ", timespec="seconds")
+    now = offset_text(datetime.now(zone))
+    return text.removesuffix(now) if text.endswith(now) else text
 
 
-def duration_text(took: timedelta | None) -> str:
-    return "" if took is None else f"{took.total_seconds():.1f} s"
+SET_MARK = " (set)"
+SET_NOTE = f"{SET_MARK.strip()}: a day of a set backfill (its days run together): its share of the time"
+
+
+def duration_text(took: timedelta | None, in_set: bool = False) -> str:
+    """``12.3 s``; a day of a set, its share of the set's time, marked ``(set)``."""
+    return "" if took is None else f"{took.total_seconds():.1f} s" + (SET_MARK if in_set else "")
 
 
 def first_line(error: str | None) -> str:

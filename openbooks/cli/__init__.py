@@ -6,6 +6,7 @@
 - ``operations``: ``status``, ``report``, ``check``, ``tables``;
 - ``service``: ``serve`` and ``deploy``;
 - ``sample_data``: ``sample`` and ``gen``;
+- ``starter``: ``init``, a starter config for a source kind;
 - ``ui``: ``ui``, the web dashboard;
 - ``whatif``: ``whatif`` and ``forecast``;
 - ``boundary``: ``main``, where every error becomes one line and exit 1;
@@ -16,7 +17,7 @@ Short flags mean one thing everywhere: -c --config, -d --date, -f --file
 -s --saved, -r --requests, -k --files, -v --verbose.
 """
 
-from openbooks.cli import days, operations, query, sample_data, service, ui, whatif  # noqa: F401 - registers the commands
+from openbooks.cli import days, operations, query, sample_data, service, starter, ui, whatif  # noqa: F401 - registers the commands
 from openbooks.cli.boundary import main
 from openbooks.cli.days import backfill, run
 from openbooks.cli.program import app

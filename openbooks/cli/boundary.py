@@ -63,7 +63,10 @@ INTERRUPTED = 130  # the shell's code for a command ended by SIGINT
 
 def stop_on_terminate() -> None:
     """SIGTERM ends a command as Ctrl-C does (``KeyboardInterrupt``): the
-    run is recorded as interrupted, a query interrupted, and one line said."""
+    run is recorded as interrupted, a query interrupted, and one line said.
+    SIGINT does so too even when the command was started in the background by
+    a script (``openbooks serve &``): a non-interactive shell starts such a
+    job with SIGINT ignored, which Python keeps, so ``kill -INT`` did nothing."""
     import signal
     import threading
 
@@ -72,6 +75,7 @@ def stop_on_terminate() -> None:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run_program(args: list[str]) -> int:

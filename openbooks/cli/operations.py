@@ -21,13 +21,31 @@ def status(
 ) -> None:
     """The latest runs from run_log: day, status, when, duration, config hash and reason."""
     cfg = load_config(config)
-    from openbooks.flows.admin.run_history import STATUS_COLUMNS, recent_runs
+    from openbooks.flows.admin.run_history import SET_MARK, SET_NOTE, STATUS_COLUMNS, recent_runs, zone_note
 
     rows = recent_runs(cfg, limit)
     if not rows:
         terminal.say("no runs yet: openbooks run --date YYYY-MM-DD")
         return
-    terminal.console.print(terminal.text_table(STATUS_COLUMNS, rows, f"last {len(rows)} run(s), newest first"))
+    # The reason (free text) is a line under the table: the rest fits 80 columns, each cell whole.
+    table = terminal.text_table(STATUS_COLUMNS[:-1], [row[:-1] for row in rows],
+                                f"last {len(rows)} run(s), newest first; {zone_note(cfg)}")
+    fit_80_columns(table)
+    terminal.console.print(table)
+    if any(row[3].endswith(SET_MARK) for row in rows):
+        terminal.say(SET_NOTE)
+    for row in rows:
+        if row[-1]:
+            terminal.say(f"{row[0]} {row[1]} (started {row[2]}): {row[-1]}")
+
+
+def fit_80_columns(table: Table) -> None:
+    """No vertical rules, one space and a rule's gap between columns, no cell wrapped."""
+    from rich import box
+
+    table.box, table.show_edge, table.padding = box.SIMPLE_HEAD, False, (0, 1, 0, 0)
+    for column in table.columns:
+        column.no_wrap = True
 
 
 @app.command()

@@ -44,8 +44,11 @@ def gen(
     files: Annotated[int, typer.Option("--files", "-k", help="Parquet files to split the day into.")] = 1,
     format: Annotated[str, typer.Option("--format", "-F", help="parquet or csv.")] = "parquet",
     seed: Annotated[int, typer.Option(help="Another seed gives other requests.")] = 0,
+    full_fleet: Annotated[bool, typer.Option(
+        "--full-fleet", help="Write the whole sample fleet's node log, not the share N requests need.")] = False,
 ) -> None:
-    """Write N request-level log rows for a day (and its node log), for trials and benchmarks."""
+    """Write N request-level log rows for a day (and its node log: the sample
+    fleet scaled to N requests, so the day books as the published one), for trials and benchmarks."""
     if format not in ("parquet", "csv"):
         raise OpenbooksError(f"--format {format!r}: expected parquet or csv")
     if requests < 1 or requests != int(requests):
@@ -53,5 +56,9 @@ def gen(
     from openbooks.generate import write_day
 
     with terminal.console.status(f"writing {int(requests):,} requests…"):
-        written = write_day(parse_day(day), int(requests), out, files=files, fmt=format, seed=seed)
-    terminal.say(f"wrote {len(written) - 1} request file(s) and a node log under {out}")
+        written = write_day(parse_day(day), int(requests), out, files=files, fmt=format, seed=seed,
+                            scale_fleet=not full_fleet)
+    from openbooks.generate import fleet_share
+
+    share = "the whole sample fleet" if full_fleet else f"{fleet_share(int(requests)):.2%} of the sample fleet"
+    terminal.say(f"wrote {len(written) - 1} request file(s) and a node log ({share}) under {out}")

@@ -41,7 +41,7 @@ def start(config: ConfigOption = DEFAULT_CONFIG) -> None:
 def status(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Where the local Prefect API is and whether it answers; exit 1 if it does not run."""
     from openbooks.flows.prefect_api import running_server, state_dir
-    from openbooks.flows.prefect_server import healthy
+    from openbooks.flows.prefect_server import healthy, idle_minutes
 
     server = running_server(state_dir(load_config(config)))
     if server is None:
@@ -49,6 +49,8 @@ def status(config: ConfigOption = DEFAULT_CONFIG) -> None:
         raise typer.Exit(1)
     answer = "healthy" if healthy(server.url) else "not answering yet"
     _print(f"running: {server.url} (pid {server.pid}, {answer}, log {server.log})")
+    _print(f"Prefect UI: {server.url.removesuffix('/api')}")
+    _print(f"it stops by itself after {idle_minutes():g} min without a request (OPENBOOKS_API_IDLE_MINUTES)")
 
 
 @server_app.command("stop")

@@ -19,12 +19,21 @@ def in_unit(value, unit: str | None) -> str:
     return f"{number(value)} GPU-hours" if unit == "gpu_hours" else number(value)
 
 
+def verdict_text(row: dict) -> str:
+    """The verdict; a rejected claim says by how much it misses and what it was allowed."""
+    difference, tolerance = row.get("difference"), row.get("tolerance")
+    if row["verdict"] != "rejected" or difference is None or tolerance is None:
+        return row["verdict"]
+    unit = row.get("unit")
+    return f"rejected: off by {in_unit(abs(difference), unit)}, allowed {in_unit(tolerance, unit)}"
+
+
 def render(day: Day) -> Part | None:
     audit = day.table(CLAIMS)
     if not audit.height:
         return None
     rows = [
-        [r["claim"], in_unit(r["stated"], r.get("unit")), in_unit(r["computed"], r.get("unit")), r["verdict"],
+        [r["claim"], in_unit(r["stated"], r.get("unit")), in_unit(r["computed"], r.get("unit")), verdict_text(r),
          r["source"]]
         for r in audit.iter_rows(named=True)
     ]
