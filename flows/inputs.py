@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import polars as pl
 from prefect import get_run_logger, task
-from prefect.cache_policies import NONE
 
 from openbooks.flows import validate
 from openbooks.flows.compute import DayWindow
@@ -45,21 +44,6 @@ def day_request(config: Config, name: str, window: DayWindow, run_id: str) -> Da
     source = config.sources.get(name)
     options = source.validated_options or kind_for(source).options()
     return DayRequest(config, name, source, options, window.day, window.start, window.end, run_id)
-
-
-@task(cache_policy=NONE, task_run_name="stage_{name}")  # "stage_requests": the name benchmarks/run.py times
-def read_source(config: Config, name: str, window: DayWindow, run_id: str) -> SourceResult:
-    """One source's day, read by its kind; its new problems quarantined."""
-    source = config.sources.get(name)
-    request = day_request(config, name, window, run_id)
-    try:
-        result = with_deadline(name, timeout_seconds(source), lambda: kind_for(source).read(request))
-    except Exception as exc:  # noqa: BLE001 - one line naming the source, whatever the reader raised
-        said = reader_failure(config, name, window.day, exc)
-        if said is exc:
-            raise
-        raise said from exc
-    return _finished(config, name, result, run_id, window.day)
 
 
 def read_source_days(config: Config, name: str, days: list[tuple[DayWindow, str]]) -> dict:
