@@ -15,7 +15,7 @@ runs on what the kind returned (``SourceResult.checked``, else its frame).
 from __future__ import annotations
 
 import polars as pl
-from prefect import get_run_logger, task
+from prefect import get_run_logger
 
 from openbooks.flows import validate
 from openbooks.flows.compute import DayWindow
