@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -207,7 +208,17 @@ def _first_line(message: str) -> str:
     return message.strip().splitlines()[0] if message.strip() else message
 
 
-_held = threading.local()  # .con: the connection ``holding`` keeps open for this thread, .path: its file
+@dataclass(frozen=True)
+class _Held:
+    """The connection ``holding`` keeps open, its file, and the thread that opened it."""
+    con: duckdb.DuckDBPyConnection
+    path: Path
+    thread: int
+
+
+# Carried by ``contextvars``: a thread started with a copy of the holder's
+# context (a source read under its deadline) shares the held turn.
+_held: ContextVar[_Held | None] = ContextVar("openbooks_held_warehouse", default=None)
 
 
 @contextmanager
@@ -215,21 +226,27 @@ def holding(config: Config) -> Iterator[None]:
     """Within: every ``session`` of this thread on the configured warehouse is
     one writing connection, opened once, with the writer's turn held
     throughout. A pass over a range's days opens the warehouse once instead
-    of a few times per day; other processes get their turn between passes."""
-    if getattr(_held, "con", None) is not None:
+    of a few times per day; other processes get their turn between passes.
+    A thread run in a copy of this context (``contextvars.copy_context``)
+    gets a cursor of its own on the same connection, as the writer's turn
+    is this thread's and would never come to it."""
+    if _held.get() is not None:
         yield  # already held: the outer holder closes it
         return
     with session(config) as con:
-        _held.con, _held.path = con, config.warehouse_path
+        token = _held.set(_Held(con, config.warehouse_path, threading.get_ident()))
         try:
             yield
         finally:
-            _held.con = _held.path = None
+            _held.reset(token)
 
 
 @contextmanager
-def _held_session(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The held connection as a session: left open; a transaction left open by an error rolled back."""
+def _held_session(held: _Held) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The held connection as a session (a cursor of it on another thread):
+    left open; a transaction left open by an error rolled back."""
+    mine = held.thread == threading.get_ident()
+    con = held.con if mine else held.con.cursor()
     try:
         yield con
     except BaseException:
@@ -238,6 +255,9 @@ def _held_session(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyCon
         except duckdb.Error:
             pass  # no transaction was open
         raise
+    finally:
+        if not mine:
+            con.close()
 
 
 @contextmanager
@@ -246,8 +266,9 @@ def session(config: Config, *, read_only: bool = False) -> Iterator[duckdb.DuckD
     session waits (up to ``lock_timeout_seconds``) for any other writing
     session of this or another openbooks process; a read-only one does not.
     Inside ``holding`` it is the held connection."""
-    if getattr(_held, "con", None) is not None and _held.path == config.warehouse_path:
-        with _held_session(_held.con) as con:
+    held = _held.get()
+    if held is not None and held.path == config.warehouse_path:
+        with _held_session(held) as con:
             yield con
         return
     timeout = config.warehouse.lock_timeout_seconds
