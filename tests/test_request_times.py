@@ -114,8 +114,6 @@ def test_wall_clock_times_across_clock_changes(zone, local, utc):
     assert python == want
 
 
-@pytest.mark.xfail(strict=False, reason="fails since the request checks and the one engine were joined: "
-                   "the line it names is under investigation")
 def test_a_bad_epoch_value_is_one_line_naming_file_row_and_column(project, generated):
     target = project.root / "requests.csv"
     rewrite(generated, target, "CASE WHEN request_id = (SELECT min(request_id) FROM read_parquet("

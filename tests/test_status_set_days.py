@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 
 from openbooks.flows.admin.run_history import SET_NOTE, recent_runs
 from openbooks.flows.backfill import run_backfill
@@ -16,8 +15,6 @@ from openbooks.flows.warehouse import session
 from tests.test_operator import cli
 
 
-@pytest.mark.xfail(strict=False, reason="a day run alone now goes through the one engine as a range of one: "
-                   "how status tells a set's days from a lone day is to be settled")
 def test_a_set_backfills_days_show_their_share_of_the_sets_time(project):
     project.copy_sample(days=["2025-02-25", "2025-02-26", "2025-02-27"])
     run_backfill([date(2025, 2, 26), date(2025, 2, 27)], str(project.config_path))

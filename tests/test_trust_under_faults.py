@@ -522,8 +522,6 @@ def _dribbling_server():
     return listener
 
 
-@pytest.mark.xfail(run=False, reason="the one engine reads a source's days on a thread the run does not yet leave "
-                   "when the deadline passes: the run outlives it (a known gap, not yet fixed)")
 def test_a_source_that_answers_a_byte_every_3s_meets_its_deadline(project):
     """Issue 24 §4: a Prometheus sending one byte every 3 s hung the run with no output."""
     listener = _dribbling_server()
