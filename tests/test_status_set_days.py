@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date
 
-
 from openbooks.flows.admin.run_history import SET_NOTE, recent_runs
 from openbooks.flows.backfill import run_backfill
 from openbooks.flows.daily import daily_books
