@@ -186,7 +186,7 @@ def main() -> None:
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.setdefault("PREFECT_HOME", str(args.data_dir / ".prefect"))
     sys.path.insert(0, str(ROOT))
-    from openbooks.flows.prefect_api import ensure_server_in, stop_server_in
+    from openbooks.flows.runtime.prefect_api import ensure_server_in, stop_server_in
     from openbooks.generate import day_start
 
     # One warm Prefect API for every command (as a user's commands share one), its database

@@ -74,9 +74,9 @@ def run_timeline(url: str, run_id: str) -> dict[str, float]:
 
 
 def main() -> None:
-    from openbooks.flows.prefect_api import use_local_api
+    from openbooks.flows.runtime.prefect_api import use_local_api
     from openbooks.config import load_config
-    from openbooks.flows.warehouse import session
+    from openbooks.flows.store.warehouse import session
 
     config_path, day = sys.argv[1], sys.argv[2]
     config = load_config(config_path)

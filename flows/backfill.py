@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from openbooks.flows import failed_runs
-from openbooks.flows.warehouse import session
+from openbooks.flows.store import failed_runs
+from openbooks.flows.store.warehouse import session
 from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError
 
@@ -76,7 +76,7 @@ def shared_api(config_path: str) -> None:
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return
-    from openbooks.flows.prefect_api import use_local_api
+    from openbooks.flows.runtime.prefect_api import use_local_api
 
     use_local_api(load_config(config_path))
 
@@ -102,7 +102,7 @@ def stale_anomaly_days(config: Config, outcomes: list[DayOutcome]) -> list[date]
     """The published days, not among ``outcomes``, whose anomalies were found
     against a trailing window (``anomalies.window_days``) that holds a day
     ``outcomes`` has just published: their anomaly history predates it."""
-    from openbooks.flows.warehouse import session
+    from openbooks.flows.store.warehouse import session
 
     fixed = sorted(o.day for o in outcomes if o.status == "published")
     if not fixed:

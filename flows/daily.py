@@ -17,7 +17,7 @@ from datetime import date
 
 from prefect import flow
 
-from openbooks.flows import schedule
+from openbooks.flows.runtime import schedule
 from openbooks.flows.range_books import figures, run_days
 from openbooks.config import DEFAULT_CONFIG, Config, load_config
 from openbooks.errors import OpenbooksError

@@ -36,19 +36,23 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.utilities.annotations import quote
 
-from openbooks.flows import compute as compute_mod
-from openbooks.flows import day_books, day_run, failed_runs, inputs, plausibility, publish, report, skipped, validate, warm
-from openbooks.flows.day_run import reason_of, status_of
-from openbooks.flows.executor import executor_for
-from openbooks.flows.report import anomalies as anomalies_mod
+from openbooks.flows.stages import compute as compute_mod
+from openbooks.flows.stages import day_books, day_run, inputs, skipped
+from openbooks.flows.store import failed_runs, publish
+from openbooks.flows.checks import plausibility, validate
+from openbooks.flows import report
+from openbooks.flows.runtime import warm
+from openbooks.flows.stages.day_run import reason_of, status_of
+from openbooks.flows.runtime.executor import executor_for
+from openbooks.flows.checks import anomalies as anomalies_mod
 from openbooks.flows.report.artifacts import post_days_artifacts
 from openbooks.flows.report.charts import drawing_on
-from openbooks.flows.compute import Books, DayWindow
-from openbooks.flows.range_validate import validate_days
+from openbooks.flows.store.books import Books, DayWindow
+from openbooks.flows.checks.range_validate import validate_days
 from openbooks.flows.sources.base import SourceResult
-from openbooks.flows.runlog import RunRecord, finish_runs
-from openbooks.flows.schema import ANOMALIES
-from openbooks.flows.warehouse import day_lock, holding, session
+from openbooks.flows.store.runlog import RunRecord, finish_runs
+from openbooks.flows.store.schema import ANOMALIES
+from openbooks.flows.store.warehouse import day_lock, holding, session
 from openbooks.config import Config, load_config
 from openbooks.errors import InputError, OpenbooksError, ValidationFailed
 

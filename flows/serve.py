@@ -31,14 +31,14 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from openbooks.flows.prefect_server import ApiServer, healthy, spawn_server, stop_group, wait_until_healthy
+from openbooks.flows.runtime.schedule import DAILY_DEPLOYMENT
+from openbooks.flows.runtime.prefect_server import ApiServer, healthy, spawn_server, stop_group, wait_until_healthy
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
 
 __all__ = ["healthy", "local_server", "run_deploy", "run_serve", "serve_daily"]
 
 PROJECT = Path(__file__).resolve().parents[1]
-DAILY_DEPLOYMENT = "daily"
 BACKFILL_DEPLOYMENT = "backfill"
 DAILY_ENTRYPOINT = "openbooks.flows.daily:daily_books"
 BACKFILL_ENTRYPOINT = "openbooks.flows.range_books:backfill_range"
@@ -160,7 +160,7 @@ def api(url: str) -> Iterator[None]:
 
 def serve_watched(config: Config, echo, **schedule) -> None:
     """``serve_daily``, each run echoed as it ends; runs cut short by the stop recorded as failed."""
-    from openbooks.flows.serve_watch import RunWatcher, record_interrupted
+    from openbooks.flows.runtime.serve_watch import RunWatcher, record_interrupted
 
     with RunWatcher(config, echo):
         try:
@@ -213,7 +213,7 @@ def _describe_day(day: date | None, day_offset: int) -> str:
 
 
 def say_next_run(config: Config, cron: str | None, interval: float | None, echo) -> None:
-    from openbooks.flows.next_run import next_run_lines
+    from openbooks.flows.runtime.next_run import next_run_lines
 
     for line in next_run_lines(config, cron, interval, datetime.now(UTC)):
         echo(line)

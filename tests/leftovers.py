@@ -18,16 +18,30 @@ def mark_this_run() -> None:
     os.environ.setdefault(MARK, uuid.uuid4().hex)
 
 
+# multiprocessing's helpers of pytest's own process: they read a pipe from it
+# and end when it does, so they are not left behind.
+ENDS_WITH_PYTEST = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+def _parent(status: bytes) -> int:
+    line = next((row for row in status.splitlines() if row.startswith(b"PPid:")), b"PPid:\t0")
+    return int(line.split()[1])
+
+
 def _marked(pid: int, token: bytes) -> str | None:
     proc = Path("/proc") / str(pid)
     try:
-        if b"\nState:\tZ" in (proc / "status").read_bytes():
+        status = (proc / "status").read_bytes()
+        if b"\nState:\tZ" in status:
             return None
         if token not in (proc / "environ").read_bytes().split(b"\0"):
             return None
-        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         return None
+    if _parent(status) == os.getpid() and any(helper in command for helper in ENDS_WITH_PYTEST):
+        return None
+    return command
 
 
 def still_running(grace_seconds: float = 15.0) -> dict[int, str]:

@@ -54,7 +54,7 @@ def test_report_without_a_date_rebuilds_the_last_published_day(books, monkeypatc
 
 
 def test_report_without_a_date_and_nothing_published_says_so(project, monkeypatch, capsys):
-    from openbooks.flows.warehouse import ensure_schema, session
+    from openbooks.flows.store.warehouse import ensure_schema, session
 
     with session(project.config) as con:
         ensure_schema(con)

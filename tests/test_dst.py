@@ -58,7 +58,7 @@ def test_a_days_hour_count_is_its_hour_grid():
     grid's rows without building it: 23 and 25 on DST days, partial hours too."""
     from datetime import UTC, datetime, timedelta
 
-    from openbooks.flows.compute import DayWindow
+    from openbooks.flows.store.books import DayWindow
     from openbooks.transforms.calendar import hour_grid
 
     start = datetime(2025, 3, 8, 16, 30, tzinfo=UTC)

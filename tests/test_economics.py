@@ -238,7 +238,7 @@ def test_price_rules_and_cost_lines_are_checked_with_file_and_key(tmp_path):
 
 
 def test_the_waterfall_suite_refuses_steps_that_do_not_sum_to_billed_revenue():
-    from openbooks.flows import validate
+    from openbooks.flows.checks import validate
     from tests.conftest import REPO
 
     off_by_a_cent = pl.DataFrame({"model": ["all"], "steps_usd": [10.01], "billed_revenue_usd": [10.0],

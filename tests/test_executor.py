@@ -11,9 +11,9 @@ import duckdb
 import pytest
 
 from openbooks.flows.daily import daily_books
-from openbooks.flows.report import Context, render_day
-from openbooks.flows.executor import POOL_FROM_DAYS, executor_for
-from openbooks.flows.report.tables import context_of, read_day
+from openbooks.flows.report import Context, render_day, sections
+from openbooks.flows.runtime.executor import POOL_FROM_DAYS, executor_for
+from openbooks.flows.store.published import context_of, read_day
 
 DAY = date(2025, 2, 27)
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -29,7 +29,7 @@ def day_inputs(tmp_path_factory):
     config = project.config
     con = duckdb.connect(str(config.warehouse_path), read_only=True)
     try:
-        tables = read_day(con, DAY)
+        tables = read_day(con, DAY, sections.TABLES)
         run_id, config_hash, validation = context_of(con, tables["daily_economics"])
     finally:
         con.close()
@@ -69,14 +69,14 @@ def test_a_short_range_renders_inline(day_inputs):
 def test_books_and_charts_from_the_workers_are_the_inline_ones(day_inputs, tmp_path):
     from dataclasses import replace
 
-    from openbooks.flows.compute import day_window
-    from openbooks.flows.day_books import books_and_charts
-    from openbooks.flows.inputs import day_request
+    from openbooks.flows.stages.compute import day_window
+    from openbooks.flows.stages.day_books import books_and_charts
+    from openbooks.flows.stages.inputs import day_request
     from openbooks.flows.sources.registry import kind_for
-    from openbooks.flows.day_run import node_log_of, token_counts_of
+    from openbooks.flows.stages.day_run import node_log_of, token_counts_of
     from tests.conftest import Project
 
-    from openbooks.flows.warehouse import ensure_schema, session
+    from openbooks.flows.store.warehouse import ensure_schema, session
 
     project = Project(tmp_path)
     config = project.write_config()
@@ -105,9 +105,9 @@ def test_a_worker_starts_whatever_folders_this_process_put_on_its_path(day_input
     import sys
     from pathlib import Path
 
-    import openbooks.flows.executor
+    import openbooks.flows.runtime.executor
 
-    monkeypatch.setattr(sys, "path", [str(Path(openbooks.flows.executor.__file__).parent), *sys.path])
+    monkeypatch.setattr(sys, "path", [str(Path(openbooks.flows.runtime.executor.__file__).parent), *sys.path])
     tables, context = day_inputs
     with executor_for(POOL_FROM_DAYS) as workers:
         assert workers.submit(render_day, tables, context).result(timeout=600) == render_day(tables, context)

@@ -7,9 +7,9 @@ import pytest
 
 from datetime import date
 
-from openbooks.flows import failed_runs
-from openbooks.flows.failed_runs import SLOT_BYTES, SLOTS, FailedRun, decode, encode, journal_path
-from openbooks.flows.runlog import RunRecord
+from openbooks.flows.store import failed_runs
+from openbooks.flows.store.failed_runs import SLOT_BYTES, SLOTS, FailedRun, decode, encode, journal_path
+from openbooks.flows.store.runlog import RunRecord
 
 pytestmark = pytest.mark.pure  # no flow, no command
 

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from openbooks.flows.daily import daily_books
-from openbooks.flows.warehouse import day_lock, ensure_schema, session
+from openbooks.flows.store.warehouse import day_lock, ensure_schema, session
 from openbooks.errors import DayLocked, WarehouseError
 from tests.books import edit_line, files_bytes, published, tables
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from openbooks.flows import compute
+from openbooks.flows.stages import compute
 from tests.conftest import deep_merge
 
 DAY = "2025-02-27"

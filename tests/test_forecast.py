@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from openbooks import sample
-from openbooks.flows import compute
+from openbooks.flows.stages import compute
 from openbooks.transforms.forecast import BUDGET_FORECAST, BUDGET_SO_FAR, budget_breaks, forecast, month_of
 from tests.books import published
 from tests.cli_helpers import openbooks

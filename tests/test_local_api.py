@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from openbooks.flows.prefect_api import read_state, state_dir, use_local_api
-from openbooks.flows.prefect_server import ApiServer, alive, free_port, healthy, stop_group, wait_until_healthy
+from openbooks.flows.runtime.prefect_api import read_state, state_dir, use_local_api
+from openbooks.flows.runtime.prefect_server import ApiServer, alive, free_port, healthy, stop_group, wait_until_healthy
 from openbooks.errors import OpenbooksError
 
 COMMAND_SECONDS = 600

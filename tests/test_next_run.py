@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from openbooks.flows.next_run import next_run, next_run_lines
+from openbooks.flows.runtime.next_run import next_run, next_run_lines
 from tests.conftest import Project
 
 

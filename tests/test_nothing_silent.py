@@ -14,7 +14,7 @@ import yaml
 
 from openbooks.config import load_config
 from openbooks.errors import ConfigError, InputError, OpenbooksError, ValidationFailed
-from openbooks.flows import skipped
+from openbooks.flows.stages import skipped
 from openbooks.flows.daily import daily_books
 from openbooks.flows.sources import slurm_sacct as slurm
 from openbooks.flows.sources.allocations import Rule

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from openbooks.flows.daily import daily_books
-from openbooks.flows.schema import ALL_TABLES
+from openbooks.flows.store.schema import ALL_TABLES
 from openbooks.cli import app
 from openbooks.errors import OpenbooksError
 from tests.conftest import REPO
@@ -50,7 +50,7 @@ def test_status_shows_times_in_the_business_timezone_with_the_offset(published):
     from zoneinfo import ZoneInfo
 
     from openbooks.flows.admin.run_history import STATUS_COLUMNS, recent_runs
-    from openbooks.flows.warehouse import session
+    from openbooks.flows.store.warehouse import session
 
     config = published.config
     with session(config, read_only=True) as con:

@@ -14,9 +14,9 @@ import pytest
 
 from openbooks.flows import range_books
 from openbooks.flows.backfill import failed_days, listening, run_backfill
-from openbooks.flows.executor import Inline, OnDask, Processes, executor_for
-from openbooks.flows.schema import PUBLISHED
-from openbooks.flows.warehouse import session
+from openbooks.flows.runtime.executor import Inline, OnDask, Processes, executor_for
+from openbooks.flows.store.schema import PUBLISHED
+from openbooks.flows.store.warehouse import session
 from openbooks import sample
 from openbooks.errors import OpenbooksError, WarehouseBusy
 from openbooks.sample import consecutive_days, write_sample

@@ -261,7 +261,7 @@ def test_openbooks_run_on_a_focus_bill_of_instances_that_come_and_go(tmp_path, p
 
 
 def test_with_openbooks_own_node_log_beside_an_allocation_source_no_stretch_is_filled(config):
-    from openbooks.flows import compute, inputs
+    from openbooks.flows.stages import compute, inputs
     from openbooks.flows.sources.base import SourceResult
 
     window = compute.day_window(config, DAY_START.date())

@@ -111,7 +111,7 @@ def test_the_waterfall_and_cost_lines_are_summed_over_the_period():
 
 
 def test_a_key_figure_past_its_threshold_against_the_trailing_median_is_an_anomaly():
-    from openbooks.flows.report.anomalies import describe
+    from openbooks.flows.report.anomaly_lines import describe
     from openbooks.transforms.anomalies import day_anomalies
 
     days = [date(2025, 3, d) for d in range(1, 7)]

@@ -140,8 +140,8 @@ def test_a_day_being_run_is_compared_with_the_published_days_before_it(week):
     import duckdb
     import polars as pl
 
-    from openbooks.flows.report.anomalies import anomalies_of_run
-    from openbooks.flows.warehouse import frame
+    from openbooks.flows.checks.anomalies import anomalies_of_run
+    from openbooks.flows.store.warehouse import frame
 
     con = duckdb.connect(str(week.config.warehouse_path), read_only=True)
     try:

@@ -13,7 +13,7 @@ import pytest
 from openbooks.config import load_config
 from openbooks.errors import ConfigError, ValidationFailed
 from openbooks.flows.daily import daily_books
-from openbooks.flows.frames import hardware_frame, plausibility_bounds
+from openbooks.config.frames import hardware_frame, plausibility_bounds
 from openbooks.transforms import calendar, capacity
 from openbooks.transforms.plausibility import hourly_throughput, renamed_models
 from tests.books import published

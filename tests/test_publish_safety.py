@@ -10,7 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from openbooks.flows import compute, publish
+from openbooks.flows.stages import compute
+from openbooks.flows.store import publish
 from openbooks.flows.daily import daily_books
 from openbooks.errors import ValidationFailed
 from tests.books import edit_line, files_bytes, published, tables
@@ -76,7 +77,7 @@ def test_a_computed_column_the_schema_does_not_declare_fails_the_run_and_publish
         return books
 
     monkeypatch.setattr(compute, "compute_books", with_a_new_figure)
-    message = r"computed columns not declared in flows/schema.py .*: daily_economics: \['new_figure_usd'\]"
+    message = r"computed columns not declared in flows/store/schema.py .*: daily_economics: \['new_figure_usd'\]"
     with pytest.raises(publish.UndeclaredColumns, match=message):
         daily_books(DAY, str(project.config_path))
     assert tables(config) == before

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from openbooks.flows import validate
-from openbooks.flows.range_validate import validate_days
+from openbooks.flows.checks import validate
+from openbooks.flows.checks.range_validate import validate_days
 
 pytestmark = pytest.mark.pure  # no flow, no command
 
@@ -74,7 +74,7 @@ def test_a_days_sum_is_the_sum_gx_checks_to_the_last_bit():
     nulls is summed as float64."""
     import random
 
-    from openbooks.flows.range_validate import pandas_sum
+    from openbooks.flows.checks.range_validate import pandas_sum
 
     random.seed(13)
     columns = [

@@ -12,10 +12,10 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from openbooks.flows.compute import day_window
-from openbooks.flows.inputs import day_request
+from openbooks.flows.stages.compute import day_window
+from openbooks.flows.stages.inputs import day_request
 from openbooks.flows.sources.raw_source import read_raw_days, read_raw_source
-from openbooks.flows.warehouse import ensure_schema, session
+from openbooks.flows.store.warehouse import ensure_schema, session
 from tests.conftest import SAMPLE, Project
 
 pytestmark = pytest.mark.pure  # no flow, no command

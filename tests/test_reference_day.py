@@ -12,12 +12,12 @@ from datetime import date
 
 import pytest
 
-from openbooks.flows.compute import day_window
-from openbooks.flows.day_books import books_of
-from openbooks.flows.day_run import node_log_of, token_counts_of
-from openbooks.flows.inputs import day_request
+from openbooks.flows.stages.compute import day_window
+from openbooks.flows.stages.day_books import books_of
+from openbooks.flows.stages.day_run import node_log_of, token_counts_of
+from openbooks.flows.stages.inputs import day_request
 from openbooks.flows.sources.registry import kind_for
-from openbooks.flows.warehouse import ensure_schema, session
+from openbooks.flows.store.warehouse import ensure_schema, session
 from tests.conftest import REPO, Project
 
 pytestmark = pytest.mark.pure

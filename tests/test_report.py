@@ -20,7 +20,7 @@ from openbooks.flows.daily import daily_books
 from openbooks.flows.admin.report_rebuild import data_docs_pages
 from openbooks.flows.report import Context, charts, render_day, sections
 from openbooks.flows.report.format import Part
-from openbooks.flows.report.tables import context_of, read_day
+from openbooks.flows.store.published import context_of, read_day
 from tests.conftest import Project
 
 DAY = date(2025, 2, 27)
@@ -38,7 +38,7 @@ def published(tmp_path_factory):
 def day_tables(config):
     con = duckdb.connect(str(config.warehouse_path), read_only=True)
     try:
-        tables = read_day(con, DAY)
+        tables = read_day(con, DAY, sections.TABLES)
         return tables, context_of(con, tables["daily_economics"])
     finally:
         con.close()

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from openbooks.flows import compute
+from openbooks.flows.stages import compute
 from openbooks.flows.sources.request_times import RequestOptions, local_sql
 from openbooks.flows.sources.requests import aggregate_requests
 from openbooks.generate import write_day

@@ -8,10 +8,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from openbooks.flows import compute
+from openbooks.flows.stages import compute
 from openbooks.flows.daily import daily_books
 from openbooks.flows.sources.requests import aggregate_requests
-from openbooks.flows.warehouse import scratch
+from openbooks.flows.store.warehouse import scratch
 from openbooks.config import load_config
 from openbooks.errors import ConfigError, ValidationFailed
 from openbooks.generate import write_day

@@ -18,7 +18,7 @@ from prefect.flow_engine import run_flow
 from prefect.states import Failed
 
 from openbooks.flows.daily import daily_books
-from openbooks.flows.schedule import retry_transient
+from openbooks.flows.runtime.schedule import retry_transient
 from openbooks.flows.serve import daily_deployment
 from openbooks.errors import SourceNotFound, ValidationFailed, WarehouseBusy
 from tests.webhook import Webhook
@@ -196,7 +196,7 @@ def test_a_transient_error_is_retried_and_a_validation_failure_is_not(project):
 
 
 def test_a_day_waiting_for_its_inputs_is_one_line_on_the_run_output_each_try(capsys):
-    from openbooks.flows.schedule import sources_ready
+    from openbooks.flows.runtime.schedule import sources_ready
 
     waiting = sources_ready.with_options(retries=3, retry_delay_seconds=600)
     assert retry_transient(waiting, None, Failed(data=SourceNotFound("no node_log file for 2025-02-27\nmore")), DAY)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from openbooks.flows.prefect_server import stop_group
+from openbooks.flows.runtime.prefect_server import stop_group
 from openbooks.flows.serve import healthy
-from openbooks.flows.warehouse import connect
+from openbooks.flows.store.warehouse import connect
 from openbooks import sample
 from openbooks.errors import OpenbooksError
 from tests.conftest import SAMPLE

@@ -95,7 +95,7 @@ def test_a_config_outside_the_repository_finds_the_shipped_suites(tmp_path):
 
 
 def test_request_rows_from_a_frame_aggregate_as_the_files_do(project):
-    from openbooks.flows import compute
+    from openbooks.flows.stages import compute
     from openbooks.flows.sources.request_scan import DayScope
     from openbooks.flows.sources.requests import aggregate_request_frame, aggregate_requests
     from tests.test_requests import request_config
@@ -122,10 +122,10 @@ def test_request_rows_from_a_frame_aggregate_as_the_files_do(project):
 def test_rows_skipped_on_purpose_are_counted_per_reason_in_run_log(tmp_path):
     import duckdb
 
-    from openbooks.flows.inputs import note_results
-    from openbooks.flows.runlog import RunRecord, finish_run, start_run
+    from openbooks.flows.stages.inputs import note_results
+    from openbooks.flows.store.runlog import RunRecord, finish_run, start_run
     from openbooks.flows.sources.base import SourceResult
-    from openbooks.flows.warehouse import ensure_schema
+    from openbooks.flows.store.warehouse import ensure_schema
 
     record = RunRecord("r1", DAY, "openbooks.yaml", "abc")
     note_results(record, {"node_log": SourceResult(None, skipped={"PENDING job": 3, "cancelled": 1})})

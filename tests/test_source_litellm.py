@@ -207,7 +207,7 @@ def test_openbooks_run_with_a_wrong_password_is_one_line_without_it(project, lit
 
 
 def test_a_scheduled_run_waits_while_postgres_refuses(project, litellm_db, monkeypatch):
-    from openbooks.flows.schedule import sources_ready
+    from openbooks.flows.runtime.schedule import sources_ready
 
     write_litellm_config(project, litellm_db)
     monkeypatch.setenv(PASSWORD_ENV, "wrong")

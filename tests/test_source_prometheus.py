@@ -254,7 +254,7 @@ def test_openbooks_run_with_prometheus_down_is_one_line_and_publishes_nothing(pr
 
 
 def test_a_scheduled_run_waits_while_prometheus_is_down_or_lacks_the_metric(project, tmp_path):
-    from openbooks.flows.schedule import sources_ready
+    from openbooks.flows.runtime.schedule import sources_ready
 
     day = date(2025, 2, 27)
     write_token_source(project, {"kind": "prometheus", "options": {"url": f"http://127.0.0.1:{free_port()}"}})

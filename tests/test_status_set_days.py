@@ -10,7 +10,7 @@ from datetime import date
 from openbooks.flows.admin.run_history import SET_NOTE, recent_runs
 from openbooks.flows.backfill import run_backfill
 from openbooks.flows.daily import daily_books
-from openbooks.flows.warehouse import session
+from openbooks.flows.store.warehouse import session
 from tests.test_operator import cli
 
 

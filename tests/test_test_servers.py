@@ -29,3 +29,13 @@ def test_a_process_left_running_by_the_run_is_found_even_when_detached():
         process.kill()
         process.wait()
     assert process.pid not in still_running(grace_seconds=0)
+
+
+def test_multiprocessings_resource_tracker_of_pytest_itself_is_not_a_leftover():
+    """It reads a pipe from pytest's process and ends with it: not a server left behind."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    tracker = resource_tracker._resource_tracker._pid
+    assert tracker is not None
+    assert tracker not in still_running(grace_seconds=0)

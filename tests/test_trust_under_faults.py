@@ -135,7 +135,7 @@ def test_a_problem_of_a_series_read_by_url_is_quarantined_under_its_source():
     """Issue 24 §1: a NaN or unlabelled series read by URL has no file:
     ``quarantine.source_file`` is NOT NULL, so the source stands in."""
     from openbooks.flows.sources.base import Problem
-    from openbooks.flows.warehouse import QuarantineRow
+    from openbooks.flows.store.warehouse import QuarantineRow
 
     row = QuarantineRow.of(Problem("token_counts", "a finite number", column="vllm:prompt_tokens_total"), "r", DAY)
     assert row.source_file == "sources.token_counts"
@@ -262,7 +262,7 @@ def test_sigterm_stops_a_run_promptly_recorded_as_interrupted(project):
 
 def test_ctrl_c_interrupts_a_long_query_every_time(project):
     """Issue 24 §4: Ctrl-C did not stop ``openbooks query`` in 2 of 8 tries: the query is interrupted."""
-    from openbooks.flows.warehouse import ensure_schema, session
+    from openbooks.flows.store.warehouse import ensure_schema, session
 
     with session(project.config) as con:
         ensure_schema(con)
@@ -333,7 +333,7 @@ def test_every_statement_type_duckdb_has_is_allowed_only_when_it_reads():
 
 def test_import_database_and_explain_analyze_copy_write_nothing_in_an_allowed_directory(project, tmp_path,
                                                                                           monkeypatch, capsys):
-    from openbooks.flows.warehouse import ensure_schema, session
+    from openbooks.flows.store.warehouse import ensure_schema, session
 
     with session(project.config) as con:
         ensure_schema(con)
@@ -358,7 +358,7 @@ def test_output_into_the_prefect_state_is_refused(project):
 
 
 def test_glob_cannot_list_names_through_a_symlink_leading_out(project, tmp_path, monkeypatch, capsys):
-    from openbooks.flows.warehouse import ensure_schema, session
+    from openbooks.flows.store.warehouse import ensure_schema, session
 
     with session(project.config) as con:
         ensure_schema(con)
@@ -372,7 +372,7 @@ def test_glob_cannot_list_names_through_a_symlink_leading_out(project, tmp_path,
 
 
 def test_terminal_escape_codes_in_data_are_printed_escaped(project, monkeypatch, capsys):
-    from openbooks.flows.warehouse import ensure_schema, session
+    from openbooks.flows.store.warehouse import ensure_schema, session
 
     with session(project.config) as con:
         ensure_schema(con)
@@ -441,7 +441,7 @@ def test_an_environment_override_with_bad_yaml_names_the_variable_and_key(projec
 def test_a_backfill_whose_days_are_all_busy_says_which_and_crashes_nothing(project):
     """Issue 24 §7: a second backfill whose days were all held crashed with IndexError."""
     from openbooks.flows.range_books import backfill_range
-    from openbooks.flows.warehouse import day_lock
+    from openbooks.flows.store.warehouse import day_lock
 
     with day_lock(project.config, DAY):
         outcome = backfill_range([DAY], str(project.config_path))
@@ -471,9 +471,9 @@ def test_a_missing_or_stale_report_of_a_published_day_is_rewritten_by_the_next_r
 
 def test_a_failing_webhook_is_said_in_the_output_and_run_log(project, capsys):
     """Issue 24 §7: a webhook that could not be posted was silent."""
-    from openbooks.flows.day_run import notify_anomalies
-    from openbooks.flows.runlog import RunRecord, start_run
-    from openbooks.flows.warehouse import ensure_schema, session
+    from openbooks.flows.stages.day_run import notify_anomalies
+    from openbooks.flows.store.runlog import RunRecord, start_run
+    from openbooks.flows.store.warehouse import ensure_schema, session
     from tests.servers import free_port
 
     token = "T0KENABC"
@@ -590,7 +590,7 @@ def test_only_failed_says_which_later_days_anomaly_history_is_stale(project):
 def test_serve_stops_on_ctrl_c_without_a_traceback(project, tmp_path):
     """Issue 24 §4: ``serve`` printed a KeyboardInterrupt traceback on
     Ctrl-C. The terminal's Ctrl-C goes to the whole foreground group."""
-    from openbooks.flows.prefect_server import stop_group
+    from openbooks.flows.runtime.prefect_server import stop_group
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")

@@ -22,8 +22,8 @@ import pytest
 from openbooks import sample
 from openbooks.catalogue import catalogue, scenario
 from openbooks.config import ScenarioSpec
-from openbooks.flows import compute
-from openbooks.flows.whatif import SOURCE_TABLES, list_prices, scenario_rows
+from openbooks.flows.stages import compute
+from openbooks.flows.stages.scenarios import SOURCE_TABLES, list_prices, scenario_rows
 from openbooks.transforms import whatif
 from openbooks.transforms.whatif import Scenario, usd_per_million_tokens
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from openbooks.flows import failed_runs
+from openbooks.flows.store import failed_runs
 from openbooks.flows.daily import daily_books
-from openbooks.flows.day_run import begin_run
-from openbooks.flows.runlog import RunRecord
+from openbooks.flows.stages.day_run import begin_run
+from openbooks.flows.store.runlog import RunRecord
 from openbooks.errors import OutputError
 from tests.books import files_bytes, published, tables
 from tests.cli_helpers import DAY, openbooks_process

@@ -1,7 +1,7 @@
 """Pure Polars transforms: frames in, frames out, no I/O and no globals.
 
 The config arrives compiled into frames (``inputs.DayInputs``, built by
-``flows/frames.py``); ``books.compute_day`` runs everything below in one pass.
+``openbooks/config/frames.py``); ``books.compute_day`` runs everything below in one pass.
 
 Modules: calendar (day window, hour grid), checks (input row flags, gaps),
 capacity (node-hours, step function, coverage, roles), cost (the rental

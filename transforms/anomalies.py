@@ -24,6 +24,8 @@ class Watch:
     threshold: float
 
 
+WINDOW_DAYS = 28  # the trailing calendar days a figure is set against (``anomalies.window_days``)
+
 WATCHED = (
     Watch("gross_margin", POINTS, 0.05),
     Watch("billed_gross_margin", POINTS, 0.05),
@@ -51,7 +53,7 @@ def trailing(daily: pl.DataFrame, day: date, window_days: int) -> pl.DataFrame:
     return daily.filter(pl.col("day").is_between(day - timedelta(days=window_days), day - timedelta(days=1)))
 
 
-def day_anomalies(daily: pl.DataFrame, day: date, *, window_days: int = 28, min_days: int = 3,
+def day_anomalies(daily: pl.DataFrame, day: date, *, window_days: int = WINDOW_DAYS, min_days: int = 3,
                   watched: tuple[Watch, ...] = WATCHED) -> pl.DataFrame:
     """The key figures of ``day`` that moved past their threshold against the
     trailing median (none when fewer than ``min_days`` days precede it)."""
@@ -71,3 +73,11 @@ def day_anomalies(daily: pl.DataFrame, day: date, *, window_days: int = 28, min_
                          "window_days": history.len(), "move": moved, "kind": watch.kind,
                          "threshold": watch.threshold})
     return pl.DataFrame(rows, schema=SCHEMA)
+
+
+def anomalies_between(daily: pl.DataFrame, start: date, end: date, window_days: int = WINDOW_DAYS) -> pl.DataFrame:
+    """The anomalies of each day of ``daily`` from ``start`` to ``end``
+    (``daily`` holds the ``window_days`` before ``start`` too)."""
+    days = daily.filter(pl.col("day") >= start)["day"].to_list()
+    found = [day_anomalies(daily, day, window_days=window_days) for day in days if day <= end]
+    return pl.concat(found) if found else pl.DataFrame(schema=SCHEMA)

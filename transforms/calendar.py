@@ -40,6 +40,12 @@ def booked_day(moment: datetime, timezone: str, start: time, offset_days: int = 
     return last_ended_day(moment, timezone, start) - timedelta(days=offset_days)
 
 
+def hour_count(day_start: datetime, day_end: datetime) -> int:
+    """The rows of the day's hour grid (``hour_grid``): every hour begun
+    between its start and its end, a last partial one too."""
+    return -(-(day_end - day_start) // timedelta(hours=1))
+
+
 def hour_grid(day_start: datetime, day_end: datetime) -> pl.DataFrame:
     """One row per hour of the day from its start: ``hour_start``, ``hour_end``,
     ``hours`` (1.0, or less for a last partial hour)."""

@@ -1,5 +1,5 @@
 """What a day's books are computed from besides its logs: the config compiled
-to frames and plain values (``flows/frames.py`` builds it; nothing here reads
+to frames and plain values (``openbooks/config/frames.py`` builds it; nothing here reads
 a file or a config object).
 
 Frames:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from openbooks.flows.plausibility import suite_file
-from openbooks.flows.prefect_api import state_dir
+from openbooks.flows.checks.plausibility import suite_file
+from openbooks.flows.runtime.prefect_api import state_dir
 from openbooks.flows.sources.raw_tables import file_mapping
 from openbooks.flows.sources.registry import kind_for
 from openbooks.claims import load_claims
@@ -124,7 +124,7 @@ def _check_suite(path: Path, known: set[str]) -> str | None:
         fingerprint = None  # build_suite names the problem
     if fingerprint in known:
         return None
-    from openbooks.flows.validate import build_suite
+    from openbooks.flows.checks.validate import build_suite
 
     try:
         build_suite(path)

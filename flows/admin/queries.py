@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from openbooks.flows.admin.query_guard import lock_down, query_failure, reading_statements, refuse_protected_output
-from openbooks.flows.warehouse import session
+from openbooks.flows.store.warehouse import session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
 

@@ -7,15 +7,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from openbooks.flows import report
-from openbooks.flows.report import tables as report_tables
-from openbooks.flows.warehouse import session
+from openbooks.flows.report.sections import TABLES
+from openbooks.flows.store import published as report_tables
+from openbooks.flows.store.warehouse import session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
 
 def rebuild_report(config: Config, day: date) -> tuple[Path, Path]:
     """Render and write ``day``'s report from the published tables (no recomputing)."""
     with session(config, read_only=True) as con:
-        tables = report_tables.read_day(con, day)
+        tables = report_tables.read_day(con, day, TABLES)
         if tables["daily_economics"].is_empty():
             raise OpenbooksError(f"{day} is not published in {config.warehouse_path}: run it first (openbooks run --date {day})")
         run_id, config_hash, validation = report_tables.context_of(con, tables["daily_economics"])

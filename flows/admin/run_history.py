@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from openbooks.flows import failed_runs
-from openbooks.flows.warehouse import session
+from openbooks.flows.store import failed_runs
+from openbooks.flows.store.warehouse import session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
 

@@ -3,8 +3,8 @@ and what each holds."""
 
 from __future__ import annotations
 
-from openbooks.flows.schema import ALL_TABLES, Table
-from openbooks.flows.warehouse import raw_table
+from openbooks.flows.store.schema import ALL_TABLES, Table
+from openbooks.flows.store.warehouse import raw_table
 from openbooks.config import CANONICAL_COLUMNS
 from openbooks.errors import OpenbooksError
 

@@ -14,8 +14,8 @@ from datetime import date
 import polars as pl
 
 from openbooks.flows.report.format import money, pct
+from openbooks.transforms.anomalies import WINDOW_DAYS
 
-WINDOW_DAYS = 28
 # (key, label, kind): kind money, share (a fraction) or rate (dollars per million tokens)
 FIGURES = (
     ("gpu_cost_usd", "GPU cost", "money"),

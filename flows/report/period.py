@@ -11,14 +11,14 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import duckdb
 import polars as pl
 
-from openbooks.flows.report.anomalies import anomalies_between, published_budget_breaks
-from openbooks.flows.warehouse import frame, session
+from openbooks.flows.store import published
+from openbooks.flows.store.warehouse import session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
 from openbooks.transforms import forecast, period, whatif
+from openbooks.transforms.anomalies import WINDOW_DAYS, anomalies_between
 
 READ = ("daily_economics", "revenue_waterfall", "cost_breakdown", "customer_economics")
 
@@ -103,26 +103,6 @@ class Statement:
         return self.absent.height == 0
 
 
-def read_tables(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, pl.DataFrame]:
-    """The published rows of ``start``..``end`` of each table a statement reads,
-    and each day's latest run (``last_runs``)."""
-    tables = {
-        name: frame(con, f"SELECT * FROM {name} WHERE day BETWEEN ? AND ? ORDER BY day, rowid", [start, end])
-        for name in READ
-    }
-    if frame(con, "SELECT 1 FROM information_schema.tables WHERE table_name = 'scenario_economics'").height:
-        tables["scenario_economics"] = frame(
-            con, "SELECT * FROM scenario_economics WHERE day BETWEEN ? AND ? AND model = 'all' ORDER BY day, rowid",
-            [start, end])
-    tables["forecast_days"] = frame(
-        con, f"SELECT day, {', '.join(forecast.FIGURES)} FROM daily_economics WHERE day BETWEEN ? AND ? ORDER BY day",
-        [start - timedelta(weeks=forecast.SHAPE_WEEKS), end])
-    tables["last_runs"] = frame(
-        con, "SELECT day, status FROM run_log WHERE day BETWEEN ? AND ? "
-             "QUALIFY row_number() OVER (PARTITION BY day ORDER BY started_at DESC) = 1", [start, end])
-    return tables
-
-
 def statement(current: dict[str, pl.DataFrame], previous: dict[str, pl.DataFrame], of: Period) -> Statement:
     """The statement of ``of`` from its tables and the previous period's."""
     totals = period.period_totals(current["daily_economics"])
@@ -163,8 +143,9 @@ def period_statement(config: Config, of: Period, *, read_only: bool = True) -> S
     ``read_only=False`` takes turns with the other writers instead)."""
     before = period.previous_period(of.start, of.end)
     with session(config, read_only=read_only) as con:
-        current = read_tables(con, of.start, of.end)
-        current["anomalies"] = pl.concat([anomalies_between(con, of.start, of.end),
-                                          published_budget_breaks(con, of.start, of.end)], how="diagonal_relaxed")
-        previous = read_tables(con, *before)
+        current = published.period_tables(con, of.start, of.end, READ)
+        history = published.daily_between(con, of.start - timedelta(days=WINDOW_DAYS), of.end)
+        current["anomalies"] = pl.concat([anomalies_between(history, of.start, of.end),
+                                          published.budget_breaks(con, of.start, of.end)], how="diagonal_relaxed")
+        previous = published.period_tables(con, *before, READ)
     return statement(current, previous, of)

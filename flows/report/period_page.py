@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from openbooks.flows.report.anomalies import descriptions
+from openbooks.flows.report.anomaly_lines import descriptions
 from openbooks.flows.report.files import write_text_atomically
 from openbooks.flows.report.format import (
     Link, figure_rows, format_value, html_table, markdown_table, markdown_text, money, pct, usd,

@@ -25,7 +25,8 @@ from openbooks.flows.report.page import head
 from openbooks.flows.report.period import Period, month_period, period_statement
 from openbooks.flows.report.period_charts import MARGIN_TREND, REVENUE_TREND, line_chart
 from openbooks.flows.report.period_page import write_statement
-from openbooks.flows.warehouse import frame, session
+from openbooks.flows.store import published
+from openbooks.flows.store.warehouse import session
 from openbooks.config import Config
 
 TREND_DAYS = 90
@@ -88,7 +89,7 @@ def write_site(config: Config, *, read_only: bool = False) -> Path | None:
     nothing is published yet). Run after a publish, it reads in a writing
     session, which takes turns with a backfill's other days."""
     with session(config, read_only=read_only) as con:
-        daily = frame(con, "SELECT * FROM daily_economics ORDER BY day")
+        daily = published.all_daily(con)
     if not daily.height:
         return None
     directory = config.report_dir

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from openbooks.flows.sources.files import day_files, display_path
 from openbooks.flows.sources.raw_tables import record_file
-from openbooks.flows.warehouse import session
+from openbooks.flows.store.warehouse import session
 from openbooks.errors import InputError
 
 UTC_US = pl.Datetime("us", "UTC")

@@ -36,7 +36,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from openbooks.flows.frames import hardware_frame
+from openbooks.config.frames import hardware_frame
 from openbooks.flows.sources import allocations as alloc
 from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
 from openbooks.flows.sources.files import display_path

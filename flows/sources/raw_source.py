@@ -17,7 +17,7 @@ from openbooks.flows.sources.base import DayRequest, SourceResult
 from openbooks.flows.sources.files import SourceFile, day_files, is_scoped_to_day
 from openbooks.flows.sources.raw_tables import ingest_files
 from openbooks.flows.sources.staging import StagedDay, stage_feed_days
-from openbooks.flows.warehouse import session
+from openbooks.flows.store.warehouse import session
 
 
 def read_raw_source(request: DayRequest, feed: str) -> SourceResult:

@@ -26,7 +26,7 @@ from openbooks.flows.sources.base import FEEDS, ONE_OF, Problem
 from openbooks.flows.sources.files import SourceFile, display_path
 from openbooks.flows.sources.mapping import checked_mapping, rejected, text_sql
 from openbooks.flows.sources.readers import reader_for
-from openbooks.flows.warehouse import RAW_FEEDS, QuarantineRow, quarantine, registered, transaction
+from openbooks.flows.store.warehouse import RAW_FEEDS, QuarantineRow, quarantine, registered, transaction
 from openbooks.errors import InputError
 
 __all__ = ["RAW_FEEDS", "file_mapping", "ingest_file", "ingest_files", "read_into_raw", "record_file",

@@ -11,7 +11,7 @@ from pathlib import Path
 from openbooks.flows.sources.base import DayRequest
 from openbooks.flows.sources.files import SourceFile, absolute_pattern, admitted, content_hash, display_path
 from openbooks.flows.sources.raw_tables import record_file
-from openbooks.flows.warehouse import session
+from openbooks.flows.store.warehouse import session
 from openbooks.errors import SourceNotFound
 
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from openbooks.flows.sources.files import display_path
 from openbooks.flows.sources.mapping import literal
-from openbooks.flows.warehouse import QuarantineRow, frame
+from openbooks.flows.store.warehouse import QuarantineRow, frame
 from openbooks.config import ANY_MODEL
 
 SAMPLES_PER_CHECK = 20

@@ -30,7 +30,7 @@ import duckdb
 import polars as pl
 
 from openbooks.flows.sources.request_checks import Check, checks, sample, summary
-from openbooks.flows.warehouse import frame
+from openbooks.flows.store.warehouse import frame
 
 HOUR_US = 3_600_000_000
 _FLOOR_SHIFT = 100_000  # hours added before integer division, so times before the day floor to negative hours

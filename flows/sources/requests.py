@@ -36,8 +36,11 @@ from openbooks.flows.sources.request_diagnosis import unreadable_file
 from openbooks.flows.sources.request_times import RequestOptions
 from openbooks.flows.sources.request_scan import HOUR_US, DayScope, RequestRows, RequestUsage, aggregate, frame_rows
 from openbooks.flows.sources.staging import parse_text
-from openbooks.flows.warehouse import quarantine, scratch, session
+from openbooks.flows.store.warehouse import quarantine, scratch, session
+from openbooks.config.frames import price_change_hours
 from openbooks.errors import InputError, WarehouseError
+from openbooks.expectations.suites import load_suite_file
+from openbooks.transforms.calendar import hour_count
 
 SOURCE = "requests"
 # Column → (DuckDB type, kind for text values). request_id is carried by the files but not read.
@@ -189,11 +192,9 @@ def aggregate_request_frame(config, frame: pl.DataFrame, scope: DayScope, label:
 
 def day_scope(request: DayRequest) -> DayScope:
     """The scan's view of the day: bounds, hours, priced models, price changes."""
-    from openbooks.flows import compute
-
-    window = compute.day_window(request.config, request.day)
-    return DayScope(window.start, window.end, window.hours, priced_names(request.config),
-                    compute.price_change_hours(request.config, window), is_scoped_to_day(request.config, request.name))
+    config, start, end = request.config, request.start, request.end
+    return DayScope(start, end, hour_count(start, end), priced_names(config),
+                    price_change_hours(config, request.day, start, end), is_scoped_to_day(config, request.name))
 
 
 def priced_names(config) -> list[str]:
@@ -223,9 +224,7 @@ def keep_samples(request: DayRequest, usage: RequestUsage) -> None:
 
 def suite_expected(config, suite: str) -> dict[str, str]:
     """column → what the suite expects of it (its ``meta.expected``, else the expectation's type)."""
-    from openbooks.flows import validate
-
-    loaded = validate.load_suite_file(config.expectations_dir / f"{suite}.json")
+    loaded = load_suite_file(config.expectations_dir / f"{suite}.json")
     return {e["kwargs"]["column"]: (e.get("meta") or {}).get("expected", e["type"]) for e in loaded["expectations"]}
 
 

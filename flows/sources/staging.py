@@ -17,7 +17,7 @@ import polars as pl
 
 from openbooks.flows.sources.base import FEEDS, Problem
 from openbooks.flows.sources.files import SourceFile
-from openbooks.flows.warehouse import QuarantineRow, frame, quarantine, registered
+from openbooks.flows.store.warehouse import QuarantineRow, frame, quarantine, registered
 
 COLUMN_TYPES = {
     "node_log": {

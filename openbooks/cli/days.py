@@ -32,7 +32,7 @@ def run_through_api_loss(cfg, the_day, run_day):
         return run_day()
     except Exception as exc:  # noqa: BLE001 - only the API's going away is taken here
         from openbooks.errors import OpenbooksError
-        from openbooks.flows.api_loss import api_loss_outcome, is_api_loss
+        from openbooks.flows.runtime.api_loss import api_loss_outcome, is_api_loss
 
         if not is_api_loss(exc):
             raise
@@ -51,10 +51,10 @@ def run(
     """Compute, validate and publish one business day, then print its figures."""
     cfg = load_config(config)
     the_day = parse_day(day)
-    from openbooks.flows.validate import elsewhere
+    from openbooks.flows.checks.validate import elsewhere
 
     with elsewhere():  # GX starts in a process of its own while this one starts Prefect
-        from openbooks.flows.prefect_api import use_local_api, without_heartbeats
+        from openbooks.flows.runtime.prefect_api import use_local_api, without_heartbeats
 
         use_local_api(cfg)
         from openbooks.flows.daily import daily_books
@@ -68,11 +68,12 @@ def run(
     outcome = row.get("status", "published")  # unchanged: the figures were published already
     terminal.console.print(figures_table(row, f"openbooks {the_day} ({outcome})"))
     terminal.say(f"run {row['run_id']}")  # on its own line: the table stays within 80 columns
-    from openbooks.flows.report.anomalies import published_lines
+    from openbooks.flows.checks.anomalies import published_anomalies
+    from openbooks.flows.report.anomaly_lines import descriptions
 
     for line in row.get("notes", []):
         terminal.say(line)
-    found = published_lines(cfg, the_day)
+    found = descriptions(published_anomalies(cfg, the_day))
     for line in [f"{len(found)} anomal{'y' if len(found) == 1 else 'ies'} (against the trailing median):", *found] if found else []:
         terminal.say(line)
     md, html = report_paths(cfg.report_dir, the_day.isoformat())
@@ -115,14 +116,14 @@ def backfill(
 ) -> None:
     """Run every business day from --start to --end as one set (each day its own run); exit 1 if any day failed."""
     cfg = load_config(config)
-    from openbooks.flows.validate import elsewhere
+    from openbooks.flows.checks.validate import elsewhere
 
     with elsewhere():  # GX starts in a process of its own while this one starts Prefect
         days = _days_between(cfg, start, end, only_failed)
         if not days:
             terminal.say(f"no failed day between {start} and {end}: nothing to re-run")
             return
-        from openbooks.flows.prefect_api import use_local_api, without_heartbeats
+        from openbooks.flows.runtime.prefect_api import use_local_api, without_heartbeats
         from openbooks.cli.backfill_view import run_with_progress
 
         use_local_api(cfg)

@@ -27,7 +27,7 @@ def _print(line: str) -> None:
 @server_app.command("start")
 def start(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Start the local Prefect API (if it does not run yet) and print its URL."""
-    from openbooks.flows.prefect_api import ensure_server, user_api_url
+    from openbooks.flows.runtime.prefect_api import ensure_server, user_api_url
 
     cfg = load_config(config)
     url = user_api_url()
@@ -40,8 +40,8 @@ def start(config: ConfigOption = DEFAULT_CONFIG) -> None:
 @server_app.command("status")
 def status(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Where the local Prefect API is and whether it answers; exit 1 if it does not run."""
-    from openbooks.flows.prefect_api import running_server, state_dir
-    from openbooks.flows.prefect_server import healthy, idle_minutes
+    from openbooks.flows.runtime.prefect_api import running_server, state_dir
+    from openbooks.flows.runtime.prefect_server import healthy, idle_minutes
 
     server = running_server(state_dir(load_config(config)))
     if server is None:
@@ -56,7 +56,7 @@ def status(config: ConfigOption = DEFAULT_CONFIG) -> None:
 @server_app.command("stop")
 def stop(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Stop the local Prefect API (its run history stays for the next start)."""
-    from openbooks.flows.prefect_api import stop_server
+    from openbooks.flows.runtime.prefect_api import stop_server
 
     server = stop_server(load_config(config))
     _print(f"stopped: {server.url} (pid {server.pid})" if server else "not running: nothing to stop")

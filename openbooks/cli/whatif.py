@@ -93,8 +93,8 @@ def chosen(config: Config, name: str | None, overrides: dict) -> list:
 
 def scenario_results(config: Config, scenarios: list, first: date, last: date) -> pl.DataFrame:
     """Every scenario on the published days from ``first`` to ``last``, summed over them."""
-    from openbooks.flows.warehouse import session
-    from openbooks.flows.whatif import published_days, whatif_days
+    from openbooks.flows.store.warehouse import session
+    from openbooks.flows.stages.scenarios import published_days, whatif_days
     from openbooks.transforms.whatif import period_totals
 
     with session(config, read_only=True) as con:
@@ -182,7 +182,7 @@ def forecast(
         raise OpenbooksError(f"--format {format!r}: expected one of {', '.join(FORMATS)}")
     cfg = load_config(config)
     first, last = parse_month(month)
-    from openbooks.flows.forecast import month_forecast
+    from openbooks.flows.admin.forecast import month_forecast
 
     projected = month_forecast(cfg, first, last, None if as_of is None else parse_day(as_of, "--as-of"), model)
     row = projected.row(0, named=True)

@@ -14,7 +14,7 @@ TABLES = (ANOMALIES,)
 
 
 def render(day: Day) -> Part | None:
-    from openbooks.flows.report.anomalies import descriptions
+    from openbooks.flows.report.anomaly_lines import descriptions
 
     found = day.table(ANOMALIES)
     if not found.height:
