@@ -19,7 +19,8 @@ def day(d: date, *, gpu, theoretical, hits, misses, output, node_hours, peak, bi
         "day": d, "hours": 24.0, "node_hours": node_hours, "gpu_hours": node_hours * 8, "peak_nodes": peak,
         "gpu_cost_usd": gpu, "input_tokens": hits + misses, "cache_hit_tokens": hits, "cache_miss_tokens": misses,
         "output_tokens": output, "requests": 10, "theoretical_revenue_usd": theoretical,
-        "prefill_node_hours": node_hours / 2, "decode_node_hours": node_hours / 2, "idle_node_hours": 0.0,
+        "prefill_node_hours": node_hours / 2, "decode_node_hours": node_hours / 2, "serving_node_hours": 0.0,
+        "idle_node_hours": 0.0,
         "training_node_hours": 0.0, "billed_revenue_usd": billed, "loaded_cost_usd": loaded,
         "idle_capacity_node_hours": peak * 24 - node_hours, "idle_capacity_usd": 0.0,
         "training_node_hours_credit_usd": 0.0, "cache_discount_usd": 0.0, "cache_saved_node_hours": 0.0,
@@ -150,3 +151,24 @@ def test_the_cost_lines_as_focus_rows():
     assert (first["ConsumedQuantity"], first["ConsumedUnit"]) == (384.0, "GPU-hours")
     assert rows["ChargeCategory"].to_list() == ["Usage", "Usage", "Credit"]
     assert rows["BilledCost"].sum() == 708.0 and rows["ConsumedUnit"].null_count() == 2
+
+
+def test_every_figure_of_a_day_is_carried_into_a_period_or_named_as_the_days_own():
+    """A figure added to ``daily_economics`` that the period neither sums nor
+    recomputes would show "n/a" in every statement without a word: here it fails."""
+    from openbooks.flows.store.schema.statements import DAILY_ECONOMICS
+
+    carried = set(period.period_totals(DAYS).columns)
+    missing = [c.name for c in DAILY_ECONOMICS.columns if c.name not in carried and c.name not in period.PER_DAY]
+    assert not missing, missing
+
+
+def test_invoiced_margins_are_recomputed_only_when_every_day_has_an_invoice():
+    invoiced = DAYS.with_columns(invoiced_gpu_cost_usd=pl.Series([110.0, 290.0]))
+    totals = period.period_totals(invoiced).row(0, named=True)
+    assert totals["invoiced_gpu_cost_usd"] == 400
+    assert totals["invoiced_gross_margin"] == pytest.approx(1 / 3)  # (600 - 400) / 600
+    assert totals["billed_invoiced_gross_margin"] == pytest.approx(80 / 480)
+    partial = DAYS.with_columns(invoiced_gpu_cost_usd=pl.Series([110.0, None]))
+    totals = period.period_totals(partial).row(0, named=True)
+    assert totals["invoiced_gpu_cost_usd"] is None and totals["invoiced_gross_margin"] is None

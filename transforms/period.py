@@ -19,11 +19,15 @@ SUMMED = (
     "hours", "node_hours", "gpu_hours", "gpu_cost_usd",
     "input_tokens", "cache_hit_tokens", "cache_miss_tokens", "output_tokens", "requests",
     "theoretical_revenue_usd",
-    "prefill_node_hours", "decode_node_hours", "idle_node_hours", "training_node_hours",
+    "prefill_node_hours", "decode_node_hours", "serving_node_hours", "idle_node_hours", "training_node_hours",
     "billed_revenue_usd", "loaded_cost_usd",
     "idle_capacity_node_hours", "idle_capacity_usd", "training_node_hours_credit_usd",
     "cache_discount_usd", "cache_saved_node_hours", "cache_saved_gpu_hours", "cache_saved_usd",
 )
+# Summed only when every day has it: a period with a day without an invoice has no invoiced cost.
+SUMMED_WHEN_EVERY_DAY = ("invoiced_gpu_cost_usd",)
+# The columns of a day's row that name it rather than measure it: not carried into a period.
+PER_DAY = ("day", "day_start", "day_end", "reference_model", "run_id", "config_hash")
 COMPARED = (  # (figure, kind): money and amounts change by a difference and a share, ratios by points
     ("gpu_cost_usd", "amount"), ("theoretical_revenue_usd", "amount"), ("billed_revenue_usd", "amount"),
     ("loaded_cost_usd", "amount"), ("input_tokens", "amount"), ("output_tokens", "amount"),
@@ -43,6 +47,8 @@ def period_sums(daily: pl.DataFrame) -> pl.DataFrame:
         first_day=pl.col("day").min(),
         last_day=pl.col("day").max(),
         **{c: pl.col(c).sum() for c in present},
+        **{c: pl.when(pl.col(c).null_count() == 0).then(pl.col(c).sum())
+           for c in SUMMED_WHEN_EVERY_DAY if c in daily.columns},
         peak_nodes=pl.col("peak_nodes").max(),
         peak_capacity_node_hours=(pl.col("peak_nodes") * pl.col("hours")).sum(),
         prefill_cost_usd=(pl.col("gpu_cost_usd") * prefill_share().fill_null(0)).sum(),
@@ -53,6 +59,7 @@ def ratio_columns() -> list[pl.Expr]:
     """The statement's ratios, each from the period's sums."""
     theoretical, billed = pl.col("theoretical_revenue_usd"), pl.col("billed_revenue_usd")
     gpu, loaded, prefill = pl.col("gpu_cost_usd"), pl.col("loaded_cost_usd"), pl.col("prefill_cost_usd")
+    invoiced = pl.col("invoiced_gpu_cost_usd")
     return [
         ratio(pl.col("node_hours"), pl.col("hours")).alias("avg_nodes"),
         cache_hit_rate(pl.col("cache_hit_tokens"), pl.col("cache_miss_tokens")).alias("cache_hit_rate"),
@@ -62,6 +69,9 @@ def ratio_columns() -> list[pl.Expr]:
         cost_profit_margin(theoretical, loaded).alias("loaded_cost_profit_margin"),
         gross_margin(theoretical, loaded).alias("loaded_gross_margin"),
         gross_margin(billed, loaded).alias("billed_loaded_gross_margin"),
+        cost_profit_margin(theoretical, invoiced).alias("invoiced_cost_profit_margin"),
+        gross_margin(theoretical, invoiced).alias("invoiced_gross_margin"),
+        gross_margin(billed, invoiced).alias("billed_invoiced_gross_margin"),
         ratio(pl.col("idle_capacity_node_hours"), pl.col("peak_capacity_node_hours")).alias("idle_capacity_share"),
         ratio(pl.col("input_tokens"), pl.col("prefill_node_hours") * SECONDS_PER_HOUR)
         .alias("prefill_input_tokens_per_node_second"),
@@ -77,7 +87,7 @@ def ratio_columns() -> list[pl.Expr]:
 def period_totals(daily: pl.DataFrame) -> pl.DataFrame:
     """The period's figures in one row: sums, then ratios from the sums."""
     sums = period_sums(daily)
-    needed = {"billed_revenue_usd", "loaded_cost_usd", "idle_capacity_node_hours"}
+    needed = {"billed_revenue_usd", "loaded_cost_usd", "idle_capacity_node_hours", "invoiced_gpu_cost_usd"}
     sums = sums.with_columns(pl.lit(None, pl.Float64).alias(c) for c in needed - set(sums.columns))
     return sums.with_columns(ratio_columns())
 
