@@ -22,3 +22,23 @@ def load_suite_file(path: Path) -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("expectations"), list):
         raise ConfigError(f"{path}: expected a suite object with a list under 'expectations'")
     return data
+
+
+# Every suite openbooks ships (one ``<name>.json`` each), declared once here.
+FEED_SUITES = ("node_log", "token_counts", "requests")  # a source's rows, as its kind read them
+JOINED_FEED_SUITES = ("node_log", "token_counts")  # every day's joined node log and token counts
+RESULT_SUITES = (  # every day's books
+    "hourly_economics", "daily_economics", "revenue_waterfall", "cost_breakdown", "model_economics", "capacity_by_role",
+)
+CUSTOMER_SUITE = "customer_economics"  # a day with request-level usage (a source feeding ``requests``)
+PLAUSIBILITY_SUITE = "plausibility"  # the physical-bounds gate, unless ``plausibility.enabled`` is off
+SCENARIO_SUITE = "scenario_economics"  # a day of a config declaring ``whatif.scenarios``
+ALL_SUITES = (*FEED_SUITES, *RESULT_SUITES, CUSTOMER_SUITE, PLAUSIBILITY_SUITE, SCENARIO_SUITE)
+
+
+def suites_of(kind_suites: list[str], *, usage: bool, plausibility: bool, scenarios: bool) -> tuple[str, ...]:
+    """The suites a run of a config checks, in order: the joined feeds', its
+    source kinds', the results', then those its config or sources call for."""
+    optional = ((CUSTOMER_SUITE,) if usage else ()) + ((PLAUSIBILITY_SUITE,) if plausibility else ()) \
+        + ((SCENARIO_SUITE,) if scenarios else ())
+    return (*dict.fromkeys([*JOINED_FEED_SUITES, *kind_suites]), *RESULT_SUITES, *optional)

@@ -95,3 +95,15 @@ def test_relative_paths_resolve_against_the_config_file(tmp_path):
     path = tmp_path / "conf" / "openbooks.yaml"
     path.write_text(yaml.safe_dump(data))
     assert load_config(path).warehouse_path == tmp_path / "wh" / "books.duckdb"
+
+
+def test_a_node_log_maps_the_same_columns_with_or_without_its_kind_named(tmp_path):
+    """The feeds' columns are declared once (``openbooks.config.sources.FEEDS``):
+    ``gpus`` was mappable with ``kind: node_log`` and refused without it."""
+    for kind in ({}, {"kind": "node_log"}):
+        data = base_config_data()
+        data["sources"]["node_log"].update(kind, columns={"gpus": "gpus_held"})
+        assert load_config(write(tmp_path, data)).sources.node_log.columns["gpus"]
+    data = base_config_data()
+    data["sources"]["node_log"]["columns"] = {"gpu_count": "x"}
+    assert "maps unknown column(s) ['gpu_count']" in error_of(write(tmp_path, data))

@@ -23,7 +23,7 @@ PACKAGES = {"openbooks.flows": ROOT / "flows", "openbooks.transforms": ROOT / "t
 # layer → the layers of openbooks.flows it must not import
 FORBIDDEN = {
     "sources": {"stages", "checks", "runtime", "report", "admin", "ui", "<flows>"},
-    "store": {"stages", "checks", "runtime", "report", "admin", "ui", "<flows>"},
+    "store": {"sources", "stages", "checks", "runtime", "report", "admin", "ui", "<flows>"},
     "report": {"stages", "checks", "runtime", "admin", "ui", "<flows>"},
     "checks": {"stages", "report", "admin", "ui", "<flows>"},
     "stages": {"admin", "ui", "<flows>"},

@@ -20,10 +20,8 @@ from openbooks.flows.sources.registry import kind_for
 from openbooks.claims import load_claims
 from openbooks.config import Config, load_config
 from openbooks.errors import OpenbooksError
+from openbooks.expectations.suites import suites_of
 
-SUITES = ("node_log", "token_counts", "hourly_economics", "daily_economics", "revenue_waterfall", "cost_breakdown",
-          "model_economics")
-REQUEST_SUITES = ("requests", "customer_economics")  # used when sources.requests is set
 OWN_SCHEMAS = ("node_log", "token_counts", "requests")  # kinds whose files map column by column
 
 
@@ -42,18 +40,17 @@ def check_project(config_path: Path) -> CheckResult:
     except OpenbooksError as exc:
         return CheckResult(None, str(exc).splitlines(), [])
     problems, checked = [], [f"config {config.file} (hash {config.hash})"]
-    kind_suites = []
+    kind_suites, usage = [], False
     for source, spec in config.sources.named().items():
         kind = kind_for(spec)
         kind_suites += [kind.suite] if kind.suite else []
+        usage = usage or kind.feeds == "requests"
         source_problems, what = _check_source(config, source, spec, kind)
         problems += source_problems
         if not source_problems:
             checked.append(f"sources.{source}: {what}" + ("" if kind.name in OWN_SCHEMAS else f" (kind {kind.name})"))
-    suites = SUITES + (REQUEST_SUITES if config.sources.requests is not None else ())
-    suites += tuple(s for s in dict.fromkeys(kind_suites) if s not in suites)
-    suites += ("plausibility",) if config.plausibility.enabled else ()
-    suites += ("scenario_economics",) if config.whatif.scenarios else ()
+    suites = suites_of(kind_suites, usage=usage, plausibility=config.plausibility.enabled,
+                       scenarios=bool(config.whatif.scenarios))
     known = _checked_suites(config)
     for suite in suites:
         problem = _check_suite(suite_file(config, suite), known)

@@ -4,13 +4,12 @@ and what each holds."""
 from __future__ import annotations
 
 from openbooks.flows.store.schema import ALL_TABLES, Table
-from openbooks.flows.store.warehouse import raw_table
-from openbooks.config import CANONICAL_COLUMNS
+from openbooks.flows.store.warehouse import RAW_FEEDS, raw_table
 from openbooks.errors import OpenbooksError
 
 
 def all_tables() -> list[Table]:
-    return [*ALL_TABLES, *(raw_table(source) for source in CANONICAL_COLUMNS)]
+    return [*ALL_TABLES, *(raw_table(source) for source in RAW_FEEDS)]
 
 
 def display_name(table: Table) -> str:

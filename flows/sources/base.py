@@ -23,22 +23,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-# The canonical frames a source can feed, and their columns. Every row also
-# carries ``source_file`` (str) and ``line`` (int): where it came from.
-# Timestamps are UTC-aware ``Datetime("us", "UTC")``.
-FEEDS: dict[str, tuple[str, ...]] = {
-    "node_log": ("interval_start", "interval_end", "model", "role", "gpu_type", "nodes", "gpus"),
-    "token_counts": (
-        "hour_start", "model", "channel", "cache_hit_tokens", "cache_miss_tokens", "output_tokens", "requests",
-    ),
-    "requests": (
-        "ts", "request_id", "model", "channel", "customer_id", "input_tokens", "cached_tokens", "output_tokens",
-    ),
-}
-
-# Columns a file needs only one of (the others, absent and not mapped, are null):
-# a node log gives ``nodes``, ``gpus`` (GPUs held, e.g. 2 of 8) or both.
-ONE_OF: dict[str, tuple[tuple[str, ...], ...]] = {"node_log": (("nodes", "gpus"),)}
+from openbooks.config.sources import FEEDS, ONE_OF  # noqa: F401 - the feeds, declared once with the config
 
 
 class NoOptions(BaseModel):

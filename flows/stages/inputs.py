@@ -29,10 +29,11 @@ from openbooks.flows.sources.request_checks import failure_lines
 from openbooks.flows.store.warehouse import QuarantineRow, quarantine, session
 from openbooks.config import ANY_MODEL, Config
 from openbooks.errors import InputError
+from openbooks.expectations.suites import JOINED_FEED_SUITES
 from openbooks.transforms.capacity import SERVING_ROLES, UNALLOCATED
 from openbooks.transforms.plausibility import renamed_models
 
-FEED_SUITES = {"node_log": "node_log", "token_counts": "token_counts"}
+FEED_SUITES = {feed: feed for feed in JOINED_FEED_SUITES}  # feed → the suite its joined frame is checked by
 
 
 def sources_feeding(config: Config, feeds: tuple[str, ...]) -> list[str]:

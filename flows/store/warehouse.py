@@ -26,7 +26,7 @@ import duckdb
 import polars as pl
 
 from openbooks.flows.store.schema import ALL_TABLES, Table
-from openbooks.flows.sources.base import FEEDS
+from openbooks.config.sources import FEEDS
 from openbooks.config import Config
 from openbooks.errors import DayLocked, WarehouseBusy, WarehouseError, cannot_write
 

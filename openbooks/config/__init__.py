@@ -24,14 +24,14 @@ from openbooks.config.operations import (
 )
 from openbooks.config.whatif import Budget, Horizon, Profile, ScenarioSpec, WhatIf
 from openbooks.config.sources import (
-    CANONICAL_COLUMNS, NODE_LOG_COLUMNS, REQUEST_COLUMNS, SOURCE_COLUMNS, TOKEN_COLUMNS, ColumnSpec, Source, Sources,
+    FEEDS, ColumnSpec, Source, Sources,
 )
 
 _describe = describe_error  # the name openbooks.claims imports
 
 __all__ = [
-    "ANY_MODEL", "BUILT_IN_COST_LINES", "CANONICAL_COLUMNS", "DEFAULT_CONFIG", "ENV_PREFIX", "NODE_LOG_COLUMNS",
-    "PACKAGED_EXPECTATIONS", "REQUEST_COLUMNS", "SOURCE_COLUMNS", "TOKEN_COLUMNS", "WEEKDAYS", "BusinessDay", "Cache",
+    "ANY_MODEL", "BUILT_IN_COST_LINES", "DEFAULT_CONFIG", "ENV_PREFIX", "FEEDS",
+    "PACKAGED_EXPECTATIONS", "WEEKDAYS", "BusinessDay", "Cache",
     "Anomalies", "Claims", "ColumnSpec", "Config", "CostLine", "Costs", "Gpu", "ModelPrice", "Notifications", "OwnedHardware",
     "Power", "PriceBook", "PriceCard", "Reports", "Schedule", "Source", "Sources", "Strict", "TimeOfDayRule",
     "Validation", "Warehouse", "describe_error", "Budget", "Horizon", "Profile", "ScenarioSpec", "WhatIf", "load_config", "read_yaml", "zone_name",

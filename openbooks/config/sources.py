@@ -20,22 +20,25 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_seria
 
 from openbooks.config.common import Strict
 
-NODE_LOG_COLUMNS = ("interval_start", "interval_end", "model", "role", "gpu_type", "nodes")
-TOKEN_COLUMNS = (
-    "hour_start",
-    "model",
-    "channel",
-    "cache_hit_tokens",
-    "cache_miss_tokens",
-    "output_tokens",
-    "requests",
-)
-CANONICAL_COLUMNS = {"node_log": NODE_LOG_COLUMNS, "token_counts": TOKEN_COLUMNS}
-# Request-level logs are read typed, straight from their files (no raw text copy).
-REQUEST_COLUMNS = (
-    "ts", "request_id", "model", "channel", "customer_id", "input_tokens", "cached_tokens", "output_tokens",
-)
-SOURCE_COLUMNS = {**CANONICAL_COLUMNS, "requests": REQUEST_COLUMNS}
+# The canonical frames a source can feed, and their columns: declared here
+# once, for the config's column mappings and for the source kinds
+# (``flows/sources/base.py``). Every row a kind returns also carries
+# ``source_file`` (str) and ``line`` (int): where it came from. Timestamps
+# are UTC-aware ``Datetime("us", "UTC")``. Request-level logs are read typed,
+# straight from their files (no raw text copy).
+FEEDS: dict[str, tuple[str, ...]] = {
+    "node_log": ("interval_start", "interval_end", "model", "role", "gpu_type", "nodes", "gpus"),
+    "token_counts": (
+        "hour_start", "model", "channel", "cache_hit_tokens", "cache_miss_tokens", "output_tokens", "requests",
+    ),
+    "requests": (
+        "ts", "request_id", "model", "channel", "customer_id", "input_tokens", "cached_tokens", "output_tokens",
+    ),
+}
+
+# Columns a file needs only one of (the others, absent and not mapped, are null):
+# a node log gives ``nodes``, ``gpus`` (GPUs held, e.g. 2 of 8) or both.
+ONE_OF: dict[str, tuple[tuple[str, ...], ...]] = {"node_log": (("nodes", "gpus"),)}
 
 
 
@@ -152,7 +155,7 @@ class Sources(Strict):
                 continue
             source._slot = name
             if source.kind is None:
-                _check_columns(name, source, SOURCE_COLUMNS[name])
+                _check_columns(name, source, FEEDS[name])
         missing = [name for name, source in extra.items() if source.kind is None]
         if missing:
             raise ValueError(f"{missing[0]}.kind: missing required key (a source beside {list(SLOTS)} names its kind)")
