@@ -10,7 +10,7 @@ import pytest
 from openbooks.config import load_config
 from openbooks.errors import ConfigError
 from tests.conftest import base_config_data, deep_merge
-from openbooks.transforms import billing, calendar, cache, claims, efficiency, loaded_cost, pricing, waterfall
+from openbooks.transforms import billing, books, calendar, cache, claims, loaded_cost, pricing, waterfall
 
 pytestmark = pytest.mark.pure  # no flow, no command
 
@@ -185,7 +185,7 @@ def test_capacity_efficiency_and_cache_figures():
         "loaded_cost_usd": [3600.0], "prefill_node_hours": [60.0], "decode_node_hours": [120.0],
         "input_tokens": [216_000_000], "output_tokens": [43_200_000], "cache_hit_tokens": [36_000_000],
     })
-    got = day.select(efficiency.efficiency_columns()).row(0, named=True)
+    got = day.select(books.efficiency_columns()).row(0, named=True)
     assert got["idle_capacity_node_hours"] == 60 and got["idle_capacity_share"] == 0.25
     assert got["idle_capacity_usd"] == 960
     assert got["prefill_input_tokens_per_node_second"] == 1000  # 216M / (60 x 3600)

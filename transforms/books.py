@@ -18,7 +18,7 @@ from openbooks.transforms import (
     scenarios, statements, waterfall,
 )
 from openbooks.transforms.inputs import DayInputs
-from openbooks.transforms.ratios import cost_profit_margin, gross_margin
+from openbooks.transforms.figures import exprs
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,6 @@ def in_depth_daily(inputs: DayInputs, daily: pl.DataFrame, costed: pl.DataFrame,
                    listed: pl.DataFrame, billed: pl.DataFrame, breakdown: pl.DataFrame) -> pl.DataFrame:
     """``daily_economics`` with billed revenue, loaded cost, margins on them,
     capacity, efficiency and cache figures."""
-    gpu = pl.col("gpu_cost_usd")
     at_reference = priced.join(
         pricing.reference_prices(listed, card=inputs.card, reference_model=inputs.reference_model),
         on="hour_start", how="left",
@@ -113,16 +112,25 @@ def in_depth_daily(inputs: DayInputs, daily: pl.DataFrame, costed: pl.DataFrame,
             training_node_hours_credit_usd=pl.lit(cost.role_rental_usd(costed, inputs.hardware, ("training",))),
             cache_discount_usd=pl.lit(float(at_reference.select(cache.cache_discount_usd().sum()).item())),
         )
-        .with_columns(
-            billed_gross_margin=gross_margin(pl.col("billed_revenue_usd"), gpu),
-            loaded_cost_profit_margin=cost_profit_margin(pl.col("theoretical_revenue_usd"), pl.col("loaded_cost_usd")),
-            loaded_gross_margin=gross_margin(pl.col("theoretical_revenue_usd"), pl.col("loaded_cost_usd")),
-            billed_loaded_gross_margin=gross_margin(pl.col("billed_revenue_usd"), pl.col("loaded_cost_usd")),
-        )
-        .with_columns(efficiency.efficiency_columns())
+        .with_columns(exprs("billed_gross_margin", "loaded_cost_profit_margin", "loaded_gross_margin",
+                            "billed_loaded_gross_margin"))
+        .with_columns(efficiency_columns())
         .with_columns(cache.cache_columns(
             tokens_per_node_second=inputs.cache_tokens_per_node_second,
             gpus_per_node=cache_gpu["gpus_per_node"],
             rental_usd_per_gpu_hour=cache_gpu["rental_usd_per_gpu_hour"],
         ))
     )
+
+
+def efficiency_columns() -> list[pl.Expr]:
+    """The capacity and efficiency columns of ``daily_economics`` (the rates
+    among them from the figure catalogue, ``transforms/figures.py``)."""
+    return [
+        efficiency.idle_capacity_node_hours().alias("idle_capacity_node_hours"),
+        *exprs("idle_capacity_share"),
+        efficiency.idle_capacity_usd().alias("idle_capacity_usd"),
+        *exprs("prefill_input_tokens_per_node_second", "decode_output_tokens_per_node_second",
+               "cost_per_million_input_usd", "cost_per_million_output_usd",
+               "break_even_output_price_usd", "loaded_break_even_output_price_usd"),
+    ]

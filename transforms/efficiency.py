@@ -57,18 +57,3 @@ def decode_cost_usd(cost: str = "gpu_cost_usd") -> pl.Expr:
 def usd_per_million(usd: pl.Expr, tokens: str) -> pl.Expr:
     """USD per million tokens."""
     return _ratio(usd * 1_000_000, pl.col(tokens))
-
-
-def efficiency_columns(cost: str = "gpu_cost_usd") -> list[pl.Expr]:
-    """The capacity and efficiency columns of ``daily_economics``."""
-    return [
-        idle_capacity_node_hours().alias("idle_capacity_node_hours"),
-        idle_capacity_share().alias("idle_capacity_share"),
-        idle_capacity_usd().alias("idle_capacity_usd"),
-        split(tokens_per_node_second("input_tokens", "prefill_node_hours")).alias("prefill_input_tokens_per_node_second"),
-        split(tokens_per_node_second("output_tokens", "decode_node_hours")).alias("decode_output_tokens_per_node_second"),
-        usd_per_million(prefill_cost_usd(cost), "input_tokens").alias("cost_per_million_input_usd"),
-        usd_per_million(decode_cost_usd(cost), "output_tokens").alias("cost_per_million_output_usd"),
-        usd_per_million(pl.col(cost), "output_tokens").alias("break_even_output_price_usd"),
-        usd_per_million(pl.col("loaded_cost_usd"), "output_tokens").alias("loaded_break_even_output_price_usd"),
-    ]

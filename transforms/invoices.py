@@ -16,7 +16,8 @@ from __future__ import annotations
 import polars as pl
 
 from openbooks.transforms.cost import rental_usd
-from openbooks.transforms.ratios import cost_profit_margin, gross_margin, ratio
+from openbooks.transforms.figures import exprs
+from openbooks.transforms.ratios import ratio
 
 CHECK_COLUMNS = (
     "gpu_type", "node_hours", "gpu_hours", "node_log_cost_usd", "invoiced_node_hours", "invoiced_gpu_hours",
@@ -69,9 +70,5 @@ def invoiced_daily(daily: pl.DataFrame, invoices: pl.DataFrame | None) -> pl.Dat
     invoice) and the margins on it: theoretical revenue / invoiced − 1,
     (theoretical − invoiced) / theoretical, (billed − invoiced) / billed."""
     invoiced = None if invoices is None else float(invoices["billed_cost"].sum())
-    cost = pl.col("invoiced_gpu_cost_usd")
     return daily.with_columns(invoiced_gpu_cost_usd=pl.lit(invoiced, dtype=pl.Float64)).with_columns(
-        invoiced_cost_profit_margin=cost_profit_margin(pl.col("theoretical_revenue_usd"), cost),
-        invoiced_gross_margin=gross_margin(pl.col("theoretical_revenue_usd"), cost),
-        billed_invoiced_gross_margin=gross_margin(pl.col("billed_revenue_usd"), cost),
-    )
+        exprs("invoiced_cost_profit_margin", "invoiced_gross_margin", "billed_invoiced_gross_margin"))

@@ -12,8 +12,9 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from openbooks.transforms.efficiency import SECONDS_PER_HOUR, prefill_share
-from openbooks.transforms.ratios import cache_hit_rate, cost_profit_margin, gross_margin, ratio
+from openbooks.transforms.efficiency import prefill_share
+from openbooks.transforms.figures import FIGURES
+from openbooks.transforms.ratios import ratio
 
 SUMMED = (
     "hours", "node_hours", "gpu_hours", "gpu_cost_usd",
@@ -56,32 +57,8 @@ def period_sums(daily: pl.DataFrame) -> pl.DataFrame:
 
 
 def ratio_columns() -> list[pl.Expr]:
-    """The statement's ratios, each from the period's sums."""
-    theoretical, billed = pl.col("theoretical_revenue_usd"), pl.col("billed_revenue_usd")
-    gpu, loaded, prefill = pl.col("gpu_cost_usd"), pl.col("loaded_cost_usd"), pl.col("prefill_cost_usd")
-    invoiced = pl.col("invoiced_gpu_cost_usd")
-    return [
-        ratio(pl.col("node_hours"), pl.col("hours")).alias("avg_nodes"),
-        cache_hit_rate(pl.col("cache_hit_tokens"), pl.col("cache_miss_tokens")).alias("cache_hit_rate"),
-        cost_profit_margin(theoretical, gpu).alias("cost_profit_margin"),
-        gross_margin(theoretical, gpu).alias("gross_margin"),
-        gross_margin(billed, gpu).alias("billed_gross_margin"),
-        cost_profit_margin(theoretical, loaded).alias("loaded_cost_profit_margin"),
-        gross_margin(theoretical, loaded).alias("loaded_gross_margin"),
-        gross_margin(billed, loaded).alias("billed_loaded_gross_margin"),
-        cost_profit_margin(theoretical, invoiced).alias("invoiced_cost_profit_margin"),
-        gross_margin(theoretical, invoiced).alias("invoiced_gross_margin"),
-        gross_margin(billed, invoiced).alias("billed_invoiced_gross_margin"),
-        ratio(pl.col("idle_capacity_node_hours"), pl.col("peak_capacity_node_hours")).alias("idle_capacity_share"),
-        ratio(pl.col("input_tokens"), pl.col("prefill_node_hours") * SECONDS_PER_HOUR)
-        .alias("prefill_input_tokens_per_node_second"),
-        ratio(pl.col("output_tokens"), pl.col("decode_node_hours") * SECONDS_PER_HOUR)
-        .alias("decode_output_tokens_per_node_second"),
-        ratio(prefill * 1_000_000, pl.col("input_tokens")).alias("cost_per_million_input_usd"),
-        ratio((gpu - prefill) * 1_000_000, pl.col("output_tokens")).alias("cost_per_million_output_usd"),
-        ratio(gpu * 1_000_000, pl.col("output_tokens")).alias("break_even_output_price_usd"),
-        ratio(loaded * 1_000_000, pl.col("output_tokens")).alias("loaded_break_even_output_price_usd"),
-    ]
+    """The statement's rates and margins, each from the period's sums (the figure catalogue's)."""
+    return [figure.period_expr() for figure in FIGURES]
 
 
 def period_totals(daily: pl.DataFrame) -> pl.DataFrame:

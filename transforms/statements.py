@@ -12,7 +12,7 @@ from datetime import date, datetime
 import polars as pl
 
 from openbooks.transforms.capacity import ROLES, SERVING_ROLES
-from openbooks.transforms.ratios import cache_hit_rate, cost_profit_margin, gross_margin
+from openbooks.transforms.figures import exprs
 
 TOKEN_SUMS = ("cache_hit_tokens", "cache_miss_tokens", "output_tokens", "requests")
 
@@ -52,7 +52,6 @@ def hourly_economics(
         .join(coverage, on="hour_start", how="left")
         .with_columns(pl.col(zero_filled).fill_null(0))
         .with_columns(
-            avg_nodes=pl.col("node_hours") / pl.col("hours"),
             input_tokens=pl.col("cache_hit_tokens") + pl.col("cache_miss_tokens"),
             node_log_coverage=pl.col("covered_hours") / pl.col("hours"),
         )
@@ -63,12 +62,7 @@ def hourly_economics(
 
 
 def _rates() -> list[pl.Expr]:
-    revenue, cost = pl.col("theoretical_revenue_usd"), pl.col("gpu_cost_usd")
-    return [
-        cache_hit_rate(pl.col("cache_hit_tokens"), pl.col("cache_miss_tokens")).alias("cache_hit_rate"),
-        cost_profit_margin(revenue, cost).alias("cost_profit_margin"),
-        gross_margin(revenue, cost).alias("gross_margin"),
-    ]
+    return exprs("avg_nodes", "cache_hit_rate", "cost_profit_margin", "gross_margin")
 
 
 def daily_economics(
@@ -94,7 +88,6 @@ def daily_economics(
             day_start=pl.lit(day_start).dt.cast_time_unit("us"),
             day_end=pl.lit(day_end).dt.cast_time_unit("us"),
             peak_nodes=pl.lit(steps["nodes"].max() if steps.height else 0.0, dtype=pl.Float64),
-            avg_nodes=pl.col("node_hours") / pl.col("hours"),
             reference_model=pl.lit(reference_model),
         )
         .with_columns(_rates())

@@ -6,22 +6,23 @@ import html
 
 from openbooks.flows.report.day import DAILY, Day
 from openbooks.flows.report.format import Part, figure_rows, markdown_table
+from openbooks.transforms.figures import FIGURE
 
 TABLES = (DAILY,)
 
 FIGURES = (
     ("node_hours", "Node-hours (serving)", "{:,.2f}"),
     ("peak_nodes", "Peak nodes", "{:,.0f}"),
-    ("avg_nodes", "Average nodes", "{:,.2f}"),
+    FIGURE["avg_nodes"].shown,
     ("gpu_hours", "GPU-hours", "{:,.0f}"),
     ("gpu_cost_usd", "GPU cost (rental)", "${:,.0f}"),
     ("input_tokens", "Input tokens", "{:,}"),
     ("cache_hit_tokens", "  of which cache hits", "{:,}"),
-    ("cache_hit_rate", "Cache hit rate", "{:.2%}"),
+    FIGURE["cache_hit_rate"].shown,
     ("output_tokens", "Output tokens", "{:,}"),
     ("theoretical_revenue_usd", "Theoretical revenue", "${:,.0f}"),
-    ("cost_profit_margin", "Cost profit margin", "{:.0%}"),
-    ("gross_margin", "Gross margin", "{:.1%}"),
+    FIGURE["cost_profit_margin"].shown,
+    FIGURE["gross_margin"].shown,
 )
 
 

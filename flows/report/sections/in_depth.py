@@ -6,27 +6,28 @@ from __future__ import annotations
 
 from openbooks.flows.report.day import DAILY, WATERFALL, Day
 from openbooks.flows.report.format import Part, figure_rows, table_part
+from openbooks.transforms.figures import FIGURE
 
 TABLES = (DAILY,)
 
 IN_DEPTH_FIGURES = (
     ("billed_revenue_usd", "Billed revenue", "${:,.0f}"),
-    ("billed_gross_margin", "Gross margin, billed, on GPU cost", "{:.1%}"),
+    FIGURE["billed_gross_margin"].shown,
     ("loaded_cost_usd", "Fully loaded cost", "${:,.0f}"),
-    ("loaded_cost_profit_margin", "Cost profit margin, fully loaded", "{:.0%}"),
-    ("loaded_gross_margin", "Gross margin, fully loaded", "{:.1%}"),
-    ("billed_loaded_gross_margin", "Gross margin, billed, fully loaded", "{:.1%}"),
+    FIGURE["loaded_cost_profit_margin"].shown,
+    FIGURE["loaded_gross_margin"].shown,
+    FIGURE["billed_loaded_gross_margin"].shown,
     ("idle_capacity_node_hours", "Idle capacity against the peak (node-hours)", "{:,.0f}"),
-    ("idle_capacity_share", "  share of peak capacity", "{:.1%}"),
+    FIGURE["idle_capacity_share"].shown,
     ("idle_capacity_usd", "  at rental", "${:,.0f}"),
     ("training_node_hours", "Node-hours lent to training", "{:,.0f}"),
     ("training_node_hours_credit_usd", "  credited at rental", "${:,.0f}"),
-    ("prefill_input_tokens_per_node_second", "Input tokens/s per prefill node", "{:,.0f}"),
-    ("decode_output_tokens_per_node_second", "Output tokens/s per decode node", "{:,.0f}"),
-    ("cost_per_million_input_usd", "GPU cost per million input tokens", "${:,.4f}"),
-    ("cost_per_million_output_usd", "GPU cost per million output tokens", "${:,.4f}"),
-    ("break_even_output_price_usd", "Break-even output price (GPU cost)", "${:,.4f}"),
-    ("loaded_break_even_output_price_usd", "Break-even output price (fully loaded)", "${:,.4f}"),
+    FIGURE["prefill_input_tokens_per_node_second"].shown,
+    FIGURE["decode_output_tokens_per_node_second"].shown,
+    FIGURE["cost_per_million_input_usd"].shown,
+    FIGURE["cost_per_million_output_usd"].shown,
+    FIGURE["break_even_output_price_usd"].shown,
+    FIGURE["loaded_break_even_output_price_usd"].shown,
     ("cache_discount_usd", "Revenue given up by the cache discount", "${:,.0f}"),
     ("cache_saved_node_hours", "Prefill node-hours saved by cache hits", "{:,.0f}"),
     ("cache_saved_gpu_hours", "  GPU-hours", "{:,.0f}"),

@@ -2,34 +2,35 @@
 
 from __future__ import annotations
 
-from openbooks.flows.store.schema.table import DAY, MARGINS, NOT_SPLIT, ROLE_HOURS, RUN_ID, TOKENS, Table, column
+from openbooks.flows.store.schema.table import DAY, MARGINS, ROLE_HOURS, RUN_ID, TOKENS, Table, column, figure_column
+from openbooks.transforms.figures import NOT_SPLIT
 
 IN_DEPTH = (
     column("billed_revenue_usd", "DOUBLE", "billable channels, each model at its own price, time-of-day rules applied"),
-    column("billed_gross_margin", "DOUBLE", "(billed revenue - GPU cost) / billed revenue"),
+    figure_column("billed_gross_margin"),
     column("loaded_cost_usd", "DOUBLE", "fully loaded cost: the sum of cost_breakdown's lines"),
-    column("loaded_cost_profit_margin", "DOUBLE", "theoretical revenue / fully loaded cost - 1"),
-    column("loaded_gross_margin", "DOUBLE", "(theoretical revenue - fully loaded cost) / theoretical revenue"),
-    column("billed_loaded_gross_margin", "DOUBLE", "(billed revenue - fully loaded cost) / billed revenue"),
+    figure_column("loaded_cost_profit_margin"),
+    figure_column("loaded_gross_margin"),
+    figure_column("billed_loaded_gross_margin"),
     column("idle_capacity_node_hours", "DOUBLE", "peak nodes x hours - serving node-hours"),
-    column("idle_capacity_share", "DOUBLE", "idle capacity / (peak nodes x hours)"),
+    figure_column("idle_capacity_share"),
     column("idle_capacity_usd", "DOUBLE", "idle capacity at rental (GPU cost per serving node-hour)"),
     column("training_node_hours_credit_usd", "DOUBLE", "node-hours lent to training, at rental (internal transfer)"),
-    column("prefill_input_tokens_per_node_second", "DOUBLE", "input tokens / (prefill node-hours x 3,600)" + NOT_SPLIT),
-    column("decode_output_tokens_per_node_second", "DOUBLE", "output tokens / (decode node-hours x 3,600)" + NOT_SPLIT),
-    column("cost_per_million_input_usd", "DOUBLE", "GPU cost x prefill share of node-hours / input tokens x 10^6" + NOT_SPLIT),
-    column("cost_per_million_output_usd", "DOUBLE", "GPU cost x decode share of node-hours / output tokens x 10^6" + NOT_SPLIT),
-    column("break_even_output_price_usd", "DOUBLE", "output price per million that alone covers GPU cost"),
-    column("loaded_break_even_output_price_usd", "DOUBLE", "output price per million that alone covers loaded cost"),
+    figure_column("prefill_input_tokens_per_node_second"),
+    figure_column("decode_output_tokens_per_node_second"),
+    figure_column("cost_per_million_input_usd"),
+    figure_column("cost_per_million_output_usd"),
+    figure_column("break_even_output_price_usd"),
+    figure_column("loaded_break_even_output_price_usd"),
     column("cache_discount_usd", "DOUBLE", "revenue given up by the cache discount: hits x (miss - hit price), reference price"),
     column("cache_saved_node_hours", "DOUBLE", "prefill node-hours cache hits saved (hits / declared prefill throughput)" + NOT_SPLIT),
     column("cache_saved_gpu_hours", "DOUBLE", "cache_saved_node_hours x GPUs per node"),
     column("cache_saved_usd", "DOUBLE", "cache_saved_gpu_hours at rental"),
     column("invoiced_gpu_cost_usd", "DOUBLE", "GPU instance charges billed for the day (a FOCUS invoice's BilledCost, "
        "every role); null without an invoice (see gpu_cost_check)"),
-    column("invoiced_cost_profit_margin", "DOUBLE", "theoretical revenue / invoiced GPU cost - 1"),
-    column("invoiced_gross_margin", "DOUBLE", "(theoretical revenue - invoiced GPU cost) / theoretical revenue"),
-    column("billed_invoiced_gross_margin", "DOUBLE", "(billed revenue - invoiced GPU cost) / billed revenue"),
+    figure_column("invoiced_cost_profit_margin"),
+    figure_column("invoiced_gross_margin"),
+    figure_column("billed_invoiced_gross_margin"),
 )
 
 DAILY_ECONOMICS = Table(
@@ -43,7 +44,7 @@ DAILY_ECONOMICS = Table(
         column("node_hours", "DOUBLE", "serving node-hours (prefill, decode, idle, serving)", True),
         column("gpu_hours", "DOUBLE", "serving GPU-hours", True),
         column("peak_nodes", "DOUBLE", "most serving nodes at any moment", True),
-        column("avg_nodes", "DOUBLE", "node_hours / hours", True),
+        figure_column("avg_nodes", True),
         column("gpu_cost_usd", "DOUBLE", "serving GPU-hours at the rental price", True),
         *TOKENS,
         column("reference_model", "VARCHAR", "model whose list price prices theoretical revenue"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openbooks.transforms.capacity import ROLES
+from openbooks.transforms.figures import FIGURE
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ def column(name: str, type_: str, description: str, not_null: bool = False) -> C
     return Column(name, type_, description, not_null)
 
 
+def figure_column(name: str, not_null: bool = False) -> Column:
+    """A rate or margin of the books, described by its entry in the figure catalogue (``transforms/figures.py``)."""
+    return Column(name, "DOUBLE", FIGURE[name].description, not_null)
+
+
 DAY = column("day", "DATE", "business day, named by the date it starts on", True)
 RUN_ID = column("run_id", "VARCHAR", "the run that published this row (see run_log)", True)
 TOKENS = (
@@ -47,14 +53,11 @@ TOKENS = (
     column("cache_miss_tokens", "BIGINT", "input tokens computed afresh"),
     column("output_tokens", "BIGINT", "output tokens"),
     column("requests", "BIGINT", "requests"),
-    column("cache_hit_rate", "DOUBLE", "cache_hit_tokens / input_tokens"),
+    figure_column("cache_hit_rate"),
 )
-# Figures that need the prefill/decode split are null on a day (or model) with
-# serving node-hours: prefill and decode share those GPUs, so no split is known.
-NOT_SPLIT = "; null (not split) with serving node-hours (prefill and decode on the same GPUs)"
 ROLE_HOURS = tuple(column(f"{role}_node_hours", "DOUBLE", f"node-hours in role {role}") for role in ROLES)
 MARGINS = (
     column("theoretical_revenue_usd", "DOUBLE", "every token at the reference model's list price"),
-    column("cost_profit_margin", "DOUBLE", "theoretical revenue / GPU cost - 1 (5.45 = 545%)"),
-    column("gross_margin", "DOUBLE", "(theoretical revenue - GPU cost) / theoretical revenue"),
+    figure_column("cost_profit_margin"),
+    figure_column("gross_margin"),
 )
