@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
+from openbooks.config.frames import price_change_hours
 from openbooks.flows.stages import compute
 from openbooks.flows.sources.request_times import RequestOptions, local_sql
 from openbooks.flows.sources.requests import aggregate_requests
@@ -52,7 +53,7 @@ def write_project(project, requests_path: str, options: dict | None = None):
 def scan(config, path):
     window = compute.day_window(config, DAY)
     return aggregate_requests(config, [path], day_start=window.start, day_end=window.end, hours=window.hours,
-                              priced_models=PRICED, price_change_hours=compute.price_change_hours(config, window),
+                              priced_models=PRICED, price_change_hours=price_change_hours(config, window.day, window.start, window.end),
                               scoped_to_day=True)
 
 

@@ -8,6 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from openbooks.config.frames import price_change_hours
 from openbooks.flows.stages import compute
 from openbooks.flows.daily import daily_books
 from openbooks.flows.sources.requests import aggregate_requests
@@ -122,7 +123,7 @@ def test_rows_in_time_order_are_scanned_by_price_period_to_the_same_sums(project
     config = project.config
     window = compute.day_window(config, DAY)
     options = dict(day_start=window.start, day_end=window.end, hours=window.hours, priced_models=sorted(PRICES),
-                   price_change_hours=compute.price_change_hours(config, window), scoped_to_day=True)
+                   price_change_hours=price_change_hours(config, window.day, window.start, window.end), scoped_to_day=True)
     ordered_path = folder / "part-0000.parquet"
     shuffled_path = project.root / "shuffled.parquet"
 

@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 import yaml
 
+from openbooks.config.frames import price_change_hours
 from openbooks.flows.daily import daily_books
 from openbooks.flows.admin.project_check import check_project
 from openbooks.flows.sources.registry import kind_for, kinds
@@ -105,7 +106,7 @@ def test_request_rows_from_a_frame_aggregate_as_the_files_do(project):
     window = compute.day_window(config, DAY)
     card = config.price_book.cards[config.price_book.card]
     scope = DayScope(window.start, window.end, window.hours, sorted(card.models),
-                     compute.price_change_hours(config, window), True)
+                     price_change_hours(config, window.day, window.start, window.end), True)
     paths = sorted(folder.glob("*.parquet"))
     from_files = aggregate_requests(config, paths, day_start=scope.start, day_end=scope.end, hours=scope.hours,
                                     priced_models=scope.priced_models, price_change_hours=scope.price_change_hours,

@@ -132,10 +132,10 @@ def month_forecast(days: pl.DataFrame | None, of: Period) -> pl.DataFrame:
     first, last = forecast.month_of(of.start)
     if days is None or (of.start, of.end) != (first, last):
         return pl.DataFrame()
-    published = days.filter(pl.col("day").is_between(first, last))
-    if published.is_empty() or published.height == of.days:
+    so_far = days.filter(pl.col("day").is_between(first, last))
+    if so_far.is_empty() or so_far.height == of.days:
         return pl.DataFrame()
-    return forecast.forecast(days, first, last, published["day"].max())
+    return forecast.forecast(days, first, last, so_far["day"].max())
 
 
 def period_statement(config: Config, of: Period, *, read_only: bool = True) -> Statement:
