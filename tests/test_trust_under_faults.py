@@ -648,6 +648,46 @@ def test_the_prefect_api_going_away_after_publishing_is_one_line_not_a_failure(p
     assert "2025-02-27 was published (run " in out and out.count("\n") == 1
 
 
+def test_the_local_prefect_api_killed_mid_run_is_one_line_and_the_published_day_exit_0(project, tmp_path):
+    """Issue 24 §4, for real: the project's own local Prefect server (``openbooks
+    server start``) is SIGKILLed as the run starts. The run goes on and
+    publishes; the command says so in one line, exit 0, with no Prefect ERROR
+    line and no two minutes of Prefect's retries."""
+    from openbooks.flows.prefect_api import read_state, state_dir
+    from openbooks.flows.prefect_server import alive, stop_group
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               COLUMNS="250")
+    command = [sys.executable, "-m", "openbooks.cli"]
+    config = ["--config", str(project.config_path)]
+    try:
+        started = subprocess.run([*command, "server", "start", *config], env=env, capture_output=True, text=True,
+                                 timeout=600)
+        assert started.returncode == 0, started.stderr
+        server = read_state(state_dir(project.config))
+        proc = subprocess.Popen([*command, "run", "--date", "2025-02-27", *config], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _wait_for_running(project.config, proc)
+        os.killpg(server.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        out, err = proc.communicate(timeout=300)
+        assert time.monotonic() - killed < 60, (out, err)  # Prefect's retries alone took over two minutes
+    finally:
+        server = read_state(state_dir(project.config))
+        if server is not None and alive(server.pid):
+            stop_group(server.pid)
+    assert proc.returncode == 0, (out, err)
+    assert "ERROR" not in err and "Traceback" not in err and "ConnectError" not in err, err
+    [line] = out.splitlines()
+    assert line.startswith("warning: the Prefect API went away during the run ("), line
+    assert "2025-02-27 was published (run " in line and line.endswith("its Prefect run record is incomplete")
+    assert published(project.config, "SELECT status FROM run_log") == [("published",)]
+    [(gpu_cost,)] = published(project.config, "SELECT gpu_cost_usd FROM daily_economics")
+    assert round(gpu_cost) == 87072
+    assert (project.root / "reports" / "2025-02-27.html").exists()
+
+
 def test_a_huge_slurm_gpu_count_is_a_problem_of_its_row_not_of_the_results():
     """Issue 24 §1: gres/gpu=2^70 was caught only by the results suite."""
     from openbooks.flows.sources.limits import MAX_GPUS_PER_ROW
