@@ -280,6 +280,33 @@ def test_ctrl_c_interrupts_a_long_query_every_time(project):
         assert "error: interrupted (Ctrl-C or SIGTERM)" in err
 
 
+def test_a_forgotten_long_query_makes_a_run_say_so_not_another_writer(project):
+    """Issue 24 §5: a long ``openbooks query`` left running made a run fail
+    with a misleading "another process is writing": the line names the query
+    and how to end it; nothing is published, the query is not disturbed."""
+    from openbooks.flows.warehouse import ensure_schema, session
+
+    with session(project.config) as con:
+        ensure_schema(con)
+    query = subprocess.Popen([sys.executable, "-m", "openbooks.cli", "query", "--config", str(project.config_path),
+                              "SELECT count(*) FROM range(1000000000000) a WHERE a % 7 = 3"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(8)
+        assert query.poll() is None, query.communicate()
+        env = {**os.environ, "OPENBOOKS__WAREHOUSE__LOCK_TIMEOUT_SECONDS": "2", "COLUMNS": "250"}
+        done = subprocess.run([sys.executable, "-m", "openbooks.cli", "run", "--date", "2025-02-27",
+                               "--config", str(project.config_path)], env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert query.poll() is None  # the query goes on
+    finally:
+        query.send_signal(signal.SIGINT)
+        query.communicate(timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "an `openbooks query` is still reading it; try again shortly, or stop that query" in done.stderr
+    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
+
+
 # 5. The query sandbox.
 
 SAMPLES = {  # one statement of each type DuckDB's parser gives, and whether openbooks query runs it
@@ -587,9 +614,58 @@ def test_only_failed_says_which_later_days_anomaly_history_is_stale(project):
     assert stale_anomaly_days(project.config, [DayOutcome(d, "published") for d in days]) == []
 
 
-def test_serve_stops_on_ctrl_c_without_a_traceback(project, tmp_path):
+def test_only_failed_names_the_stale_later_days_and_its_command_recomputes_them(tmp_path, monkeypatch, capsys):
+    """Issue 24 §7, through the command line: a day fixed with ``--only-failed``
+    enters the trailing window of the later published days, whose anomalies
+    (staged, validated and published with each day, in its report and its
+    webhook post) were found without it. They are not rewritten behind the
+    user's back (each day's partition changes only by a run of that day); the
+    command names them and the command that re-runs them, and that command
+    gives them the anomalies a run without the failure would have given."""
+    sensitive = {"anomalies": {"threshold_points": 1e-9, "threshold_relative": 1e-9}}  # every move is one
+    days = ["2025-02-24", "2025-02-25", "2025-02-26", "2025-02-27"]
+    clean = Project(tmp_path / "clean")
+    clean.copy_sample(days=days)
+    clean.write_config({**sensitive, "sources": {s: {"path": str(tmp_path / "clean" / "input" / s / "{date}.csv")}
+                                                 for s in ("node_log", "token_counts")}})
+    project = Project(tmp_path / "faulty")
+    project.copy_sample(days=days)
+    config = project.write_config({**sensitive, "sources": {
+        s: {"path": str(tmp_path / "faulty" / "input" / s / "{date}.csv")} for s in ("node_log", "token_counts")}})
+    token_file = tmp_path / "faulty" / "input" / "token_counts" / "2025-02-26.csv"
+    good = token_file.read_bytes()
+    token_file.write_text("not,a,token,file\n")
+    span = ["--start", days[0], "--end", days[-1]]
+    assert openbooks(monkeypatch, capsys, "backfill", *span, "--config", str(clean.config_path)).code == 0
+    assert openbooks(monkeypatch, capsys, "backfill", *span, "--config", str(project.config_path)).code == 1
+    anomalies = "SELECT figure, value, median, window_days FROM anomalies WHERE day = '2025-02-27' ORDER BY figure"
+    assert published(config, anomalies) != published(clean.config, anomalies)  # found without 2025-02-26
+
+    token_file.write_bytes(good)
+    done = openbooks(monkeypatch, capsys, "backfill", *span, "--only-failed", "--config", str(project.config_path))
+    assert done.code == 0, done.err
+    note = [line for line in done.out.splitlines() if line.startswith("note: ")]
+    assert note == ["note: 1 later published day(s), 2025-02-27 to 2025-02-27, had their anomalies found without "
+                    "the day(s) just fixed; recompute them with: openbooks backfill --start 2025-02-27 "
+                    "--end 2025-02-27"], done.out
+    assert published(config, anomalies) != published(clean.config, anomalies)  # said, not rewritten unasked
+
+    done = openbooks(monkeypatch, capsys, "backfill", "--start", "2025-02-27", "--end", "2025-02-27",
+                     "--config", str(project.config_path))
+    assert done.code == 0, done.err
+    assert published(config, anomalies) == published(clean.config, anomalies)
+    from openbooks.flows.report.anomalies import published_lines
+
+    report = (tmp_path / "faulty" / "reports" / "2025-02-27.md").read_text()
+    lines = published_lines(clean.config, DAY)
+    assert lines and all(line.removeprefix("2025-02-27 ") in report for line in lines), report
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_stops_on_ctrl_c_without_a_traceback(project, tmp_path, sig):
     """Issue 24 §4: ``serve`` printed a KeyboardInterrupt traceback on
-    Ctrl-C. The terminal's Ctrl-C goes to the whole foreground group."""
+    Ctrl-C. The terminal's Ctrl-C goes to the whole foreground group; a
+    service manager's SIGTERM too (systemd's default KillMode)."""
     from openbooks.flows.prefect_server import stop_group
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -606,8 +682,10 @@ def test_serve_stops_on_ctrl_c_without_a_traceback(project, tmp_path):
             assert process.poll() is None, log.read_text()
             time.sleep(0.5)
         time.sleep(3)
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, sig)
+        sent = time.monotonic()
         process.wait(timeout=90)
+        assert time.monotonic() - sent < 30, log.read_text()
         assert "Traceback" not in log.read_text() and "KeyboardInterrupt" not in log.read_text(), log.read_text()
     finally:
         if process.poll() is None:
