@@ -614,7 +614,7 @@ def test_only_failed_says_which_later_days_anomaly_history_is_stale(project):
     assert stale_anomaly_days(project.config, [DayOutcome(d, "published") for d in days]) == []
 
 
-def test_only_failed_names_the_stale_later_days_and_its_command_recomputes_them(tmp_path, monkeypatch, capsys):
+def test_only_failed_names_the_stale_later_days_and_its_command_recomputes_them(tmp_path):
     """Issue 24 §7, through the command line: a day fixed with ``--only-failed``
     enters the trailing window of the later published days, whose anomalies
     (staged, validated and published with each day, in its report and its
@@ -622,7 +622,7 @@ def test_only_failed_names_the_stale_later_days_and_its_command_recomputes_them(
     user's back (each day's partition changes only by a run of that day); the
     command names them and the command that re-runs them, and that command
     gives them the anomalies a run without the failure would have given."""
-    sensitive = {"anomalies": {"threshold_points": 1e-9, "threshold_relative": 1e-9}}  # every move is one
+    sensitive = {"anomalies": {"threshold_points": 1e-9, "threshold_relative": 1e-9, "min_days": 1}}  # every move
     days = ["2025-02-24", "2025-02-25", "2025-02-26", "2025-02-27"]
     clean = Project(tmp_path / "clean")
     clean.copy_sample(days=days)
@@ -636,23 +636,27 @@ def test_only_failed_names_the_stale_later_days_and_its_command_recomputes_them(
     good = token_file.read_bytes()
     token_file.write_text("not,a,token,file\n")
     span = ["--start", days[0], "--end", days[-1]]
-    assert openbooks(monkeypatch, capsys, "backfill", *span, "--config", str(clean.config_path)).code == 0
-    assert openbooks(monkeypatch, capsys, "backfill", *span, "--config", str(project.config_path)).code == 1
+
+    def backfill(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "openbooks.cli", "backfill", *args], capture_output=True,
+                              text=True, env={**os.environ, "COLUMNS": "250"}, timeout=600)
+
+    assert backfill(*span, "--config", str(clean.config_path)).returncode == 0
+    assert backfill(*span, "--config", str(project.config_path)).returncode == 1
     anomalies = "SELECT figure, value, median, window_days FROM anomalies WHERE day = '2025-02-27' ORDER BY figure"
     assert published(config, anomalies) != published(clean.config, anomalies)  # found without 2025-02-26
 
     token_file.write_bytes(good)
-    done = openbooks(monkeypatch, capsys, "backfill", *span, "--only-failed", "--config", str(project.config_path))
-    assert done.code == 0, done.err
-    note = [line for line in done.out.splitlines() if line.startswith("note: ")]
+    done = backfill(*span, "--only-failed", "--config", str(project.config_path))
+    assert done.returncode == 0, done.stderr
+    note = [line for line in done.stdout.splitlines() if line.startswith("note: ")]
     assert note == ["note: 1 later published day(s), 2025-02-27 to 2025-02-27, had their anomalies found without "
                     "the day(s) just fixed; recompute them with: openbooks backfill --start 2025-02-27 "
-                    "--end 2025-02-27"], done.out
+                    "--end 2025-02-27"], done.stdout
     assert published(config, anomalies) != published(clean.config, anomalies)  # said, not rewritten unasked
 
-    done = openbooks(monkeypatch, capsys, "backfill", "--start", "2025-02-27", "--end", "2025-02-27",
-                     "--config", str(project.config_path))
-    assert done.code == 0, done.err
+    done = backfill("--start", "2025-02-27", "--end", "2025-02-27", "--config", str(project.config_path))
+    assert done.returncode == 0, done.stderr
     assert published(config, anomalies) == published(clean.config, anomalies)
     from openbooks.flows.report.anomalies import published_lines
 
