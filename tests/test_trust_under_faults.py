@@ -141,6 +141,80 @@ def test_a_problem_of_a_series_read_by_url_is_quarantined_under_its_source():
     assert row.source_file == "sources.token_counts"
 
 
+class _PrometheusAnswering:
+    """A loopback HTTP server answering every instant query as Prometheus
+    does (``/api/v1/query``, a range selector: a matrix), one series of the
+    queried metric sampled each minute over the business day, one sample
+    ``value`` (Prometheus writes samples as strings: ``"NaN"``, ``"+Inf"``;
+    https://prometheus.io/docs/prometheus/latest/querying/api/#expression-query-result-formats)."""
+
+    def __init__(self, value: str, labels: dict[str, str] | None = None, body: bytes | None = None) -> None:
+        import http.server
+        import threading
+        import urllib.parse
+
+        def answer(path: str) -> bytes:
+            metric = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["query"][0].split("{")[0]
+            series = {"metric": {"__name__": metric, **({"model_name": "deepseek-r1", "pod": "a"}
+                                                        if labels is None else labels)},
+                      "values": [[1740628800 - 600 + 60 * i, value if i == 700 else str(i)] for i in range(1452)]}
+            return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [series]}}).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server hook's name
+                sent = body if body is not None else answer(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(sent)))
+                self.end_headers()
+                self.wfile.write(sent)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("value, labels, body, said, quarantined", [
+    ("1e300", None, None, "expected values of the column types (counts below 2^63, finite numbers)", False),
+    (str(2 ** 70), None, None, "expected values of the column types (counts below 2^63, finite numbers)", False),
+    ("NaN", None, None, "expected a whole, non-negative counter value, got 'nan at 2025-02-27T15:30:00+00:00'", True),
+    ("+Inf", None, None, "expected a whole, non-negative counter value, got 'inf at 2025-02-27T15:30:00+00:00'", True),
+    ("1", {}, None, "vllm:prompt_tokens_total{}: expected a 'model_name' label naming the model", True),
+    ("1", None, b'{"status": "success", "data": {"resultType": "matr', "cannot read Prometheus at", False),
+    ("1", None, b"[" * 100_000 + b"]" * 100_000, "expected JSON nested at most 512 levels deep", False),
+], ids=["1e300", "2^70", "NaN", "Inf", "unlabelled", "truncated", "nested"])
+def test_a_bad_prometheus_answer_read_by_url_is_a_line_naming_the_source(project, value, labels, body, said,
+                                                                          quarantined):
+    """Issue 24 §1, through the real flow: counts of 2^70 or 1e300, NaN, Inf,
+    an unlabelled series, a truncated or deeply nested answer read from a
+    Prometheus by URL were Polars cast errors, ``JSONDecodeError``,
+    ``RecursionError`` or ``ConstraintException: NOT NULL … quarantine.source_file``."""
+    from openbooks.flows.daily import daily_books
+
+    server = _PrometheusAnswering(value, labels, body)
+    try:
+        data = base_config_data()
+        data["sources"]["token_counts"] = {"kind": "prometheus", "options": {"url": server.url, "timeout_seconds": 5}}
+        project.write_config(replace=data)
+        with pytest.raises(OpenbooksError) as info:
+            daily_books(DAY, str(project.config_path))
+    finally:
+        server.close()
+    lines = str(info.value).splitlines()
+    assert all(line.startswith("sources.token_counts") for line in lines), lines  # one line a series at most
+    assert said in lines[0], lines
+    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
+    kept = published(project.config, "SELECT DISTINCT source_file FROM quarantine")
+    assert kept == ([("sources.token_counts",)] if quarantined else []), kept
+
+
 # 3. Secrets never printed or stored.
 
 def test_redact_takes_out_user_info_query_keys_dsn_passwords_and_tokens():
@@ -622,7 +696,7 @@ def test_only_failed_names_the_stale_later_days_and_its_command_recomputes_them(
     user's back (each day's partition changes only by a run of that day); the
     command names them and the command that re-runs them, and that command
     gives them the anomalies a run without the failure would have given."""
-    sensitive = {"anomalies": {"threshold_points": 1e-9, "threshold_relative": 1e-9, "min_days": 1}}  # every move
+    sensitive = {"anomalies": {"threshold_points": 1e-9, "threshold_relative": 1e-9, "min_days": 1}}
     days = ["2025-02-24", "2025-02-25", "2025-02-26", "2025-02-27"]
     clean = Project(tmp_path / "clean")
     clean.copy_sample(days=days)
