@@ -71,6 +71,46 @@ def test_a_2gb_sparse_file_of_zeros_is_refused_before_it_is_read(tmp_path):
     assert time.monotonic() - started < 120, message
 
 
+def _sparse(path: Path) -> Path:
+    with open(path, "r+b") as handle:
+        handle.truncate(0)
+        handle.truncate(2 * GIB)  # sparse: no disk used
+    return path
+
+
+@pytest.mark.parametrize("kind", ["slurm_sacct", "focus", "litellm export", "prometheus file"])
+def test_a_2gb_sparse_file_of_each_kind_that_grew_until_killed_is_refused(tmp_path, kind):
+    """Issue 24 §2: the four kinds the probe saw grow until the process was
+    killed for memory (Slurm, FOCUS, a LiteLLM export, a Prometheus file):
+    each refused from the file's first block, through the real flow."""
+    from tests.fleet_project import fleet_project
+
+    if kind == "slurm_sacct":
+        from tests.test_source_slurm_sacct import SOURCE, WITH_STEPS
+
+        project, copy = fleet_project(tmp_path, WITH_STEPS, SOURCE)
+    elif kind == "focus":
+        from tests.test_source_focus import FIXTURE, OPTIONS
+
+        project, copy = fleet_project(tmp_path, FIXTURE, {"kind": "focus", "path": FIXTURE.name, "options": OPTIONS})
+    else:
+        copy = tmp_path / "input" / ("spend_logs_2025-02-27.csv" if kind == "litellm export" else "pod-a.prom")
+        copy.parent.mkdir(parents=True)
+        copy.write_text("x\n")
+        data = base_config_data()
+        if kind == "litellm export":
+            del data["sources"]["token_counts"]  # every token of the day comes from LiteLLM
+            data["sources"]["requests"] = {"kind": "litellm", "path": str(copy.parent / "spend_logs_{date}.csv")}
+        else:
+            data["sources"]["token_counts"] = {"kind": "prometheus", "path": str(copy.parent / "*.prom")}
+        project = Project(tmp_path)
+        project.write_config(replace=data)
+    _sparse(copy)
+    started = time.monotonic()
+    message = _fails_one_line(project, f"{copy.name} byte 1: a NUL byte (expected a text file, got binary data)")
+    assert time.monotonic() - started < 120, message
+
+
 def test_a_file_larger_than_max_file_bytes_is_refused_naming_the_limit(tmp_path):
     """Issue 24 §2: ``sources.<name>.max_file_bytes`` (default 4 GiB) bounds every file."""
     from openbooks.flows.sources.files import DEFAULT_MAX_FILE_BYTES, day_files
