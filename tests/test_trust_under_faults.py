@@ -171,6 +171,50 @@ def test_deeply_nested_json_in_a_source_is_one_line_through_the_real_flow(tmp_pa
     assert "RecursionError" not in message or "expected" in message
 
 
+@pytest.mark.parametrize("count", [str(2 ** 70), "1e300"])
+@pytest.mark.parametrize("kind", ["openai usage page", "openai usage export", "litellm export"])
+def test_a_count_of_2_70_or_1e300_is_a_problem_of_its_row_naming_file_line_and_column(project, tmp_path, kind,
+                                                                                      count):
+    """Issue 24 §1: counts of 2^70 or 1e300 in the new kinds were Polars
+    overflow and cast errors naming no row; now the row's problem:
+    ``<file> line N column <field>: expected … below 2^63`` (a float
+    in a JSON page: ``expected a whole, non-negative number``)."""
+    import csv
+
+    from openbooks.flows.sources.litellm import LiteLLMOptions, requests_of_day
+    from openbooks.flows.sources.openai_usage import OpenAIUsageOptions
+    from tests.test_source_litellm import EXPORT as LITELLM_EXPORT
+    from tests.test_source_litellm import day_request
+    from tests.test_source_openai_usage import EXPORT as USAGE_EXPORT
+    from tests.test_source_openai_usage import FIXTURES, read
+
+    target = tmp_path / "input.json"
+    if kind == "openai usage page":
+        page = json.loads((FIXTURES / "usage_completions_2025-02-27_page1.json").read_text())
+        for bucket in page["data"]:
+            for result in bucket["results"]:
+                result["input_tokens"] = json.loads(count)
+        target.write_text(json.dumps(page))
+    else:
+        target = tmp_path / "input.csv"
+        source, field = (USAGE_EXPORT, "input_tokens") if kind == "openai usage export" else \
+            (LITELLM_EXPORT, "prompt_tokens")
+        rows = list(csv.DictReader(open(source, newline="")))
+        rows[1][field] = count
+        with open(target, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    if kind == "litellm export":
+        result = requests_of_day(day_request(project.config, LiteLLMOptions(), target))
+    else:
+        result = read(project.config, target, OpenAIUsageOptions())
+    said = [problem.message() for problem in result.problems]
+    assert said and all(" line " in line and " column " in line and
+                        ("below 2^63" in line or "expected a whole, non-negative number" in line) for line in said), said
+    assert all(line.count("\n") == 0 for line in said)
+
+
 def test_a_problem_of_a_series_read_by_url_is_quarantined_under_its_source():
     """Issue 24 §1: a NaN or unlabelled series read by URL has no file:
     ``quarantine.source_file`` is NOT NULL, so the source stands in."""
