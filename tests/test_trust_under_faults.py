@@ -215,6 +215,17 @@ def test_a_count_of_2_70_or_1e300_is_a_problem_of_its_row_naming_file_line_and_c
     assert all(line.count("\n") == 0 for line in said)
 
 
+@pytest.mark.parametrize("count", [str(2 ** 70), "1e300"])
+def test_a_focus_consumed_quantity_of_2_70_or_1e300_is_a_problem_of_its_row(project, count):
+    """Issue 24 §1: a FOCUS usage row of 2^70 or 1e300 instance-hours passed
+    the reader (more GPUs than any cluster holds); now its row's problem."""
+    from tests.test_source_focus import FIXTURE, _edit, _result
+
+    [problem] = _result(project.config, FIXTURE, _edit(FIXTURE.read_text(), 10, "ConsumedQuantity", count)).problems
+    assert (problem.line, problem.column, problem.value) == (10, "ConsumedQuantity", count)
+    assert problem.expected == "instance-hours of at most 1,000,000 GPUs over the charge period"
+
+
 def test_a_problem_of_a_series_read_by_url_is_quarantined_under_its_source():
     """Issue 24 §1: a NaN or unlabelled series read by URL has no file:
     ``quarantine.source_file`` is NOT NULL, so the source stands in."""
