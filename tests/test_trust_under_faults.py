@@ -665,6 +665,40 @@ def test_a_missing_or_stale_report_of_a_published_day_is_rewritten_by_the_next_r
     assert markdown.read_bytes() == before  # a current report is left as it is
 
 
+def test_a_report_not_written_for_a_full_disk_is_written_by_the_next_run(project, tmp_path):
+    """Issue 24 §7, on a real full disk (a tmpfs): the day publishes (its
+    books are in the warehouse), the report cannot be written and the command
+    says so (exit 1); once there is room, the next run, finding the books
+    unchanged, writes the missing report."""
+    from openbooks.flows.report import report_paths
+    from tests.cli_helpers import openbooks_process
+    from tests.test_write_errors import fill, point
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True,
+                             text=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs to make a full disk: {mounted.stderr.strip()}")
+    try:
+        reports = disk / "reports"
+        reports.mkdir()
+        point(project, reports=str(reports))
+        filler = fill(disk)
+        first = openbooks_process("run", "--date", DAY.isoformat(), "-c", str(project.config_path))
+        assert first.code == 1 and "Traceback" not in first.err, first.err
+        assert "disk is full" in first.err, first.err
+        assert published(project.config, "SELECT count(*) FROM daily_economics") == [(1,)]
+        markdown, html = report_paths(project.config.report_dir, DAY.isoformat())
+        filler.unlink()
+        second = openbooks_process("run", "--date", DAY.isoformat(), "-c", str(project.config_path))
+        assert second.code == 0, second.err
+        assert "(unchanged)" in second.out
+        assert markdown.exists() and html.exists() and "545%" in markdown.read_text()
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+
+
 def test_a_failing_webhook_is_said_in_the_output_and_run_log(project, capsys):
     """Issue 24 §7: a webhook that could not be posted was silent."""
     from openbooks.flows.day_run import notify_anomalies
