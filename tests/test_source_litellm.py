@@ -159,14 +159,14 @@ def test_metadata_that_is_not_json_is_a_problem(project, tmp_path):
     assert [(p.line, p.column, p.expected) for p in problems] == [(4, "metadata", "a JSON object")]
 
 
-def write_litellm_config(project, server) -> None:
+def write_litellm_config(project, server, **source_keys) -> None:
     data = base_config_data()
     del data["sources"]["token_counts"]  # every token of the day comes from LiteLLM
     data["sources"]["requests"] = {"kind": "litellm", "options": {
         "dsn": server.dsn(), "password_env": PASSWORD_ENV,
         "channel": {"tag_prefix": "channel:", "default": "api"},
         "customer": {"column": "end_user", "default": "unknown"},
-    }}
+    }, **source_keys}
     project.write_config(replace=data)
 
 
@@ -216,3 +216,23 @@ def test_a_scheduled_run_waits_while_postgres_refuses(project, litellm_db, monke
     assert refused.value.transient  # retried by the schedule's retry_transient
     monkeypatch.setenv(PASSWORD_ENV, litellm_db.password)
     assert sources_ready.fn(project.config, date(2025, 2, 27)) == {"node_log": 1}
+
+
+def test_a_table_locked_by_another_session_meets_the_source_deadline(project, litellm_db):
+    """Issue 24 §4: a LiteLLM table locked by another session hung the run
+    with no output. Now the read ends at ``sources.<name>.timeout_seconds``:
+    one line, nothing published, and the command exits (the lock still held)."""
+    import time
+
+    write_litellm_config(project, litellm_db, timeout_seconds=5)
+    with psycopg.connect(litellm_db.dsn(), password=litellm_db.password) as holder:
+        holder.execute('LOCK TABLE "LiteLLM_SpendLogs" IN ACCESS EXCLUSIVE MODE')  # held until the block ends
+        started = time.monotonic()
+        done = openbooks_command("run", "--date", "2025-02-27", "--config", str(project.config_path),
+                                 env={PASSWORD_ENV: litellm_db.password})
+        took = time.monotonic() - started
+        holder.rollback()
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "sources.requests: no answer within sources.requests.timeout_seconds = 5" in done.stderr, done.stderr
+    assert took < 120, took
+    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]

@@ -71,6 +71,46 @@ def test_a_2gb_sparse_file_of_zeros_is_refused_before_it_is_read(tmp_path):
     assert time.monotonic() - started < 120, message
 
 
+def _sparse(path: Path) -> Path:
+    with open(path, "r+b") as handle:
+        handle.truncate(0)
+        handle.truncate(2 * GIB)  # sparse: no disk used
+    return path
+
+
+@pytest.mark.parametrize("kind", ["slurm_sacct", "focus", "litellm export", "prometheus file"])
+def test_a_2gb_sparse_file_of_each_kind_that_grew_until_killed_is_refused(tmp_path, kind):
+    """Issue 24 §2: the four kinds the probe saw grow until the process was
+    killed for memory (Slurm, FOCUS, a LiteLLM export, a Prometheus file):
+    each refused from the file's first block, through the real flow."""
+    from tests.fleet_project import fleet_project
+
+    if kind == "slurm_sacct":
+        from tests.test_source_slurm_sacct import SOURCE, WITH_STEPS
+
+        project, copy = fleet_project(tmp_path, WITH_STEPS, SOURCE)
+    elif kind == "focus":
+        from tests.test_source_focus import FIXTURE, OPTIONS
+
+        project, copy = fleet_project(tmp_path, FIXTURE, {"kind": "focus", "path": FIXTURE.name, "options": OPTIONS})
+    else:
+        copy = tmp_path / "input" / ("spend_logs_2025-02-27.csv" if kind == "litellm export" else "pod-a.prom")
+        copy.parent.mkdir(parents=True)
+        copy.write_text("x\n")
+        data = base_config_data()
+        if kind == "litellm export":
+            del data["sources"]["token_counts"]  # every token of the day comes from LiteLLM
+            data["sources"]["requests"] = {"kind": "litellm", "path": str(copy.parent / "spend_logs_{date}.csv")}
+        else:
+            data["sources"]["token_counts"] = {"kind": "prometheus", "path": str(copy.parent / "*.prom")}
+        project = Project(tmp_path)
+        project.write_config(replace=data)
+    _sparse(copy)
+    started = time.monotonic()
+    message = _fails_one_line(project, f"{copy.name} byte 1: a NUL byte (expected a text file, got binary data)")
+    assert time.monotonic() - started < 120, message
+
+
 def test_a_file_larger_than_max_file_bytes_is_refused_naming_the_limit(tmp_path):
     """Issue 24 §2: ``sources.<name>.max_file_bytes`` (default 4 GiB) bounds every file."""
     from openbooks.flows.sources.files import DEFAULT_MAX_FILE_BYTES, day_files
@@ -131,6 +171,61 @@ def test_deeply_nested_json_in_a_source_is_one_line_through_the_real_flow(tmp_pa
     assert "RecursionError" not in message or "expected" in message
 
 
+@pytest.mark.parametrize("count", [str(2 ** 70), "1e300"])
+@pytest.mark.parametrize("kind", ["openai usage page", "openai usage export", "litellm export"])
+def test_a_count_of_2_70_or_1e300_is_a_problem_of_its_row_naming_file_line_and_column(project, tmp_path, kind,
+                                                                                      count):
+    """Issue 24 §1: counts of 2^70 or 1e300 in the new kinds were Polars
+    overflow and cast errors naming no row; now the row's problem:
+    ``<file> line N column <field>: expected … below 2^63`` (a float
+    in a JSON page: ``expected a whole, non-negative number``)."""
+    import csv
+
+    from openbooks.flows.sources.litellm import LiteLLMOptions, requests_of_day
+    from openbooks.flows.sources.openai_usage import OpenAIUsageOptions
+    from tests.test_source_litellm import EXPORT as LITELLM_EXPORT
+    from tests.test_source_litellm import day_request
+    from tests.test_source_openai_usage import EXPORT as USAGE_EXPORT
+    from tests.test_source_openai_usage import FIXTURES, read
+
+    target = tmp_path / "input.json"
+    if kind == "openai usage page":
+        page = json.loads((FIXTURES / "usage_completions_2025-02-27_page1.json").read_text())
+        for bucket in page["data"]:
+            for result in bucket["results"]:
+                result["input_tokens"] = json.loads(count)
+        target.write_text(json.dumps(page))
+    else:
+        target = tmp_path / "input.csv"
+        source, field = (USAGE_EXPORT, "input_tokens") if kind == "openai usage export" else \
+            (LITELLM_EXPORT, "prompt_tokens")
+        rows = list(csv.DictReader(open(source, newline="")))
+        rows[1][field] = count
+        with open(target, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    if kind == "litellm export":
+        result = requests_of_day(day_request(project.config, LiteLLMOptions(), target))
+    else:
+        result = read(project.config, target, OpenAIUsageOptions())
+    said = [problem.message() for problem in result.problems]
+    assert said and all(" line " in line and " column " in line and
+                        ("below 2^63" in line or "expected a whole, non-negative number" in line) for line in said), said
+    assert all(line.count("\n") == 0 for line in said)
+
+
+@pytest.mark.parametrize("count", [str(2 ** 70), "1e300"])
+def test_a_focus_consumed_quantity_of_2_70_or_1e300_is_a_problem_of_its_row(project, count):
+    """Issue 24 §1: a FOCUS usage row of 2^70 or 1e300 instance-hours passed
+    the reader (more GPUs than any cluster holds); now its row's problem."""
+    from tests.test_source_focus import FIXTURE, _edit, _result
+
+    [problem] = _result(project.config, FIXTURE, _edit(FIXTURE.read_text(), 10, "ConsumedQuantity", count)).problems
+    assert (problem.line, problem.column, problem.value) == (10, "ConsumedQuantity", count)
+    assert problem.expected == "instance-hours of at most 1,000,000 GPUs over the charge period"
+
+
 def test_a_problem_of_a_series_read_by_url_is_quarantined_under_its_source():
     """Issue 24 §1: a NaN or unlabelled series read by URL has no file:
     ``quarantine.source_file`` is NOT NULL, so the source stands in."""
@@ -139,6 +234,80 @@ def test_a_problem_of_a_series_read_by_url_is_quarantined_under_its_source():
 
     row = QuarantineRow.of(Problem("token_counts", "a finite number", column="vllm:prompt_tokens_total"), "r", DAY)
     assert row.source_file == "sources.token_counts"
+
+
+class _PrometheusAnswering:
+    """A loopback HTTP server answering every instant query as Prometheus
+    does (``/api/v1/query``, a range selector: a matrix), one series of the
+    queried metric sampled each minute over the business day, one sample
+    ``value`` (Prometheus writes samples as strings: ``"NaN"``, ``"+Inf"``;
+    https://prometheus.io/docs/prometheus/latest/querying/api/#expression-query-result-formats)."""
+
+    def __init__(self, value: str, labels: dict[str, str] | None = None, body: bytes | None = None) -> None:
+        import http.server
+        import threading
+        import urllib.parse
+
+        def answer(path: str) -> bytes:
+            metric = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["query"][0].split("{")[0]
+            series = {"metric": {"__name__": metric, **({"model_name": "deepseek-r1", "pod": "a"}
+                                                        if labels is None else labels)},
+                      "values": [[1740628800 - 600 + 60 * i, value if i == 700 else str(i)] for i in range(1452)]}
+            return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [series]}}).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server hook's name
+                sent = body if body is not None else answer(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(sent)))
+                self.end_headers()
+                self.wfile.write(sent)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("value, labels, body, said, quarantined", [
+    ("1e300", None, None, "expected values of the column types (counts below 2^63, finite numbers)", False),
+    (str(2 ** 70), None, None, "expected values of the column types (counts below 2^63, finite numbers)", False),
+    ("NaN", None, None, "expected a whole, non-negative counter value, got 'nan at 2025-02-27T15:30:00+00:00'", True),
+    ("+Inf", None, None, "expected a whole, non-negative counter value, got 'inf at 2025-02-27T15:30:00+00:00'", True),
+    ("1", {}, None, "vllm:prompt_tokens_total{}: expected a 'model_name' label naming the model", True),
+    ("1", None, b'{"status": "success", "data": {"resultType": "matr', "cannot read Prometheus at", False),
+    ("1", None, b"[" * 100_000 + b"]" * 100_000, "expected JSON nested at most 512 levels deep", False),
+], ids=["1e300", "2^70", "NaN", "Inf", "unlabelled", "truncated", "nested"])
+def test_a_bad_prometheus_answer_read_by_url_is_a_line_naming_the_source(project, value, labels, body, said,
+                                                                          quarantined):
+    """Issue 24 §1, through the real flow: counts of 2^70 or 1e300, NaN, Inf,
+    an unlabelled series, a truncated or deeply nested answer read from a
+    Prometheus by URL were Polars cast errors, ``JSONDecodeError``,
+    ``RecursionError`` or ``ConstraintException: NOT NULL … quarantine.source_file``."""
+    from openbooks.flows.daily import daily_books
+
+    server = _PrometheusAnswering(value, labels, body)
+    try:
+        data = base_config_data()
+        data["sources"]["token_counts"] = {"kind": "prometheus", "options": {"url": server.url, "timeout_seconds": 5}}
+        project.write_config(replace=data)
+        with pytest.raises(OpenbooksError) as info:
+            daily_books(DAY, str(project.config_path))
+    finally:
+        server.close()
+    lines = str(info.value).splitlines()
+    assert all(line.startswith("sources.token_counts") for line in lines), lines  # one line a series at most
+    assert said in lines[0], lines
+    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
+    kept = published(project.config, "SELECT DISTINCT source_file FROM quarantine")
+    assert kept == ([("sources.token_counts",)] if quarantined else []), kept
 
 
 # 3. Secrets never printed or stored.
@@ -278,6 +447,33 @@ def test_ctrl_c_interrupts_a_long_query_every_time(project):
         assert time.monotonic() - sent < 15
         assert proc.returncode == 130 and "Traceback" not in err, err
         assert "error: interrupted (Ctrl-C or SIGTERM)" in err
+
+
+def test_a_forgotten_long_query_makes_a_run_say_so_not_another_writer(project):
+    """Issue 24 §5: a long ``openbooks query`` left running made a run fail
+    with a misleading "another process is writing": the line names the query
+    and how to end it; nothing is published, the query is not disturbed."""
+    from openbooks.flows.store.warehouse import ensure_schema, session
+
+    with session(project.config) as con:
+        ensure_schema(con)
+    query = subprocess.Popen([sys.executable, "-m", "openbooks.cli", "query", "--config", str(project.config_path),
+                              "SELECT count(*) FROM range(1000000000000) a WHERE a % 7 = 3"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(8)
+        assert query.poll() is None, query.communicate()
+        env = {**os.environ, "OPENBOOKS__WAREHOUSE__LOCK_TIMEOUT_SECONDS": "2", "COLUMNS": "250"}
+        done = subprocess.run([sys.executable, "-m", "openbooks.cli", "run", "--date", "2025-02-27",
+                               "--config", str(project.config_path)], env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert query.poll() is None  # the query goes on
+    finally:
+        query.send_signal(signal.SIGINT)
+        query.communicate(timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "an `openbooks query` is still reading it; try again shortly, or stop that query" in done.stderr
+    assert published(project.config, "SELECT count(*) FROM daily_economics") == [(0,)]
 
 
 # 5. The query sandbox.
@@ -469,6 +665,40 @@ def test_a_missing_or_stale_report_of_a_published_day_is_rewritten_by_the_next_r
     assert markdown.read_bytes() == before  # a current report is left as it is
 
 
+def test_a_report_not_written_for_a_full_disk_is_written_by_the_next_run(project, tmp_path):
+    """Issue 24 §7, on a real full disk (a tmpfs): the day publishes (its
+    books are in the warehouse), the report cannot be written and the command
+    says so (exit 1); once there is room, the next run, finding the books
+    unchanged, writes the missing report."""
+    from openbooks.flows.report import report_paths
+    from tests.cli_helpers import openbooks_process
+    from tests.test_write_errors import fill, point
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True,
+                             text=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs to make a full disk: {mounted.stderr.strip()}")
+    try:
+        reports = disk / "reports"
+        reports.mkdir()
+        point(project, reports=str(reports))
+        filler = fill(disk)
+        first = openbooks_process("run", "--date", DAY.isoformat(), "-c", str(project.config_path))
+        assert first.code == 1 and "Traceback" not in first.err, first.err
+        assert "disk is full" in first.err, first.err
+        assert published(project.config, "SELECT count(*) FROM daily_economics") == [(1,)]
+        markdown, html = report_paths(project.config.report_dir, DAY.isoformat())
+        filler.unlink()
+        second = openbooks_process("run", "--date", DAY.isoformat(), "-c", str(project.config_path))
+        assert second.code == 0, second.err
+        assert "(unchanged)" in second.out
+        assert markdown.exists() and html.exists() and "545%" in markdown.read_text()
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+
+
 def test_a_failing_webhook_is_said_in_the_output_and_run_log(project, capsys):
     """Issue 24 §7: a webhook that could not be posted was silent."""
     from openbooks.flows.stages.day_run import notify_anomalies
@@ -587,9 +817,63 @@ def test_only_failed_says_which_later_days_anomaly_history_is_stale(project):
     assert stale_anomaly_days(project.config, [DayOutcome(d, "published") for d in days]) == []
 
 
-def test_serve_stops_on_ctrl_c_without_a_traceback(project, tmp_path):
+def test_only_failed_names_the_stale_later_days_and_its_command_recomputes_them(tmp_path):
+    """Issue 24 §7, through the command line: a day fixed with ``--only-failed``
+    enters the trailing window of the later published days, whose anomalies
+    (staged, validated and published with each day, in its report and its
+    webhook post) were found without it. They are not rewritten behind the
+    user's back (each day's partition changes only by a run of that day); the
+    command names them and the command that re-runs them, and that command
+    gives them the anomalies a run without the failure would have given."""
+    sensitive = {"anomalies": {"threshold_points": 1e-9, "threshold_relative": 1e-9, "min_days": 1}}
+    days = ["2025-02-24", "2025-02-25", "2025-02-26", "2025-02-27"]
+    clean = Project(tmp_path / "clean")
+    clean.copy_sample(days=days)
+    clean.write_config({**sensitive, "sources": {s: {"path": str(tmp_path / "clean" / "input" / s / "{date}.csv")}
+                                                 for s in ("node_log", "token_counts")}})
+    project = Project(tmp_path / "faulty")
+    project.copy_sample(days=days)
+    config = project.write_config({**sensitive, "sources": {
+        s: {"path": str(tmp_path / "faulty" / "input" / s / "{date}.csv")} for s in ("node_log", "token_counts")}})
+    token_file = tmp_path / "faulty" / "input" / "token_counts" / "2025-02-26.csv"
+    good = token_file.read_bytes()
+    token_file.write_text("not,a,token,file\n")
+    span = ["--start", days[0], "--end", days[-1]]
+
+    def backfill(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "openbooks.cli", "backfill", *args], capture_output=True,
+                              text=True, env={**os.environ, "COLUMNS": "250"}, timeout=600)
+
+    assert backfill(*span, "--config", str(clean.config_path)).returncode == 0
+    assert backfill(*span, "--config", str(project.config_path)).returncode == 1
+    anomalies = "SELECT figure, value, median, window_days FROM anomalies WHERE day = '2025-02-27' ORDER BY figure"
+    assert published(config, anomalies) != published(clean.config, anomalies)  # found without 2025-02-26
+
+    token_file.write_bytes(good)
+    done = backfill(*span, "--only-failed", "--config", str(project.config_path))
+    assert done.returncode == 0, done.stderr
+    note = [line for line in done.stdout.splitlines() if line.startswith("note: ")]
+    assert note == ["note: 1 later published day(s), 2025-02-27 to 2025-02-27, had their anomalies found without "
+                    "the day(s) just fixed; recompute them with: openbooks backfill --start 2025-02-27 "
+                    "--end 2025-02-27"], done.stdout
+    assert published(config, anomalies) != published(clean.config, anomalies)  # said, not rewritten unasked
+
+    done = backfill("--start", "2025-02-27", "--end", "2025-02-27", "--config", str(project.config_path))
+    assert done.returncode == 0, done.stderr
+    assert published(config, anomalies) == published(clean.config, anomalies)
+    from openbooks.flows.checks.anomalies import published_anomalies
+    from openbooks.flows.report.anomaly_lines import descriptions
+
+    report = (tmp_path / "faulty" / "reports" / "2025-02-27.md").read_text()
+    lines = descriptions(published_anomalies(clean.config, DAY))
+    assert lines and all(line.removeprefix("2025-02-27 ") in report for line in lines), report
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_stops_on_ctrl_c_without_a_traceback(project, tmp_path, sig):
     """Issue 24 §4: ``serve`` printed a KeyboardInterrupt traceback on
-    Ctrl-C. The terminal's Ctrl-C goes to the whole foreground group."""
+    Ctrl-C. The terminal's Ctrl-C goes to the whole foreground group; a
+    service manager's SIGTERM too (systemd's default KillMode)."""
     from openbooks.flows.runtime.prefect_server import stop_group
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -606,8 +890,10 @@ def test_serve_stops_on_ctrl_c_without_a_traceback(project, tmp_path):
             assert process.poll() is None, log.read_text()
             time.sleep(0.5)
         time.sleep(3)
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, sig)
+        sent = time.monotonic()
         process.wait(timeout=90)
+        assert time.monotonic() - sent < 30, log.read_text()
         assert "Traceback" not in log.read_text() and "KeyboardInterrupt" not in log.read_text(), log.read_text()
     finally:
         if process.poll() is None:
@@ -646,6 +932,46 @@ def test_the_prefect_api_going_away_after_publishing_is_one_line_not_a_failure(p
     out = capsys.readouterr().out
     assert out.startswith("warning: the Prefect API went away during the run (ConnectError: ")
     assert "2025-02-27 was published (run " in out and out.count("\n") == 1
+
+
+def test_the_local_prefect_api_killed_mid_run_is_one_line_and_the_published_day_exit_0(project, tmp_path):
+    """Issue 24 §4, for real: the project's own local Prefect server (``openbooks
+    server start``) is SIGKILLed as the run starts. The run goes on and
+    publishes; the command says so in one line, exit 0, with no Prefect ERROR
+    line and no two minutes of Prefect's retries."""
+    from openbooks.flows.runtime.prefect_api import read_state, state_dir
+    from openbooks.flows.runtime.prefect_server import alive, stop_group
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               COLUMNS="250")
+    command = [sys.executable, "-m", "openbooks.cli"]
+    config = ["--config", str(project.config_path)]
+    try:
+        started = subprocess.run([*command, "server", "start", *config], env=env, capture_output=True, text=True,
+                                 timeout=600)
+        assert started.returncode == 0, started.stderr
+        server = read_state(state_dir(project.config))
+        proc = subprocess.Popen([*command, "run", "--date", "2025-02-27", *config], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _wait_for_running(project.config, proc)
+        os.killpg(server.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        out, err = proc.communicate(timeout=300)
+        assert time.monotonic() - killed < 60, (out, err)  # Prefect's retries alone took over two minutes
+    finally:
+        server = read_state(state_dir(project.config))
+        if server is not None and alive(server.pid):
+            stop_group(server.pid)
+    assert proc.returncode == 0, (out, err)
+    assert "ERROR" not in err and "Traceback" not in err and "ConnectError" not in err, err
+    [line] = out.splitlines()
+    assert line.startswith("warning: the Prefect API went away during the run ("), line
+    assert "2025-02-27 was published (run " in line and line.endswith("its Prefect run record is incomplete")
+    assert published(project.config, "SELECT status FROM run_log") == [("published",)]
+    [(gpu_cost,)] = published(project.config, "SELECT gpu_cost_usd FROM daily_economics")
+    assert round(gpu_cost) == 87072
+    assert (project.root / "reports" / "2025-02-27.html").exists()
 
 
 def test_a_huge_slurm_gpu_count_is_a_problem_of_its_row_not_of_the_results():

@@ -40,6 +40,7 @@ from openbooks.config.frames import hardware_frame
 from openbooks.flows.sources import allocations as alloc
 from openbooks.flows.sources.base import DayRequest, Problem, SourceKind, SourceResult
 from openbooks.flows.sources.files import display_path
+from openbooks.flows.sources.limits import MAX_GPUS_PER_ROW
 from openbooks.errors import InputError
 from openbooks.config.common import zone_name
 from openbooks.transforms import cost
@@ -194,6 +195,10 @@ def _charge(file: _File, line: int, record: dict, row: dict, gpu_type: str, day:
         return file.parsed.skip("charge outside the day")
     share = (end - start) / (period[1] - period[0])
     hours = values["ConsumedQuantity"] if usage else 0.0
+    period_hours = (period[1] - period[0]).total_seconds() / 3600
+    if hours * file.hardware[gpu_type].gpus_per_node > MAX_GPUS_PER_ROW * period_hours:  # 2^70, 1e300
+        return file.problem(line, "ConsumedQuantity", f"instance-hours of at most {MAX_GPUS_PER_ROW:,} GPUs over "
+                            "the charge period", record.get("ConsumedQuantity"), row)
     file.invoices.append({
         "charge_period_start": start, "charge_period_end": end, "gpu_type": gpu_type,
         "resource_id": record.get("ResourceId"), "charge_category": record.get("ChargeCategory"),

@@ -69,6 +69,9 @@ def with_deadline(name: str, seconds: float, read: Callable[[], object],
 # More GPUs in one job or allocation than any cluster holds: a count past it is a problem of its row.
 MAX_GPUS_PER_ROW = 1_000_000
 
+# A count the warehouse's BIGINT (and Polars' Int64) holds: past it a count is a problem of its row.
+MAX_COUNT = (1 << 63) - 1
+
 # Python's own parsers stop at about 1,000 levels (RecursionError); a reader refuses more.
 MAX_JSON_DEPTH = 512
 

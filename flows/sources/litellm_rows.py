@@ -22,6 +22,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from openbooks.flows.sources.base import FEEDS, Problem
+from openbooks.flows.sources.limits import MAX_COUNT
 
 FAILED = "failed call (status is not success)"
 RESPONSE_CACHE = "LiteLLM response-cache hit (cache_hit = True)"
@@ -157,8 +158,9 @@ def left_out() -> pl.Expr:
 
 
 def whole(column: str) -> pl.Expr:
+    """A whole, non-negative count that an Int64 holds (2^70 or 1e300 is its row's problem, not a cast error)."""
     value = pl.col(column)
-    return value.is_not_null() & (value >= 0) & (value == value.floor())
+    return value.is_not_null() & (value >= 0) & (value == value.floor()) & (value < float(MAX_COUNT + 1))
 
 
 def checks(mapping: dict[str, FieldMapping | Fallback], model_field: str) -> list[tuple[str, str, pl.Expr]]:
@@ -168,8 +170,8 @@ def checks(mapping: dict[str, FieldMapping | Fallback], model_field: str) -> lis
         ("metadata", "a JSON object",
          metadata.is_null() | (metadata.str.strip_chars().str.starts_with("{") & ~pl.col("_json_invalid"))),
         ("startTime", "a timestamp", pl.col("ts").is_not_null()),
-        ("prompt_tokens", "a whole, non-negative number of tokens", whole("prompt_tokens_n")),
-        ("completion_tokens", "a whole, non-negative number of tokens", whole("completion_tokens_n")),
+        ("prompt_tokens", "a whole, non-negative number of tokens below 2^63", whole("prompt_tokens_n")),
+        ("completion_tokens", "a whole, non-negative number of tokens below 2^63", whole("completion_tokens_n")),
         ("metadata", "cached tokens between 0 and prompt_tokens",
          whole("cached_n") & (pl.col("cached_n") <= pl.col("prompt_tokens_n"))),
         ("request_id", "a value", pl.col("request_id").is_not_null() & (pl.col("request_id") != "")),

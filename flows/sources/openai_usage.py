@@ -31,6 +31,7 @@ from openbooks.flows.sources import openai_costs as costs
 from openbooks.flows.sources import openai_usage_export as usage_export
 from openbooks.flows.sources.base import FEEDS, DayRequest, Problem, SourceKind, SourceResult
 from openbooks.flows.sources.files import display_path, inside_declared_directory
+from openbooks.flows.sources.limits import MAX_COUNT
 from openbooks.flows.sources.recorded_files import listed_files, record_files
 from openbooks.errors import InputError, SourceNotFound
 
@@ -56,6 +57,8 @@ def whole(value, name: str) -> int:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name}|a whole, non-negative number of tokens")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name}|a number of tokens below 2^63")
     return value
 
 

@@ -28,19 +28,20 @@ def figures_table(row: dict[str, Any], title: str) -> Table:
 def run_through_api_loss(cfg, the_day, run_day):
     """``run_day()``'s row; if the Prefect API went away mid-run, one line
     saying the day's state (None when published: no failure to report)."""
-    try:
-        return run_day()
-    except Exception as exc:  # noqa: BLE001 - only the API's going away is taken here
-        from openbooks.errors import OpenbooksError
-        from openbooks.flows.runtime.api_loss import api_loss_outcome, is_api_loss
+    from openbooks.errors import OpenbooksError
+    from openbooks.flows.runtime.api_loss import api_loss_outcome, is_api_loss, watching_local_api
 
-        if not is_api_loss(exc):
-            raise
-        done, line = api_loss_outcome(cfg, the_day, exc)
-        if not done:
-            raise OpenbooksError(line) from None
-        terminal.say(f"warning: {line}")
-        return None
+    with watching_local_api(cfg) as watch:
+        try:
+            return run_day()
+        except Exception as exc:  # noqa: BLE001 - only the API's going away is taken here
+            if not (is_api_loss(exc) or (watch.lost and not isinstance(exc, OpenbooksError))):
+                raise
+            done, line = api_loss_outcome(cfg, the_day, exc)
+    if not done:
+        raise OpenbooksError(line) from None
+    terminal.say(f"warning: {line}")
+    return None
 
 
 @app.command()
