@@ -43,6 +43,8 @@ from openbooks.flows.executor import executor_for
 from openbooks.flows.report import anomalies as anomalies_mod
 from openbooks.flows.report.artifacts import post_days_artifacts
 from openbooks.flows.report.charts import drawing_on
+from openbooks.flows.report.headline import headlines_of_days
+from openbooks.flows.report.sections.headline import HEADLINE
 from openbooks.flows.compute import Books, DayWindow
 from openbooks.flows.range_validate import validate_days
 from openbooks.flows.sources.base import SourceResult
@@ -288,16 +290,17 @@ def range_models(going: list[DayRun]) -> pl.DataFrame | None:
 
 @task(cache_policy=NONE)
 def stage_and_render(config: Config, runs: list[DayRun], executor) -> list[DayRun]:
-    """Every day's anomalies (against the days before it, the range's own
-    standing in for their published rows), every day's frames to staging in
+    """Every day's anomalies and headline strip (against the days before it,
+    the range's own standing in for their published rows), every day's frames to staging in
     one transaction, and each day's report rendered with the charts drawn
     with its books (on the executor, while the days are staged)."""
     going = sorted(live(runs), key=lambda run: run.day)
     if not going:
         return runs
     try:
-        found = anomalies_mod.anomalies_of_days(config, pl.concat([run.books.daily for run in going],
-                                                                  how="diagonal_relaxed"), range_models(going))
+        dailies = pl.concat([run.books.daily for run in going], how="diagonal_relaxed")
+        found = anomalies_mod.anomalies_of_days(config, dailies, range_models(going))
+        strips = headlines_of_days(config, dailies)
     except Exception as exc:  # noqa: BLE001 - the warehouse could not be read: every day fails with it
         for run in going:
             fail(config, run, exc)
@@ -308,6 +311,7 @@ def stage_and_render(config: Config, runs: list[DayRun], executor) -> list[DayRu
         run.found = found[run.day]
         frames[run.day] = publish.staged_frames(run.books, run.record.run_id, config.hash)
         tables, context = day_run.report_inputs(config, run.books, run.record, run.found, frames[run.day])
+        tables[HEADLINE] = strips[run.day]
         rendering[run.day] = executor.submit(report.render_day, tables, replace(context, charts=run.charts))
         frames[run.day][ANOMALIES] = run.found.with_columns(run_id=pl.lit(run.record.run_id))
 

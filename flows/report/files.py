@@ -65,13 +65,17 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 
 def write_report(directory: Path, report) -> tuple[Path, Path]:
-    """Write a ``Report``'s Markdown and HTML, each atomically; a directory
+    """Write a ``Report``'s Markdown and HTML, each atomically, and the site's
+    Vega bundle its charts load (``assets``) where it is missing; a directory
     that cannot take them (full, read-only) is an error naming it."""
+    from openbooks.flows.report.assets import write_bundle
+
     paths = report_paths(directory, report.day)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for path, text in zip(paths, (report.markdown, report.html)):
             write_text_atomically(path, text)
+        write_bundle(directory)
     except OSError as exc:
         raise cannot_write(directory, exc.errno, "reports.dir", exc.strerror or "") from exc
     return paths

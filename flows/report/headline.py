@@ -3,13 +3,13 @@
 The median is taken over the published days before the day, up to
 ``WINDOW_DAYS`` of them (the anomaly check's default window). Shares move by
 points (0.05 = 5 points), amounts by their share of the median. Shown at the
-top of the site's index and of ``openbooks ui``'s pages.
+top of the site's index, of each day's page and of ``openbooks ui``'s pages.
 """
 
 from __future__ import annotations
 
 import html
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -83,3 +83,34 @@ def strip_html(rows: pl.DataFrame) -> str:
                      f'<div class="change {direction}">{html.escape(text)}</div></div>')
     day = rows["day"][0] if rows.height else ""
     return f'<section class="headline" aria-label="headline figures of {day}">{"".join(cards)}</section>'
+
+
+COLUMNS = ("day", "input_tokens", "output_tokens", *(key for key, _, _ in FIGURES if key != "cost_per_million_tokens_usd"))
+
+
+def published_for(con, first: date, last: date) -> pl.DataFrame:
+    """The published ``daily_economics`` rows the strips of ``first`` to ``last`` read (their windows, generously)."""
+    from openbooks.flows.warehouse import frame
+
+    return frame(con, f"SELECT {', '.join(COLUMNS)} FROM daily_economics WHERE day BETWEEN ? AND ? ORDER BY day",
+                 [first - timedelta(days=2 * WINDOW_DAYS), last])
+
+
+def headline_of(con, day: date) -> pl.DataFrame:
+    """The strip of a published ``day``, from the warehouse."""
+    return headline_rows(with_unit_cost(published_for(con, day, day)), day)
+
+
+def headlines_of_days(config, dailies: pl.DataFrame) -> dict[date, pl.DataFrame]:
+    """The strip of each day of ``dailies`` (days being run together, one
+    ``daily_economics`` row each) against the days before it: the published
+    ones, the days of ``dailies`` standing in for their published rows (as
+    each will be published by the time its page is read)."""
+    from openbooks.flows.warehouse import session
+
+    days = sorted(dailies["day"].to_list())
+    with session(config) as con:  # a writing session: it takes turns with a backfill's other days
+        history = published_for(con, days[0], days[-1])
+    rows = pl.concat([history.filter(~pl.col("day").is_in(days)), dailies.select(COLUMNS)],
+                     how="vertical_relaxed").sort("day")
+    return {day: headline_rows(with_unit_cost(rows), day) for day in days}

@@ -1,5 +1,6 @@
-"""Trends over a period, one point per published day, as inline SVG (the
-daily charts' rendering: hover titles, no legend entry for an absent series).
+"""Trends over a period, one point per published day, drawn in the browser
+and kept as SVG for pages without script (the daily charts' rendering: hover
+titles, no legend entry for an absent series).
 A day not published is a gap in each line, not a line drawn across it; each
 quantity has its colour from ``palette``."""
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from openbooks.flows.report.charts import WIDTH, built, fed, field, svgs
+from openbooks.flows.report.charts import WIDTH, built, fed, field, figures
 from openbooks.flows.report.palette import colour
 
 REVENUE = {"gpu_cost_usd": "GPU cost", "theoretical_revenue_usd": "theoretical revenue",
@@ -93,9 +94,9 @@ def node_hours_chart(daily: pl.DataFrame):
 
 
 def trend_charts(daily: pl.DataFrame, cost_breakdown: pl.DataFrame | None = None) -> list[str]:
-    """The period's trend charts as SVG (none without a published day)."""
+    """The period's trend charts as figures, SVG kept for pages without script (none without a published day)."""
     if not daily.height:
         return []
     daily = daily.sort("day")
     lines = (REVENUE_TREND, MARGIN_TREND, UNIT_COST_TREND, CACHE_TREND)
-    return svgs([*((line_chart, (daily, *line)) for line in lines), (node_hours_chart, (daily,))])
+    return figures([*((line_chart, (daily, *line)) for line in lines), (node_hours_chart, (daily,))])

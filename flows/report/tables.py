@@ -9,7 +9,9 @@ import json
 import duckdb
 import polars as pl
 
+from openbooks.flows.report.headline import headline_of
 from openbooks.flows.report.sections import TABLES
+from openbooks.flows.report.sections.headline import HEADLINE
 from openbooks.flows.warehouse import frame
 
 
@@ -19,8 +21,11 @@ def read_day(con: duckdb.DuckDBPyConnection, day: date, names: tuple[str, ...] =
     ``daily_economics``: not published."""
     held = {row[0] for row in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
-    return {name: frame(con, f"SELECT * FROM {name} WHERE day = ? ORDER BY rowid", [day])
-            for name in names if name in held}
+    tables = {name: frame(con, f"SELECT * FROM {name} WHERE day = ? ORDER BY rowid", [day])
+              for name in names if name in held}
+    if HEADLINE in names and tables.get("daily_economics") is not None and tables["daily_economics"].height:
+        tables[HEADLINE] = headline_of(con, day)  # the strip, from the published days before it
+    return tables
 
 
 def context_of(con: duckdb.DuckDBPyConnection, daily: pl.DataFrame) -> tuple[str, str, list[str]]:
