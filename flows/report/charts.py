@@ -249,6 +249,7 @@ BROWSER_CONFIG = {"font": "system-ui, sans-serif", "axis": {"labelFontSize": 11,
 def browser_spec(chart: Drawn) -> dict:
     """The chart's spec as the page gives it to vega-embed: the container's width."""
     spec = chart.to_dict()
+    spec.pop("$schema", None)  # a URL nothing fetches: vega-embed is told the mode
     spec["width"] = "container"
     spec["autosize"] = {"type": "fit-x", "contains": "padding"}
     spec["config"] = {**spec.get("config", {}), **BROWSER_CONFIG}
