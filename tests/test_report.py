@@ -67,7 +67,7 @@ def test_the_keyword_form_renders_the_same_report(published):
         daily=tables["daily_economics"], hourly=tables["hourly_economics"], steps=tables["node_steps"],
         waterfall=tables["revenue_waterfall"], scenarios=tables["revenue_scenarios"],
         cost_breakdown=tables["cost_breakdown"], claims=tables["claims_audit"], customers=None,
-            whatif=tables.get("scenario_economics"),
+            whatif=tables.get("scenario_economics"), models=tables["model_economics"], headline=tables["headline"],
         timezone=config.business_day.timezone, validation=validation, run_id=run_id, config_hash=config_hash,
         generated_at=WHEN,
     )
@@ -134,7 +134,7 @@ def test_a_hostile_model_name_stays_text_in_markdown_and_html(published):
     first_model = waterfall.filter(pl.col("model") != "all")["model"][0]
     tables["revenue_waterfall"] = waterfall.with_columns(pl.col("model").replace({first_model: HOSTILE}))
     rendered = render_day(tables, Context(config.business_day.timezone, run_id, config_hash, WHEN, validation))
-    assert "<script" not in rendered.markdown and "<script" not in rendered.html
+    assert "<script" not in rendered.markdown and "<script>alert" not in rendered.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.markdown
     assert "| step | all | &lt;script&gt;alert(1)&lt;/script&gt;\\|x |" in rendered.markdown
     assert "&lt;script&gt;alert(1)&lt;/script&gt;|x" in rendered.html
@@ -208,4 +208,5 @@ def test_the_day_s_anomalies_are_shown_at_the_top(published):
                           Context(config.business_day.timezone, run_id, config_hash, WHEN, validation))
     line = "2025-02-27 Gross margin 70.0% against a median of 84.5% over 7 days (-14.5 pts, threshold 5.0 pts)"
     assert f"`deepseek-r1`.\n\n## Anomalies\n\n- {line}\n\n## Figures" in rendered.markdown
-    assert f"<h2>Anomalies</h2><ul><li>{line}</li></ul>\n<h2>Figures</h2>" in rendered.html
+    assert re.search(f"<h2>Anomalies</h2><ul><li>{re.escape(line)}</li></ul>\n"  # then the headline strip
+                     r'<section class="headline"[^>]*>.*?</section>\n<h2>Figures</h2>', rendered.html)

@@ -27,7 +27,8 @@ __all__ = ["FIGURES", "TABLES", "Context", "Report", "figure_rows", "format_valu
 RENDER_ARGUMENTS = {  # render() keyword -> published table
     "daily": tables_.DAILY, "hourly": tables_.HOURLY, "steps": tables_.STEPS, "waterfall": tables_.WATERFALL,
     "scenarios": tables_.SCENARIOS, "cost_breakdown": tables_.COST_BREAKDOWN, "claims": tables_.CLAIMS,
-    "customers": tables_.CUSTOMERS, "whatif": "scenario_economics",
+    "customers": tables_.CUSTOMERS, "whatif": "scenario_economics", "models": "model_economics",
+    "headline": "headline",
 }
 
 
