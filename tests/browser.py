@@ -20,6 +20,11 @@ from websockets.sync.client import connect
 from tests.servers import require
 
 
+# Every chart of the report site drawn (its figures carry their spec; the UI's draw theirs by other means).
+SITE_CHARTS_DRAWN = ("[...document.querySelectorAll('figure.chart')].filter(f => f.querySelector('script.spec'))"
+                     ".every(f => f.dataset.drawn)")
+
+
 @dataclass
 class PageLoad:
     url: str
@@ -82,7 +87,7 @@ class Browser:
         """Wait for the page's charts that the browser draws (the report site's
         ``figure.chart``), noting what the page does meanwhile."""
         deadline = time.monotonic() + timeout
-        expression = "[...document.querySelectorAll('figure.chart')].every(f => f.dataset.drawn)"
+        expression = SITE_CHARTS_DRAWN
         while True:
             events: list[dict] = []
             drawn = self.call("Runtime.evaluate", events, expression=expression)["result"].get("value")

@@ -11,13 +11,18 @@ from datetime import date, timedelta
 import pytest
 
 from openbooks.flows.backfill import run_backfill
+from tests.browser import SITE_CHARTS_DRAWN
 from tests.conftest import Project
 from tests.ui_server import UIBrowser, local, overflowing
 
 WEEK = [date(2025, 2, 20) + timedelta(days=n) for n in range(8)]
 PAGES = {"index": "index.html", "day": "2025-02-27.html", "month": "periods/2025-02.html"}
 FIGURES = {"index": 2, "day": 4, "month": 5}
-DRAWN = "[...document.querySelectorAll('figure.chart')].every(f => f.dataset.drawn)"
+DRAWN = SITE_CHARTS_DRAWN
+CLIPPED_TEXT = """[...document.querySelectorAll('figure.chart .vega svg text')].filter(t => {
+    const box = t.getBoundingClientRect(), chart = t.ownerSVGElement.getBoundingClientRect();
+    return box.width > 0 && (box.left < chart.left - 1 || box.right > chart.right + 1);
+}).map(t => t.textContent)"""
 SMALLEST_TEXT = """Math.min(...[...document.querySelectorAll('figure.chart svg text')]
     .filter(t => t.getBBox().width > 0)
     .map(t => { const m = t.getScreenCTM(); return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b); }))"""
@@ -106,6 +111,7 @@ def test_at_a_phone_s_width_chart_text_stays_readable_and_no_page_is_wider_than_
         assert overflowing(browser) == [], name
         assert browser.evaluate("document.documentElement.scrollWidth") <= 400, name
         assert browser.evaluate(SMALLEST_TEXT) >= 10, name
+        assert browser.evaluate(CLIPPED_TEXT) == [], name  # titles wrap rather than run off the chart
 
 
 def hrefs(page) -> list[str]:

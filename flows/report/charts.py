@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
@@ -239,10 +240,12 @@ def figures(builds: list[tuple[Callable, tuple]], static: bool = True) -> list[s
     return [job.result() for job in [workers.submit(drawn, build, args, static) for build, args in builds]]
 
 
+TITLE_LINE = 40  # characters of a chart title's line: 13 px bold fits ~45 in a phone's 400 px
 # The browser's version of a spec: as wide as the page (text kept at its size
 # on a phone), legends below the plot, no chart text under 11 px.
 BROWSER_CONFIG = {"font": "system-ui, sans-serif", "axis": {"labelFontSize": 11, "titleFontSize": 11},
-                  "legend": {"orient": "bottom", "labelFontSize": 11}, "title": {"fontSize": 13, "limit": 0},
+                  "legend": {"orient": "bottom", "columns": 2, "labelFontSize": 11},
+                  "title": {"fontSize": 13, "limit": 0, "anchor": "start", "frame": "bounds"},
                   "background": None}
 
 
@@ -253,6 +256,13 @@ def browser_spec(chart: Drawn) -> dict:
     spec["width"] = "container"
     spec["autosize"] = {"type": "fit-x", "contains": "padding"}
     spec["config"] = {**spec.get("config", {}), **BROWSER_CONFIG}
+    layer_titles = [layer.pop("title") for layer in spec.get("layer", []) if layer.get("title")]
+    spec["title"] = spec.get("title") or (layer_titles[0] if layer_titles else None)  # the chart's, once
+    if not spec["title"]:
+        del spec["title"]
+    if spec.get("title"):
+        title = spec["title"] if isinstance(spec["title"], dict) else {"text": spec["title"]}
+        spec["title"] = {**title, "text": textwrap.wrap(str(title["text"]), TITLE_LINE)}  # a phone's width
     return spec
 
 
@@ -263,7 +273,8 @@ def labels(chart: Drawn) -> list[str]:
 
 def title_of(spec: dict) -> str:
     title = spec.get("title", "")
-    return title.get("text", "") if isinstance(title, dict) else str(title)
+    text = title.get("text", "") if isinstance(title, dict) else title
+    return " ".join(text) if isinstance(text, list) else str(text)
 
 
 def figure_html(chart: Drawn, static: bool) -> str:
@@ -393,7 +404,8 @@ def waterfall_chart(waterfall: pl.DataFrame):
         low=pl.min_horizontal("start_usd", "end_usd"), high=pl.max_horizontal("start_usd", "end_usd"),
         amount=pl.col("amount_usd").map_elements(_signed_usd, return_dtype=pl.String),
     ).with_columns(label=pl.format("{}: {}", pl.col("step"), pl.col("amount")))
-    x = alt.X("step", type="nominal", sort=alt.SortField("step_order"), title=None, axis=alt.Axis(labelAngle=0))
+    x = alt.X("step", type="nominal", sort=alt.SortField("step_order"), title=None,
+              axis=alt.Axis(labelAngle=-30, labelAlign="right", labelBaseline="top"))  # read at a phone's width too
     base = alt.Chart()
     bars = base.mark_bar().encode(
         x=x, y=alt.Y("low", type="quantitative", title="USD"), y2=alt.Y2("high"),
