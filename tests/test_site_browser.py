@@ -25,7 +25,8 @@ CLIPPED_TEXT = """[...document.querySelectorAll('figure.chart .vega svg text')].
 }).map(t => t.textContent)"""
 SMALLEST_TEXT = """Math.min(...[...document.querySelectorAll('figure.chart svg text')]
     .filter(t => t.getBBox().width > 0)
-    .map(t => { const m = t.getScreenCTM(); return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b); }))"""
+    .map(t => { const m = t.getScreenCTM();
+                return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b); }))"""
 
 
 @pytest.fixture(scope="module")

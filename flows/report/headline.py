@@ -85,7 +85,8 @@ def strip_html(rows: pl.DataFrame) -> str:
     return f'<section class="headline" aria-label="headline figures of {day}">{"".join(cards)}</section>'
 
 
-COLUMNS = ("day", "input_tokens", "output_tokens", *(key for key, _, _ in FIGURES if key != "cost_per_million_tokens_usd"))
+COLUMNS = ("day", "input_tokens", "output_tokens",
+           *(key for key, _, _ in FIGURES if key != "cost_per_million_tokens_usd"))
 
 
 def published_for(con, first: date, last: date) -> pl.DataFrame:

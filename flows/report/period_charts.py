@@ -14,6 +14,7 @@ from openbooks.flows.report.palette import colour
 REVENUE = {"gpu_cost_usd": "GPU cost", "theoretical_revenue_usd": "theoretical revenue",
            "billed_revenue_usd": "billed revenue"}
 MARGINS = {"gross_margin": "theoretical", "billed_gross_margin": "billed", "loaded_gross_margin": "fully loaded"}
+DAY_MS = 86_400_000  # a tick a day at most (the axis of a wide chart would repeat a day)
 UNIT_COST = {"cost_per_million_input_usd": "per million input tokens",
              "cost_per_million_output_usd": "per million output tokens"}
 CACHE = {"cache_hit_rate": "cache hit rate"}
@@ -47,7 +48,8 @@ def line_chart(daily: pl.DataFrame, series: dict[str, str], title: str, y_title:
     long = _long(every_day(daily), series, number)
     present = [c for c in series if series[c] in set(long["series"].to_list())]
     base = alt.Chart(title=title).encode(
-        x=alt.X("day", type="temporal", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
+        x=alt.X("day", type="temporal", title=None,
+                axis=alt.Axis(format="%b %d", labelAngle=0, tickMinStep=DAY_MS)),
         y=alt.Y("value", type="quantitative", title=y_title, axis=alt.Axis(format=axis_format)),
         color=alt.Color("series", type="nominal", title=None, scale=alt.Scale(
             domain=[series[c] for c in present], range=[colour(c) for c in present])),
@@ -80,7 +82,7 @@ def node_hours_chart(daily: pl.DataFrame):
         alt.Chart(title="Node-hours by day: " + ", ".join(domain))
         .mark_bar()
         .encode(
-            x=alt.X("day", type="temporal", title=None, axis=alt.Axis(format="%b %d", labelAngle=0),
+            x=alt.X("day", type="temporal", title=None, axis=alt.Axis(format="%b %d", labelAngle=0, tickMinStep=DAY_MS),
                     timeUnit="yearmonthdate"),
             y=alt.Y("value", type="quantitative", title="node-hours", stack="zero"),
             color=alt.Color("series", type="nominal", title=None, scale=alt.Scale(

@@ -109,7 +109,8 @@ def tables(stmt: Statement) -> list[tuple[str, list[str], list[list[str]]]]:
     cost = [[r["line"], usd(r["usd"]), pct(r["share"])] for r in stmt.cost_breakdown.iter_rows(named=True)]
     if cost:
         cost.append(["fully loaded", usd(stmt.cost_breakdown["usd"].sum()), pct(1.0)])
-    models = [[model_link(r["model"]), money(r["theoretical_revenue_usd"]), money(r["billed_revenue_usd"]), pct(r["billed_share"])]
+    models = [[model_link(r["model"]), money(r["theoretical_revenue_usd"]), money(r["billed_revenue_usd"]),
+               pct(r["billed_share"])]
               for r in stmt.models.iter_rows(named=True)]
     previous = f"previous ({stmt.previous.start} to {stmt.previous.end})"
     parts = [
