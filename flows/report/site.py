@@ -1,9 +1,10 @@
 """The report site: ``reports/index.html``, every published day with its
 headline figures and a link to its page, the month statements of the latest
 published day's month and of the month before, the trends of the last 90
-days, and the page of each model and customer (``named_pages``). Every page opens offline: its charts are drawn by the site's own Vega
-bundle (``assets/vega.js``, ``assets``), and the index's and the statements'
-are kept as SVG for a browser without script.
+days, and the page of each model and customer (``named_pages``). Every page
+opens offline: its charts are drawn by the site's own Vega bundle
+(``assets/vega.js``, ``assets``), and the index's and the statements' are
+kept as SVG for a browser without script.
 
 "Current month" is the month of the latest published day (a backfill of past
 data has its own present). GX Data Docs pages are linked from each day's page
