@@ -47,6 +47,10 @@ from openbooks.flows.runtime.executor import executor_for
 from openbooks.flows.checks import anomalies as anomalies_mod
 from openbooks.flows.report.artifacts import post_days_artifacts
 from openbooks.flows.report.charts import drawing_on
+from openbooks.flows.report.headline import COLUMNS as HEADLINE_COLUMNS
+from openbooks.flows.report.headline import headline_window, headlines_of_days
+from openbooks.flows.report.sections.headline import HEADLINE
+from openbooks.flows.store import published
 from openbooks.flows.store.books import Books, DayWindow
 from openbooks.flows.checks.range_validate import validate_days
 from openbooks.flows.sources.base import SourceResult
@@ -290,18 +294,26 @@ def range_models(going: list[DayRun]) -> pl.DataFrame | None:
     return pl.concat(parts, how="diagonal_relaxed") if parts else None
 
 
+def range_history(config: Config, dailies: pl.DataFrame) -> pl.DataFrame:
+    """The published rows the headline strips of the days of ``dailies`` read."""
+    days = sorted(dailies["day"].to_list())
+    with session(config) as con:  # a writing session: it takes turns with a backfill's other days
+        return published.daily_columns_between(con, HEADLINE_COLUMNS, *headline_window(days[0], days[-1]))
+
+
 @task(cache_policy=NONE)
 def stage_and_render(config: Config, runs: list[DayRun], executor) -> list[DayRun]:
-    """Every day's anomalies (against the days before it, the range's own
-    standing in for their published rows), every day's frames to staging in
+    """Every day's anomalies and headline strip (against the days before it,
+    the range's own standing in for their published rows), every day's frames to staging in
     one transaction, and each day's report rendered with the charts drawn
     with its books (on the executor, while the days are staged)."""
     going = sorted(live(runs), key=lambda run: run.day)
     if not going:
         return runs
     try:
-        found = anomalies_mod.anomalies_of_days(config, pl.concat([run.books.daily for run in going],
-                                                                  how="diagonal_relaxed"), range_models(going))
+        dailies = pl.concat([run.books.daily for run in going], how="diagonal_relaxed")
+        found = anomalies_mod.anomalies_of_days(config, dailies, range_models(going))
+        strips = headlines_of_days(range_history(config, dailies), dailies)
     except Exception as exc:  # noqa: BLE001 - the warehouse could not be read: every day fails with it
         for run in going:
             fail(config, run, exc)
@@ -312,6 +324,7 @@ def stage_and_render(config: Config, runs: list[DayRun], executor) -> list[DayRu
         run.found = found[run.day]
         frames[run.day] = publish.staged_frames(run.books, run.record.run_id, config.hash)
         tables, context = day_run.report_inputs(config, run.books, run.record, run.found, frames[run.day])
+        tables[HEADLINE] = strips[run.day]
         rendering[run.day] = executor.submit(report.render_day, tables, replace(context, charts=run.charts))
         frames[run.day][ANOMALIES] = run.found.with_columns(run_id=pl.lit(run.record.run_id))
 

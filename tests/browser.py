@@ -20,6 +20,11 @@ from websockets.sync.client import connect
 from tests.servers import require
 
 
+# Every chart of the report site drawn (its figures carry their spec; the UI's draw theirs by other means).
+SITE_CHARTS_DRAWN = ("[...document.querySelectorAll('figure.chart')].filter(f => f.querySelector('script.spec'))"
+                     ".every(f => f.dataset.drawn)")
+
+
 @dataclass
 class PageLoad:
     url: str
@@ -70,12 +75,28 @@ class Browser:
         load = PageLoad(url)
         for event in events:
             self._note(load, event["method"], event["params"])
+        self._charts_drawn(load)
         result = self.call("Runtime.evaluate", None, expression="document.querySelectorAll('svg').length")
         load.svgs = result["result"]["value"]
         if screenshot is not None:
             shot = self.call("Page.captureScreenshot", None, format="png", captureBeyondViewport=True)
             screenshot.write_bytes(base64.b64decode(shot["data"]))
         return load
+
+    def _charts_drawn(self, load: PageLoad, timeout: float = 60) -> None:
+        """Wait for the page's charts that the browser draws (the report site's
+        ``figure.chart``), noting what the page does meanwhile."""
+        deadline = time.monotonic() + timeout
+        expression = SITE_CHARTS_DRAWN
+        while True:
+            events: list[dict] = []
+            drawn = self.call("Runtime.evaluate", events, expression=expression)["result"].get("value")
+            for event in events:
+                self._note(load, event["method"], event["params"])
+            if drawn:
+                return
+            assert time.monotonic() < deadline, "the page's charts were not drawn"
+            time.sleep(0.1)
 
     @staticmethod
     def _note(load: PageLoad, method: str, params: dict) -> None:

@@ -50,7 +50,7 @@ def test_reference_day_reproduces_the_published_figures(project):
     md = (config.report_dir / "2025-02-27.md").read_text()
     html = (config.report_dir / "2025-02-27.html").read_text()
     assert "$87,072" in md and "$562,027" in md and "545%" in md
-    assert html.count("<svg") == 4 and "http://" not in html.replace("http://www.w3.org", "")
+    assert html.count('<figure class="chart">') == 4 and "http://" not in html and "https://" not in html
 
 
 def test_a_negative_token_count_fails_validation_and_publishes_nothing(project):

@@ -60,7 +60,7 @@ def test_reference_day_in_depth(project):
     html = (config.report_dir / "2025-02-27.html").read_text()
     for title in ("Revenue waterfall", "Cost breakdown", "Price-card scenarios", "Claims audit"):
         assert f"<h2>{title}</h2>" in html
-    assert html.count("<svg") == 4
+    assert html.count('<figure class="chart">') == 4
 
 
 def test_owned_hardware_replaces_rental_in_the_loaded_cost(project):

@@ -11,9 +11,10 @@ import duckdb
 import pytest
 
 from openbooks.flows.daily import daily_books
-from openbooks.flows.report import Context, render_day, sections
+from openbooks.flows.report import Context, render_day
 from openbooks.flows.runtime.executor import POOL_FROM_DAYS, executor_for
-from openbooks.flows.store.published import context_of, read_day
+from openbooks.flows.admin.report_rebuild import published_day
+from openbooks.flows.store.published import context_of
 
 DAY = date(2025, 2, 27)
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -29,7 +30,7 @@ def day_inputs(tmp_path_factory):
     config = project.config
     con = duckdb.connect(str(config.warehouse_path), read_only=True)
     try:
-        tables = read_day(con, DAY, sections.TABLES)
+        tables = published_day(con, DAY)
         run_id, config_hash, validation = context_of(con, tables["daily_economics"])
     finally:
         con.close()
@@ -44,7 +45,7 @@ def test_pages_rendered_by_the_workers_are_the_inline_pages(day_inputs):
         futures = [renderer.submit(render_day, tables, context) for _ in range(3)]
         pages = [future.result(timeout=600) for future in futures]
     assert all(page == inline for page in pages)
-    assert inline.html.count("<svg") == 4
+    assert inline.html.count('<figure class="chart">') == 4
 
 
 def test_a_day_that_cannot_render_fails_with_its_own_error_and_the_others_render(day_inputs):

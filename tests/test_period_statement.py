@@ -113,7 +113,7 @@ def test_a_period_with_no_published_day_says_so(week):
 
 def test_the_site_opens_offline_in_a_real_browser(week, tmp_path):
     """index.html, a day's page and a month statement: no failed request, no
-    request off the machine, no console error, the charts as SVG; screenshots
+    request off the machine, no console error, the charts drawn as SVG; screenshots
     of the index and of the month statement are left in the test's temp dir."""
     config = week.config
     index = write_site(config)

@@ -5,6 +5,7 @@ that read well. Real run of the reference day, real DuckDB, real vl-convert."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -20,7 +21,8 @@ from openbooks.flows.daily import daily_books
 from openbooks.flows.admin.report_rebuild import data_docs_pages
 from openbooks.flows.report import Context, charts, render_day, sections
 from openbooks.flows.report.format import Part
-from openbooks.flows.store.published import context_of, read_day
+from openbooks.flows.admin.report_rebuild import published_day
+from openbooks.flows.store.published import context_of
 from tests.conftest import Project
 
 DAY = date(2025, 2, 27)
@@ -38,7 +40,7 @@ def published(tmp_path_factory):
 def day_tables(config):
     con = duckdb.connect(str(config.warehouse_path), read_only=True)
     try:
-        tables = read_day(con, DAY, sections.TABLES)
+        tables = published_day(con, DAY)
         return tables, context_of(con, tables["daily_economics"])
     finally:
         con.close()
@@ -55,7 +57,7 @@ def test_the_warehouse_tables_render_the_page_the_run_wrote(published):
     rendered = render_day(tables, Context(config.business_day.timezone, run_id, config_hash, WHEN, validation, docs))
     for text, name in ((rendered.markdown, "2025-02-27.md"), (rendered.html, "2025-02-27.html")):
         assert without_generated(text) == without_generated((config.report_dir / name).read_text())
-    assert "$87,072" in rendered.markdown and rendered.html.count("<svg") == 4
+    assert "$87,072" in rendered.markdown and rendered.html.count('<figure class="chart">') == 4
 
 
 def test_the_keyword_form_renders_the_same_report(published):
@@ -66,7 +68,7 @@ def test_the_keyword_form_renders_the_same_report(published):
         daily=tables["daily_economics"], hourly=tables["hourly_economics"], steps=tables["node_steps"],
         waterfall=tables["revenue_waterfall"], scenarios=tables["revenue_scenarios"],
         cost_breakdown=tables["cost_breakdown"], claims=tables["claims_audit"], customers=None,
-            whatif=tables.get("scenario_economics"),
+            whatif=tables.get("scenario_economics"), models=tables["model_economics"], headline=tables["headline"],
         timezone=config.business_day.timezone, validation=validation, run_id=run_id, config_hash=config_hash,
         generated_at=WHEN,
     )
@@ -133,25 +135,37 @@ def test_a_hostile_model_name_stays_text_in_markdown_and_html(published):
     first_model = waterfall.filter(pl.col("model") != "all")["model"][0]
     tables["revenue_waterfall"] = waterfall.with_columns(pl.col("model").replace({first_model: HOSTILE}))
     rendered = render_day(tables, Context(config.business_day.timezone, run_id, config_hash, WHEN, validation))
-    assert "<script" not in rendered.markdown and "<script" not in rendered.html
+    assert "<script" not in rendered.markdown and "<script>alert" not in rendered.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.markdown
     assert "| step | all | &lt;script&gt;alert(1)&lt;/script&gt;\\|x |" in rendered.markdown
     assert "&lt;script&gt;alert(1)&lt;/script&gt;|x" in rendered.html
 
 
 def test_charts_name_the_timezone_share_the_day_axis_and_carry_hover_titles(published):
+    """The day's charts as the page gives them to the browser (its specs; drawn
+    in tests/test_site_browser.py) and, for a browser without script, their figures as text."""
     html = (published.config.report_dir / "2025-02-27.html").read_text()
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
-    node, cost, waterfall, capacity = re.findall(r"<svg.*?</svg>", html, re.S)
+    specs = [json.loads(text) for text in re.findall(r'<script type="application/json" class="spec">(.*?)</script>',
+                                                      html, re.S)]
+    node, cost, waterfall, capacity = specs
+
+    def labels(spec: dict) -> list[str]:
+        return [row["label"] for rows in spec["datasets"].values() for row in rows if row.get("label")]
+
     for chart in (node, cost, capacity):  # the time charts
-        assert "(Asia/Shanghai)" in chart and ">Feb 28<" in chart and ">12:00<" in chart  # overnight: the date
-    assert "<title>12:00 GPU cost: $4,448</title>" in cost and cost.count("<title>") == 48
-    assert "<title>00:00 to 01:15: 218 nodes</title>" in node
-    assert "<title>23:00 decode: 162.0 node-hours</title>" in capacity
+        x = (chart.get("layer") or [chart])[0]["encoding"]["x"]["axis"]["labelExpr"]
+        assert "(Asia/Shanghai)" in json.dumps(chart["title"]) and "'Feb 28'" in x and "'12:00'" in x  # overnight
+    assert "12:00 GPU cost: $4,448" in labels(cost) and len(labels(cost)) == 48
+    assert "00:00 to 01:15: 218 nodes" in labels(node) and "23:00 decode: 162.0 node-hours" in labels(capacity)
+    amounts = [row["amount"] for rows in waterfall["datasets"].values() for row in rows]
     for amount in ("$562,027", "-$113,861", "-$298,075", "-$17,572", "$132,520"):  # values on the waterfall
-        assert f">{amount}<" in waterfall
-    assert "<title>model mix: -$113,861</title>" in waterfall
-    assert ">idle<" not in capacity and ">training<" in capacity  # no idle node-hours that day: no legend entry
+        assert amount in amounts
+    assert "model mix: -$113,861" in labels(waterfall)
+    domain = capacity["encoding"]["color"]["scale"]["domain"]
+    assert "idle" not in domain and "training" in domain  # no idle node-hours that day: no legend entry
+    assert all(spec["width"] == "container" for spec in specs)  # as wide as the page, on a phone too
+    assert "<li>12:00 GPU cost: $4,448</li>" in html and "<svg" not in html
 
 
 def test_the_time_charts_share_one_x_scale(published):
@@ -195,4 +209,5 @@ def test_the_day_s_anomalies_are_shown_at_the_top(published):
                           Context(config.business_day.timezone, run_id, config_hash, WHEN, validation))
     line = "2025-02-27 Gross margin 70.0% against a median of 84.5% over 7 days (-14.5 pts, threshold 5.0 pts)"
     assert f"`deepseek-r1`.\n\n## Anomalies\n\n- {line}\n\n## Figures" in rendered.markdown
-    assert f"<h2>Anomalies</h2><ul><li>{line}</li></ul>\n<h2>Figures</h2>" in rendered.html
+    assert re.search(f"<h2>Anomalies</h2><ul><li>{re.escape(line)}</li></ul>\n"  # then the headline strip
+                     r'<section class="headline"[^>]*>.*?</section>\n<h2>Figures</h2>', rendered.html)

@@ -6,17 +6,34 @@ import glob
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
+import polars as pl
+
 from openbooks.flows import report
+from openbooks.flows.report.headline import COLUMNS as HEADLINE_COLUMNS
+from openbooks.flows.report.headline import headline_of, headline_window
 from openbooks.flows.report.sections import TABLES
+from openbooks.flows.report.sections.headline import HEADLINE
 from openbooks.flows.store import published as report_tables
 from openbooks.flows.store.warehouse import session
 from openbooks.config import Config
 from openbooks.errors import OpenbooksError
 
+
+def published_day(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, pl.DataFrame]:
+    """The tables ``day``'s report shows, as published, with its headline strip
+    against the published days before it."""
+    tables = report_tables.read_day(con, day, TABLES)
+    if tables.get("daily_economics") is not None and tables["daily_economics"].height:
+        history = report_tables.daily_columns_between(con, HEADLINE_COLUMNS, *headline_window(day, day))
+        tables[HEADLINE] = headline_of(history, day)
+    return tables
+
+
 def rebuild_report(config: Config, day: date) -> tuple[Path, Path]:
     """Render and write ``day``'s report from the published tables (no recomputing)."""
     with session(config, read_only=True) as con:
-        tables = report_tables.read_day(con, day, TABLES)
+        tables = published_day(con, day)
         if tables["daily_economics"].is_empty():
             raise OpenbooksError(f"{day} is not published in {config.warehouse_path}: run it first (openbooks run --date {day})")
         run_id, config_hash, validation = report_tables.context_of(con, tables["daily_economics"])

@@ -14,7 +14,8 @@ import polars as pl
 
 from openbooks.flows.report import day as tables_
 from openbooks.flows.report.day import Context
-from openbooks.flows.report.files import report_current, report_paths, write_report
+from openbooks.flows.report.files import report_current, report_paths
+from openbooks.flows.report.output import write_report
 from openbooks.flows.report.format import figure_rows as _figure_rows
 from openbooks.flows.report.format import format_value
 from openbooks.flows.report.page import Report, render_day
@@ -27,7 +28,8 @@ __all__ = ["FIGURES", "TABLES", "Context", "Report", "figure_rows", "format_valu
 RENDER_ARGUMENTS = {  # render() keyword -> published table
     "daily": tables_.DAILY, "hourly": tables_.HOURLY, "steps": tables_.STEPS, "waterfall": tables_.WATERFALL,
     "scenarios": tables_.SCENARIOS, "cost_breakdown": tables_.COST_BREAKDOWN, "claims": tables_.CLAIMS,
-    "customers": tables_.CUSTOMERS, "whatif": "scenario_economics",
+    "customers": tables_.CUSTOMERS, "whatif": "scenario_economics", "models": "model_economics",
+    "headline": "headline",
 }
 
 

@@ -1,5 +1,12 @@
-"""The report's charts, drawn from our own tables with Altair and rendered to
-inline SVG (vl-convert), so a page needs no network to open.
+"""The report's charts, built from our own tables with Altair as Vega-Lite
+specs that the browser draws with the site's own Vega bundle (``assets``:
+interactive, nothing fetched off the machine). A page's chart is a
+``<figure class="chart">``: its spec, and in a ``<noscript>`` what the page
+shows without script (``figure_html``): on the index and the period
+statements the chart as SVG (rendered here with vl-convert: pages that are
+forwarded and printed), on a day's page the chart's figures as text (a
+backfill writes hundreds of day pages, and each figure is also in the page's
+tables; drawing their SVGs was most of a year's backfill).
 
 Every time chart shares one x scale, the business day from its start to its
 end in the business timezone (named in each title); a day that crosses
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
@@ -188,13 +196,13 @@ def spec_json(chart: Drawn) -> str:
     return json.dumps(chart.to_dict(), separators=(",", ":"))
 
 
-# Where ``svgs`` draws: set by ``drawing_on`` to a range's worker processes.
+# Where ``figures`` draws: set by ``drawing_on`` to a range's worker processes.
 _WORKERS: ContextVar = ContextVar("openbooks_chart_workers", default=None)
 
 
 @contextmanager
 def drawing_on(workers) -> Iterator[None]:
-    """Within the block, ``svgs`` builds and draws its charts on ``workers``
+    """Within the block, ``figures`` builds and draws its charts on ``workers``
     (``flows.executor``), several at once, and this process need not
     import Altair or start vl-convert."""
     token = _WORKERS.set(workers)
@@ -205,7 +213,7 @@ def drawing_on(workers) -> Iterator[None]:
 
 
 def concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
-    """What each call returns, in order. Calls that draw charts (``svgs``) run
+    """What each call returns, in order. Calls that draw charts (``figures``) run
     at once when the charts are drawn on workers, so that all their charts
     queue together; else one after another."""
     if _WORKERS.get() is None or len(calls) < 2:
@@ -217,18 +225,73 @@ def concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
         return [future.result() for future in running]
 
 
-def drawn(build: Callable, args: tuple) -> str:
-    """The SVG of the chart ``build(*args)`` makes (a job a worker process can run)."""
-    return svg(build(*args))
+def drawn(build: Callable, args: tuple, static: bool = True) -> str:
+    """The figure of the chart ``build(*args)`` makes, with its SVG for pages
+    without script when ``static`` (a job a worker process can run)."""
+    return figure_html(build(*args), static)
 
 
-def svgs(builds: list[tuple[Callable, tuple]]) -> list[str]:
-    """The SVGs of the charts each ``(build, args)`` makes, in order: on the
+def figures(builds: list[tuple[Callable, tuple]], static: bool = True) -> list[str]:
+    """The figures of the charts each ``(build, args)`` makes, in order: on the
     workers of ``drawing_on`` when set, else here."""
     workers = _WORKERS.get()
     if workers is None:
-        return [drawn(build, args) for build, args in builds]
-    return [job.result() for job in [workers.submit(drawn, build, args) for build, args in builds]]
+        return [drawn(build, args, static) for build, args in builds]
+    return [job.result() for job in [workers.submit(drawn, build, args, static) for build, args in builds]]
+
+
+TITLE_LINE = 40  # characters of a chart title's line: 13 px bold fits ~45 in a phone's 400 px
+# The browser's version of a spec: as wide as the page (text kept at its size
+# on a phone), legends below the plot, no chart text under 11 px.
+BROWSER_CONFIG = {"font": "system-ui, sans-serif", "axis": {"labelFontSize": 11, "titleFontSize": 11},
+                  "legend": {"orient": "bottom", "columns": 2, "labelFontSize": 11},
+                  "title": {"fontSize": 13, "limit": 0, "anchor": "start", "frame": "bounds"},
+                  "background": None}
+
+
+def browser_spec(chart: Drawn) -> dict:
+    """The chart's spec as the page gives it to vega-embed: the container's width."""
+    spec = chart.to_dict()
+    spec.pop("$schema", None)  # a URL nothing fetches: vega-embed is told the mode
+    spec["width"] = "container"
+    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    spec["config"] = {**spec.get("config", {}), **BROWSER_CONFIG}
+    layer_titles = [layer.pop("title") for layer in spec.get("layer", []) if layer.get("title")]
+    spec["title"] = spec.get("title") or (layer_titles[0] if layer_titles else None)  # the chart's, once
+    if not spec["title"]:
+        del spec["title"]
+    if spec.get("title"):
+        title = spec["title"] if isinstance(spec["title"], dict) else {"text": spec["title"]}
+        spec["title"] = {**title, "text": textwrap.wrap(str(title["text"]), TITLE_LINE)}  # a phone's width
+    return spec
+
+
+def labels(chart: Drawn) -> list[str]:
+    """The chart's figures as text: each mark's hover label, once, in order."""
+    return list(dict.fromkeys(row["label"] for rows in chart.datasets.values() for row in rows if row.get("label")))
+
+
+def title_of(spec: dict) -> str:
+    title = spec.get("title", "")
+    text = title.get("text", "") if isinstance(title, dict) else title
+    return " ".join(text) if isinstance(text, list) else str(text)
+
+
+def figure_html(chart: Drawn, static: bool) -> str:
+    """The chart as a page shows it: a place vega-embed draws it in, its spec,
+    and in a ``<noscript>`` its SVG (``static``) or its figures as text."""
+    import html
+
+    spec = browser_spec(chart)
+    text = json.dumps(spec, separators=(",", ":")).replace("<", "\\u003c")  # no "</script>" inside
+    if static:
+        fallback = f'<div class="static">{svg(chart)}</div>'
+    else:
+        items = "".join(f"<li>{html.escape(label)}</li>" for label in labels(chart))
+        fallback = (f'<details class="figures"><summary>{html.escape(title_of(spec))}: the figures '
+                    f"(the chart is drawn with script)</summary><ul>{items}</ul></details>")
+    return (f'<figure class="chart"><div class="vega"></div><script type="application/json" class="spec">'
+            f"{text}</script><noscript>{fallback}</noscript></figure>")
 
 
 def svg(chart) -> str:
@@ -341,7 +404,8 @@ def waterfall_chart(waterfall: pl.DataFrame):
         low=pl.min_horizontal("start_usd", "end_usd"), high=pl.max_horizontal("start_usd", "end_usd"),
         amount=pl.col("amount_usd").map_elements(_signed_usd, return_dtype=pl.String),
     ).with_columns(label=pl.format("{}: {}", pl.col("step"), pl.col("amount")))
-    x = alt.X("step", type="nominal", sort=alt.SortField("step_order"), title=None, axis=alt.Axis(labelAngle=0))
+    x = alt.X("step", type="nominal", sort=alt.SortField("step_order"), title=None,
+              axis=alt.Axis(labelAngle=-30, labelAlign="right", labelBaseline="top"))  # read at a phone's width too
     base = alt.Chart()
     bars = base.mark_bar().encode(
         x=x, y=alt.Y("low", type="quantitative", title="USD"), y2=alt.Y2("high"),

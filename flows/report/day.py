@@ -35,8 +35,8 @@ class Context:
     validation: list[str] = field(default_factory=list)
     data_docs: dict[str, str] = field(default_factory=dict)  # suite -> page, relative to the report directory
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> reason -> rows left out on purpose
-    # The day's charts as SVG, drawn already from the same tables (a backfill
-    # draws them in its workers while it computes the days); None: drawn here.
+    # The day's charts as the page's figures, built already from the same tables
+    # (a backfill builds them in its workers while it computes the days); None: built here.
     charts: tuple[str, ...] | None = None
 
 

@@ -12,7 +12,6 @@ import re
 import tempfile
 from pathlib import Path
 
-from openbooks.errors import cannot_write
 
 
 def report_paths(directory: Path, day: str) -> tuple[Path, Path]:
@@ -62,16 +61,3 @@ def write_text_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_report(directory: Path, report) -> tuple[Path, Path]:
-    """Write a ``Report``'s Markdown and HTML, each atomically; a directory
-    that cannot take them (full, read-only) is an error naming it."""
-    paths = report_paths(directory, report.day)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for path, text in zip(paths, (report.markdown, report.html)):
-            write_text_atomically(path, text)
-    except OSError as exc:
-        raise cannot_write(directory, exc.errno, "reports.dir", exc.strerror or "") from exc
-    return paths

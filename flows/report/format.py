@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 @dataclass(frozen=True)
 class Part:
-    """One section of the page: its Markdown, its HTML and its charts (SVG)."""
+    """One section of the page: its Markdown, its HTML and its charts (figures, ``charts.figure_html``)."""
 
     markdown: str = ""
     html: str = ""

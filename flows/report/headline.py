@@ -3,17 +3,18 @@
 The median is taken over the published days before the day, up to
 ``WINDOW_DAYS`` of them (the anomaly check's default window). Shares move by
 points (0.05 = 5 points), amounts by their share of the median. Shown at the
-top of the site's index and of ``openbooks ui``'s pages.
+top of the site's index, of each day's page and of ``openbooks ui``'s pages.
 """
 
 from __future__ import annotations
 
 import html
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
 from openbooks.flows.report.format import money, pct
+from openbooks.transforms.anomalies import WINDOW_DAYS
 from openbooks.transforms.anomalies import WINDOW_DAYS
 
 # (key, label, kind): kind money, share (a fraction) or rate (dollars per million tokens)
@@ -83,3 +84,29 @@ def strip_html(rows: pl.DataFrame) -> str:
                      f'<div class="change {direction}">{html.escape(text)}</div></div>')
     day = rows["day"][0] if rows.height else ""
     return f'<section class="headline" aria-label="headline figures of {day}">{"".join(cards)}</section>'
+
+
+COLUMNS = ("day", "input_tokens", "output_tokens",
+           *(key for key, _, _ in FIGURES if key != "cost_per_million_tokens_usd"))
+
+
+def headline_window(first: date, last: date) -> tuple[date, date]:
+    """The published days the strips of ``first`` to ``last`` read (their windows, generously)."""
+    return first - timedelta(days=2 * WINDOW_DAYS), last
+
+
+def headline_of(history: pl.DataFrame, day: date) -> pl.DataFrame:
+    """The strip of a published ``day``, from the published rows of its window (``COLUMNS``)."""
+    return headline_rows(with_unit_cost(history), day)
+
+
+def headlines_of_days(history: pl.DataFrame, dailies: pl.DataFrame) -> dict[date, pl.DataFrame]:
+    """The strip of each day of ``dailies`` (days being run together, one
+    ``daily_economics`` row each) against the days before it: the published
+    ones (``history``, the rows of ``headline_window``), the days of
+    ``dailies`` standing in for their published rows (as each will be
+    published by the time its page is read)."""
+    days = sorted(dailies["day"].to_list())
+    rows = pl.concat([history.filter(~pl.col("day").is_in(days)), dailies.select(COLUMNS)],
+                     how="vertical_relaxed").sort("day")
+    return {day: headline_rows(with_unit_cost(rows), day) for day in days}

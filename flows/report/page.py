@@ -1,5 +1,5 @@
-"""The day's page: its sections assembled as Markdown and as one
-self-contained HTML file (styles inline, charts as inline SVG)."""
+"""The day's page: its sections assembled as Markdown and as one HTML file
+(styles inline; its charts drawn by the site's own Vega bundle, ``assets``)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def page(day: Day, parts: list[Part]) -> str:
         *[part.html for part in parts if part.html],
         f'<p class="muted">{html.escape(provenance(day.context))}</p>',
     ]
-    return head(day.date) + "\n".join(lines) + "\n</body></html>\n"
+    return head(day.date) + "\n".join(lines) + "\n" + end()
 
 
 HEAD = """<!doctype html>
@@ -83,10 +83,10 @@ HEAD = """<!doctype html>
 :root {{ color-scheme: light dark; --fg: #222; --bg: #fff; --line: #ddd; --muted: #6b6b6b; --card: #f7f7f5; }}
 @media (prefers-color-scheme: dark) {{
   :root {{ --fg: #e6e6e6; --bg: #16181b; --line: #3a3d41; --muted: #a0a4a8; --card: #1f2226; }}
-  a {{ color: #8ab4f8; }} svg {{ background: #fff; border-radius: 4px; }}
+  a {{ color: #8ab4f8; }} .static svg {{ background: #fff; border-radius: 4px; }}
 }}
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 .5rem;
-  color: var(--fg); background: var(--bg); }}
+  color: var(--fg); background: var(--bg); overflow-wrap: anywhere; }}
 table {{ border-collapse: collapse; margin: 1rem 0; display: block; overflow-x: auto; max-width: 100%; }}
 td, th {{ border-bottom: 1px solid var(--line); padding: .25rem .75rem; text-align: right; white-space: nowrap; }}
 th {{ white-space: normal; vertical-align: bottom; }}
@@ -94,6 +94,9 @@ td:first-child, th:first-child {{ text-align: left; }}
 .muted {{ color: var(--muted); font-size: .85rem; }}
 p.csv {{ margin: -.4rem 0 0; font-size: .8rem; }}
 svg {{ max-width: 100%; height: auto; }}
+figure.chart {{ margin: 1rem 0; }} figure.chart .vega {{ width: 100%; }}
+.static {{ overflow-x: auto; }} .static svg {{ max-width: none; }}
+details.figures {{ font-size: .85rem; }}
 nav.site {{ display: flex; flex-wrap: wrap; gap: .3rem 1rem; font-size: .9rem; }}
 .headline {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: .5rem; }}
 .figure {{ background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .4rem .6rem; }}
@@ -104,6 +107,13 @@ nav.site {{ display: flex; flex-wrap: wrap; gap: .3rem 1rem; font-size: .9rem; }
 </style></head>
 <body>
 """
+
+
+def end(prefix: str = "") -> str:
+    """The end of a page: the site's script that draws its charts (``prefix``: the way up to the site's folder)."""
+    from openbooks.flows.report.assets import scripts
+
+    return scripts(prefix) + "\n</body></html>\n"
 
 
 def head(title: str) -> str:

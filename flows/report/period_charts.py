@@ -1,5 +1,6 @@
-"""Trends over a period, one point per published day, as inline SVG (the
-daily charts' rendering: hover titles, no legend entry for an absent series).
+"""Trends over a period, one point per published day, drawn in the browser
+and kept as SVG for pages without script (the daily charts' rendering: hover
+titles, no legend entry for an absent series).
 A day not published is a gap in each line, not a line drawn across it; each
 quantity has its colour from ``palette``."""
 
@@ -7,12 +8,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from openbooks.flows.report.charts import WIDTH, built, fed, field, svgs
+from openbooks.flows.report.charts import WIDTH, built, fed, field, figures
 from openbooks.flows.report.palette import colour
 
 REVENUE = {"gpu_cost_usd": "GPU cost", "theoretical_revenue_usd": "theoretical revenue",
            "billed_revenue_usd": "billed revenue"}
 MARGINS = {"gross_margin": "theoretical", "billed_gross_margin": "billed", "loaded_gross_margin": "fully loaded"}
+DAY_MS = 86_400_000  # a tick a day at most (the axis of a wide chart would repeat a day)
 UNIT_COST = {"cost_per_million_input_usd": "per million input tokens",
              "cost_per_million_output_usd": "per million output tokens"}
 CACHE = {"cache_hit_rate": "cache hit rate"}
@@ -46,7 +48,8 @@ def line_chart(daily: pl.DataFrame, series: dict[str, str], title: str, y_title:
     long = _long(every_day(daily), series, number)
     present = [c for c in series if series[c] in set(long["series"].to_list())]
     base = alt.Chart(title=title).encode(
-        x=alt.X("day", type="temporal", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
+        x=alt.X("day", type="temporal", title=None,
+                axis=alt.Axis(format="%b %d", labelAngle=0, tickMinStep=DAY_MS)),
         y=alt.Y("value", type="quantitative", title=y_title, axis=alt.Axis(format=axis_format)),
         color=alt.Color("series", type="nominal", title=None, scale=alt.Scale(
             domain=[series[c] for c in present], range=[colour(c) for c in present])),
@@ -79,7 +82,7 @@ def node_hours_chart(daily: pl.DataFrame):
         alt.Chart(title="Node-hours by day: " + ", ".join(domain))
         .mark_bar()
         .encode(
-            x=alt.X("day", type="temporal", title=None, axis=alt.Axis(format="%b %d", labelAngle=0),
+            x=alt.X("day", type="temporal", title=None, axis=alt.Axis(format="%b %d", labelAngle=0, tickMinStep=DAY_MS),
                     timeUnit="yearmonthdate"),
             y=alt.Y("value", type="quantitative", title="node-hours", stack="zero"),
             color=alt.Color("series", type="nominal", title=None, scale=alt.Scale(
@@ -93,9 +96,9 @@ def node_hours_chart(daily: pl.DataFrame):
 
 
 def trend_charts(daily: pl.DataFrame, cost_breakdown: pl.DataFrame | None = None) -> list[str]:
-    """The period's trend charts as SVG (none without a published day)."""
+    """The period's trend charts as figures, SVG kept for pages without script (none without a published day)."""
     if not daily.height:
         return []
     daily = daily.sort("day")
     lines = (REVENUE_TREND, MARGIN_TREND, UNIT_COST_TREND, CACHE_TREND)
-    return svgs([*((line_chart, (daily, *line)) for line in lines), (node_hours_chart, (daily,))])
+    return figures([*((line_chart, (daily, *line)) for line in lines), (node_hours_chart, (daily,))])

@@ -95,6 +95,13 @@ def waterfall_rows(stmt: Statement) -> tuple[list[str], list[list[str]]]:
     return ["step", *models], [[r["step"], *(money(r[m]) for m in models)] for r in wide.iter_rows(named=True)]
 
 
+def model_link(model: str) -> str:
+    """A model's cell, linking to its page on the site (``named_pages``); "all" is no model."""
+    from urllib.parse import quote
+
+    return model if model == "all" else Link(str(model), f"../models/{quote(quote(str(model), safe=''))}.html")
+
+
 def tables(stmt: Statement) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of each table of the statement, in page order."""
     totals = stmt.totals.row(0, named=True)
@@ -102,7 +109,8 @@ def tables(stmt: Statement) -> list[tuple[str, list[str], list[list[str]]]]:
     cost = [[r["line"], usd(r["usd"]), pct(r["share"])] for r in stmt.cost_breakdown.iter_rows(named=True)]
     if cost:
         cost.append(["fully loaded", usd(stmt.cost_breakdown["usd"].sum()), pct(1.0)])
-    models = [[r["model"], money(r["theoretical_revenue_usd"]), money(r["billed_revenue_usd"]), pct(r["billed_share"])]
+    models = [[model_link(r["model"]), money(r["theoretical_revenue_usd"]), money(r["billed_revenue_usd"]),
+               pct(r["billed_share"])]
               for r in stmt.models.iter_rows(named=True)]
     previous = f"previous ({stmt.previous.start} to {stmt.previous.end})"
     parts = [
@@ -156,7 +164,7 @@ def markdown(stmt: Statement) -> str:
 
 
 def html_page(stmt: Statement) -> str:
-    from openbooks.flows.report.page import head
+    from openbooks.flows.report.page import end, head
     from openbooks.flows.report.period_charts import trend_charts
 
     note, found = incomplete_note(stmt), descriptions(stmt.anomalies)
@@ -169,7 +177,7 @@ def html_page(stmt: Statement) -> str:
         "<h2>Trends</h2>" + "".join(trend_charts(stmt.daily, stmt.cost_breakdown)),
         *[html_table(title, header, rows) for title, header, rows in tables(stmt)],
     ]
-    return head(html.escape(stmt.period.label)) + "\n".join(lines) + "\n</body></html>\n"
+    return head(html.escape(stmt.period.label)) + "\n".join(lines) + "\n" + end("../")
 
 
 def csv_text(stmt: Statement) -> str:
@@ -224,8 +232,13 @@ SUFFIXES = {"focus": "focus.csv"}
 
 
 def write_statement(directory: Path, stmt: Statement, fmt: str) -> Path:
-    """``<directory>/<label>.<fmt>`` (FOCUS rows: ``<label>.focus.csv``), written atomically."""
+    """``<directory>/<label>.<fmt>`` (FOCUS rows: ``<label>.focus.csv``), written
+    atomically; a page's Vega bundle in the site's folder, ``directory``'s parent (``assets``)."""
     directory.mkdir(parents=True, exist_ok=True)
+    if fmt == "html":
+        from openbooks.flows.report.assets import write_bundle
+
+        write_bundle(directory.parent)
     path = directory / f"{stmt.period.label}.{SUFFIXES.get(fmt, fmt)}"
     write_text_atomically(path, RENDERERS[fmt](stmt))
     return path

@@ -1,7 +1,10 @@
 """The report site: ``reports/index.html``, every published day with its
 headline figures and a link to its page, the month statements of the latest
-published day's month and of the month before, and the trends of the last 90
-days. Every page is self-contained and opens offline.
+published day's month and of the month before, the trends of the last 90
+days, and the page of each model and customer (``named_pages``). Every page
+opens offline: its charts are drawn by the site's own Vega bundle
+(``assets/vega.js``, ``assets``), and the index's and the statements' are
+kept as SVG for a browser without script.
 
 "Current month" is the month of the latest published day (a backfill of past
 data has its own present). GX Data Docs pages are linked from each day's page
@@ -17,11 +20,14 @@ from pathlib import Path
 
 import polars as pl
 
-from openbooks.flows.report.charts import concurrently, svgs
+from openbooks.flows.report.assets import write_bundle
+from openbooks.flows.report.charts import concurrently, figures
 from openbooks.flows.report.files import report_paths, write_text_atomically
 from openbooks.flows.report.format import csv_link, format_value, pct
 from openbooks.flows.report.headline import headline_rows, strip_html, with_unit_cost
-from openbooks.flows.report.page import head
+from openbooks.flows.report.named_pages import index_links, write_named_pages
+from openbooks.flows.report.sections.customers import TOP
+from openbooks.flows.report.page import end, head
 from openbooks.flows.report.period import Period, month_period, period_statement
 from openbooks.flows.report.period_charts import MARGIN_TREND, REVENUE_TREND, line_chart
 from openbooks.flows.report.period_page import write_statement
@@ -67,7 +73,8 @@ def days_table(rows: list[tuple[str, bool, list[str]]]) -> str:
     return f"<h2>Days</h2>{link}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def index_page(daily: pl.DataFrame, directory: Path, statements: list[tuple[Period, str]], trends: list[str]) -> str:
+def index_page(daily: pl.DataFrame, directory: Path, statements: list[tuple[Period, str]], trends: list[str],
+               named: str = "") -> str:
     links = "".join(f'<li><a href="{html.escape(path)}">{html.escape(p.label)}</a> ({p.start} to {p.end})</li>'
                     for p, path in statements)
     last = daily["day"].max()
@@ -78,18 +85,21 @@ def index_page(daily: pl.DataFrame, directory: Path, statements: list[tuple[Peri
         f"<p>{daily.height} published day(s), {daily['day'].min()} to {last}.</p>",
         f"<h2>Month statements</h2><ul>{links}</ul>" if links else "",
         f"<h2>Last {TREND_DAYS} days</h2>" + "".join(trends),
+        named,
         days_table(day_rows(daily, directory)),
         f'<p class="muted">{html.escape(DATA_DOCS_NOTE)}</p>',
     ]
-    return head("reports") + "\n".join(line for line in lines if line) + "\n</body></html>\n"
+    return head("reports") + "\n".join(line for line in lines if line) + "\n" + end()
 
 
 def write_site(config: Config, *, read_only: bool = False) -> Path | None:
-    """Rewrite ``index.html`` and the two month statements it links (None when
-    nothing is published yet). Run after a publish, it reads in a writing
-    session, which takes turns with a backfill's other days."""
+    """Rewrite ``index.html``, the two month statements it links and the
+    pages of the models and customers (``named_pages``; None when nothing is
+    published yet). Run after a publish, it reads in a writing session,
+    which takes turns with a backfill's other days."""
     with session(config, read_only=read_only) as con:
         daily = published.all_daily(con)
+        models, customers = published.named_rows(con, TOP)
     if not daily.height:
         return None
     directory = config.report_dir
@@ -99,9 +109,11 @@ def write_site(config: Config, *, read_only: bool = False) -> Path | None:
     recent = daily.filter(pl.col("day") > daily["day"].max() - timedelta(days=TREND_DAYS))
     *paths, trends = concurrently([
         *(partial(write_statement, directory / "periods", statement, "html") for statement in read),
-        partial(svgs, [(line_chart, (recent, *REVENUE_TREND)), (line_chart, (recent, *MARGIN_TREND))]),
+        partial(figures, [(line_chart, (recent, *REVENUE_TREND)), (line_chart, (recent, *MARGIN_TREND))]),
     ])
     statements = [(month, path.relative_to(directory).as_posix()) for month, path in zip(months, paths, strict=True)]
+    write_named_pages(directory, models, customers)
     index = directory / "index.html"
-    write_text_atomically(index, index_page(daily, directory, statements, trends))
+    write_bundle(directory)
+    write_text_atomically(index, index_page(daily, directory, statements, trends, index_links(models, customers)))
     return index

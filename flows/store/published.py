@@ -72,3 +72,34 @@ def period_tables(con: duckdb.DuckDBPyConnection, start: date, end: date,
         con, "SELECT day, status FROM run_log WHERE day BETWEEN ? AND ? "
              "QUALIFY row_number() OVER (PARTITION BY day ORDER BY started_at DESC) = 1", [start, end])
     return tables
+
+
+def daily_columns_between(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], first: date,
+                          last: date) -> pl.DataFrame:
+    """``columns`` of the published ``daily_economics`` rows from ``first`` to ``last``."""
+    return frame(con, f"SELECT {', '.join(columns)} FROM daily_economics WHERE day BETWEEN ? AND ? ORDER BY day",
+                 [first, last])
+
+
+def _linked_customers(top: int) -> str:
+    """The customers a day's page names: its top ``top`` by billed revenue and by loss, every day of each."""
+    return f"""
+    WITH ranked AS (
+        SELECT customer_id,
+            row_number() OVER (PARTITION BY day ORDER BY billed_revenue_usd DESC NULLS LAST, customer_id) AS by_revenue,
+            row_number() OVER (PARTITION BY day, margin_usd < 0 ORDER BY margin_usd, customer_id) AS by_loss,
+            margin_usd < 0 AS loss
+        FROM customer_economics)
+    SELECT * FROM customer_economics WHERE customer_id IN (
+        SELECT customer_id FROM ranked WHERE by_revenue <= {int(top)} OR (loss AND by_loss <= {int(top)}))
+    ORDER BY customer_id, day"""
+
+
+def named_rows(con: duckdb.DuckDBPyConnection, top: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every model's days, and every day of each customer a day's page names (its ``top``)."""
+    held = {row[0] for row in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    models = (frame(con, "SELECT * FROM model_economics ORDER BY model, day") if "model_economics" in held
+              else pl.DataFrame())
+    customers = frame(con, _linked_customers(top)) if "customer_economics" in held else pl.DataFrame()
+    return models, customers

@@ -8,14 +8,11 @@ process, when the UI starts.
 from __future__ import annotations
 
 import hashlib
-import threading
 from functools import cache
 from importlib.resources import files
 
+from openbooks.flows.report.assets import vega_bundle  # noqa: F401 - served as /static/vega.js
 from openbooks.flows.ui.palette import css_variables
-
-_bundle_lock = threading.Lock()
-
 
 def static_text(name: str) -> str:
     return files("openbooks.flows.ui").joinpath("static", name).read_text(encoding="utf-8")
@@ -29,18 +26,6 @@ def stylesheet() -> str:
 @cache
 def script() -> str:
     return static_text("ui.js")
-
-
-def vega_bundle() -> str:
-    with _bundle_lock:
-        return _vega_bundle()
-
-
-@cache
-def _vega_bundle() -> str:
-    import vl_convert
-
-    return vl_convert.javascript_bundle()
 
 
 def etag(text: str) -> str:

@@ -8,16 +8,18 @@ section is one module and one entry here.
 from __future__ import annotations
 
 from openbooks.flows.report.sections import (
-    anomalies, charts, claims, cost, customers, figures, hourly, in_depth, scenarios, skipped, validation, waterfall,
-    whatif,
+    anomalies, charts, claims, cost, customers, figures, headline, hourly, in_depth, models, scenarios, skipped,
+    validation, waterfall, whatif,
 )
 
 SECTIONS = (
     anomalies,  # at the top, when the day has any
+    headline,  # the key figures against their trailing median, when given
     figures,
     charts,
     in_depth,  # the economics in depth: in_depth to claims
     waterfall,
+    models,  # each linking to its page on the site
     cost,
     scenarios,
     whatif,  # the config's what-if scenarios, when it declares any

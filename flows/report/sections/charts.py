@@ -16,15 +16,16 @@ TABLES = (STEPS, HOURLY, WATERFALL)
 
 
 def draw(tables: Mapping[str, pl.DataFrame], timezone: str) -> tuple[str, ...]:
-    """The day's charts as SVG, from its tables by name."""
+    """The day's charts as the page's figures (drawn in the browser; without
+    script, their figures as text), from its tables by name."""
     day = Day(tables, None)
     axis = charts.time_axis(day.daily, timezone)
     drawn = [charts.node_chart(day.table(STEPS), axis), charts.cost_income_chart(day.table(HOURLY), axis)]
     if day.has(WATERFALL):
         drawn += [charts.waterfall_chart(day.table(WATERFALL)), charts.capacity_chart(day.table(HOURLY), axis)]
-    return tuple(charts.svg(chart) for chart in drawn)
+    return tuple(charts.figure_html(chart, static=False) for chart in drawn)
 
 
 def render(day: Day) -> Part:
-    svgs = day.context.charts if day.context.charts is not None else draw(day.tables, day.context.timezone)
-    return Part(html="<h2>Charts</h2>" + "".join(svgs), charts=svgs)
+    shown = day.context.charts if day.context.charts is not None else draw(day.tables, day.context.timezone)
+    return Part(html="<h2>Charts</h2>" + "".join(shown), charts=shown)
