@@ -98,7 +98,7 @@ def test_a_full_or_read_only_warehouse_disk_is_one_line_naming_it(project, tmpfs
 
 
 def _status_rows(project, monkeypatch) -> list[str]:
-    """``openbooks status``'s rows of the day, wide enough for the whole reason."""
+    """``openbooks status``'s lines of the day: its runs' rows, then each failed run's reason on a line of its own."""
     monkeypatch.setenv("COLUMNS", "400")
     done = openbooks_process("status", "-c", str(project.config_path))
     assert done.code == 0, done.err
@@ -123,11 +123,12 @@ def test_a_run_failed_on_a_full_warehouse_disk_is_recorded_failed_once_there_is_
     assert published(config, "SELECT status FROM run_log") == [("published",)]  # the disk took no row
     # While the disk is still full, status shows the run from the file beside the warehouse.
     still_full = _status_rows(project, monkeypatch)
-    assert "failed" in still_full[0] and "disk is full" in still_full[0], still_full
+    assert "failed" in still_full[0] and any("disk is full" in line for line in still_full[1:]), still_full
 
     filler.unlink()
     shown = _status_rows(project, monkeypatch)
-    assert len(shown) == 2 and "failed" in shown[0] and f"{warehouse}: cannot write (the disk is full" in shown[0]
+    assert len(shown) == 3 and "failed" in shown[0] and "published" in shown[1], shown
+    assert f"{warehouse}: cannot write (the disk is full" in shown[2], shown
     runs = published(config, "SELECT status, error FROM run_log ORDER BY started_at")
     assert [s for s, _ in runs] == ["published", "failed"]
     assert runs[1][1] == errors[0].removeprefix("error: ")  # the one-line reason, not "interrupted"
