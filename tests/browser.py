@@ -34,12 +34,19 @@ class PageLoad:
     svgs: int = 0
 
 
+# Headless, and nothing of its own on the network (no background requests,
+# component updates or sync): any request a page makes is the page's.
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run")
+
+
 class Browser:
     def __init__(self, profile: Path):
-        binary = shutil.which("chromium-browser") or require("chromium", "chromium")
+        binary = shutil.which("chromium") or shutil.which("chromium-browser") or require("chromium", "chromium")
+        profile.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-address=127.0.0.1",
-             "--remote-debugging-port=0", f"--user-data-dir={profile}", "--window-size=1100,1400", "about:blank"],
+            [binary, *CHROMIUM_FLAGS, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+             f"--user-data-dir={profile}", "--window-size=1100,1400", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         port_file = profile / "DevToolsActivePort"
@@ -53,6 +60,8 @@ class Browser:
         self.ids = itertools.count(1)
         for method in ("Network.enable", "Runtime.enable", "Log.enable", "Page.enable"):
             self.call(method)
+        self.call("Browser.setDownloadBehavior", None, behavior="allow", downloadPath=str(profile / "downloads"),
+                  eventsEnabled=True)
 
     def call(self, method: str, events: list | None = None, **params) -> dict:
         """Send one command; events that arrive before its answer go to ``events``."""

@@ -20,6 +20,7 @@ from tests.leftovers import mark_this_run, still_running
 mark_this_run()
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own, which tears down the session's fixtures (the Prefect harness)
 def pytest_sessionfinish(session, exitstatus):
     """A run that leaves a server or worker running fails (tests/leftovers.py)."""
     left = still_running()

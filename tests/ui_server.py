@@ -5,11 +5,9 @@ networking off and counting as local only the loopback addresses)."""
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -17,12 +15,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from websockets.sync.client import connect
 
 from tests.browser import Browser, PageLoad
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run")
 
 
 class UIServer:
@@ -57,30 +52,7 @@ def local(url: str) -> bool:
 
 
 class UIBrowser(Browser):
-    """Chromium with the flags that keep it from calling home; pages on loopback count as local."""
-
-    def __init__(self, profile: Path):
-        binary = shutil.which("chromium") or shutil.which("chromium-browser")
-        assert binary, "chromium is not installed"
-        profile.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [binary, *CHROMIUM_FLAGS, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-             f"--user-data-dir={profile}", "--window-size=1100,1400", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        port_file = profile / "DevToolsActivePort"
-        for _ in range(300):
-            if port_file.exists() and port_file.read_text().strip():
-                break
-            time.sleep(0.1)
-        port = int(port_file.read_text().splitlines()[0])
-        target = next(t for t in httpx.get(f"http://127.0.0.1:{port}/json/list").json() if t["type"] == "page")
-        self.socket = connect(target["webSocketDebuggerUrl"], max_size=None)
-        self.ids = itertools.count(1)
-        for method in ("Network.enable", "Runtime.enable", "Log.enable", "Page.enable"):
-            self.call(method)
-        self.call("Browser.setDownloadBehavior", None, behavior="allow", downloadPath=str(profile / "downloads"),
-                  eventsEnabled=True)
+    """The test browser, counting as local the pages on loopback (the UI's), with helpers for its pages."""
 
     @staticmethod
     def _note(load: PageLoad, method: str, params: dict) -> None:
