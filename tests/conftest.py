@@ -23,11 +23,25 @@ mark_this_run()
 @pytest.hookimpl(trylast=True)  # after pytest's own, which tears down the session's fixtures (the Prefect harness)
 def pytest_sessionfinish(session, exitstatus):
     """A run that leaves a server or worker running fails (tests/leftovers.py)."""
+    stop_own_prefect_servers()
     left = still_running()
     if left:
         lines = "\n".join(f"  pid {pid}: {command[:200]}" for pid, command in sorted(left.items()))
         print(f"\nerror: the test run left {len(left)} process(es) running:\n{lines}")
         session.exitstatus = 1
+
+def stop_own_prefect_servers() -> None:
+    """Prefect's servers this process started, stopped as they would be at its exit: a log line
+    sent to the API after the harness ended (its own "Stopping temporary server") starts one."""
+    import sys
+
+    if "prefect.server.api.server" not in sys.modules:
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in list(SubprocessASGIServer._instances.values()):
+        server.stop()
+
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
