@@ -676,7 +676,7 @@ def test_a_report_not_written_for_a_full_disk_is_written_by_the_next_run(project
 
     disk = tmp_path / "disk"
     disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True,
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], capture_output=True,
                              text=True)
     if mounted.returncode:
         pytest.skip(f"cannot mount a tmpfs to make a full disk: {mounted.stderr.strip()}")

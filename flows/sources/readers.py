@@ -28,6 +28,11 @@ from openbooks.errors import InputError
 
 SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".json": "json", ".ndjson": "json", ".jsonl": "json"}
 
+# A row's place in its own file (1 for its first row), from the scan's
+# ordinality: a window's row_number() without an order numbers the rows of a
+# parallel scan in no particular order, so an error would name the wrong line.
+LINE_IN_FILE = "ordinality - min(ordinality) OVER (PARTITION BY filename) + 1"
+
 
 def _files(paths: list[Path]) -> str:
     return "[" + ", ".join(literal(str(p)) for p in paths) + "]"
@@ -102,8 +107,8 @@ class JsonReader:
         return f"(SELECT {self._as_text(file_columns)} FROM read_json({_files(paths)}, {self._options}))"
 
     def numbered(self, paths: list[Path], source, file_columns: list[str]) -> str:
-        text = self._as_text(file_columns, ", filename AS __file, row_number() OVER (PARTITION BY filename) AS __line")
-        return f"SELECT {text} FROM read_json({_files(paths)}, {self._options}, filename = true)"
+        text = self._as_text(file_columns, f", filename AS __file, {LINE_IN_FILE} AS __line")
+        return f"SELECT {text} FROM read_json({_files(paths)}, {self._options}, filename = true) WITH ORDINALITY"
 
     def load(self, con, path: Path, source, file_columns: list[str]) -> list[Problem]:
         try:
@@ -147,7 +152,8 @@ class CsvReader:
 
     def numbered(self, paths: list[Path], source, file_columns: list[str]) -> str:
         reader = self._read_csv(_files(paths), source, file_columns, ", filename = true")
-        return f"SELECT *, filename AS __file, row_number() OVER (PARTITION BY filename) + 1 AS __line FROM {reader}"
+        return (f"SELECT * EXCLUDE (ordinality), filename AS __file, {LINE_IN_FILE} + 1 AS __line "
+                f"FROM {reader} WITH ORDINALITY")
 
     def load(self, con, path: Path, source, file_columns: list[str]) -> list[Problem]:
         con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
