@@ -240,7 +240,7 @@ def _check_feed(config: Config, runs: list[DayRun], feed: str, parameters: dict,
                 data_docs: bool) -> None:
     going = live(runs)
     frames = {run.day: run.node_log if feed == "node_log" else run.token_counts for run in going}
-    suite = inputs.FEED_SUITES[feed]
+    suite = feed  # a joined feed is checked by its namesake suite
     if frames:  # a card's "*" prices the models of every day
         parameters = inputs.input_parameters(config, pl.concat([f.select("model") for f in frames.values()]))
     outcomes = outcomes_of(config, going, frames, suite, {day: parameters for day in frames}, run_name, data_docs)
@@ -298,7 +298,7 @@ def range_history(config: Config, dailies: pl.DataFrame) -> pl.DataFrame:
     """The published rows the headline strips of the days of ``dailies`` read."""
     days = sorted(dailies["day"].to_list())
     with session(config) as con:  # a writing session: it takes turns with a backfill's other days
-        return published.daily_columns_between(con, HEADLINE_COLUMNS, *headline_window(days[0], days[-1]))
+        return published.daily_between(con, *headline_window(days[0], days[-1]), HEADLINE_COLUMNS)
 
 
 @task(cache_policy=NONE)

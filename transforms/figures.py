@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import polars as pl
 
 from openbooks.transforms.efficiency import (
-    SECONDS_PER_HOUR,
     decode_cost_usd,
     idle_capacity_share,
     prefill_cost_usd,
@@ -54,26 +53,18 @@ class Figure:
         return self.name, self.label, self.fmt
 
 
-def _col(name: str) -> pl.Expr:
-    return pl.col(name)
-
-
 def _margin(kind: Callable[[pl.Expr, pl.Expr], pl.Expr], revenue: str, cost: str) -> Callable[[], pl.Expr]:
-    return lambda: kind(_col(revenue), _col(cost))
-
-
-def _per_node_second_of_sums(tokens: str, node_hours: str) -> Callable[[], pl.Expr]:
-    return lambda: ratio(_col(tokens), _col(node_hours) * SECONDS_PER_HOUR)
+    return lambda: kind(pl.col(revenue), pl.col(cost))
 
 
 THEORETICAL, BILLED = "theoretical_revenue_usd", "billed_revenue_usd"
 GPU, LOADED, INVOICED = "gpu_cost_usd", "loaded_cost_usd", "invoiced_gpu_cost_usd"
 
 FIGURES = (
-    Figure("avg_nodes", "node_hours / hours", lambda: ratio(_col("node_hours"), _col("hours")),
+    Figure("avg_nodes", "node_hours / hours", lambda: ratio(pl.col("node_hours"), pl.col("hours")),
            "Average nodes", "{:,.2f}"),
     Figure("cache_hit_rate", "cache_hit_tokens / input_tokens",
-           lambda: cache_hit_rate(_col("cache_hit_tokens"), _col("cache_miss_tokens")), "Cache hit rate", "{:.2%}"),
+           lambda: cache_hit_rate(pl.col("cache_hit_tokens"), pl.col("cache_miss_tokens")), "Cache hit rate", "{:.2%}"),
     Figure("cost_profit_margin", "theoretical revenue / GPU cost - 1 (5.45 = 545%)",
            _margin(cost_profit_margin, THEORETICAL, GPU), "Cost profit margin", "{:.0%}"),
     Figure("gross_margin", "(theoretical revenue - GPU cost) / theoretical revenue",
@@ -94,27 +85,27 @@ FIGURES = (
            _margin(gross_margin, BILLED, INVOICED)),
     Figure("idle_capacity_share", "idle capacity / (peak nodes x hours)", idle_capacity_share,
            "  share of peak capacity", "{:.1%}",
-           over_period=lambda: ratio(_col("idle_capacity_node_hours"), _col("peak_capacity_node_hours"))),
+           over_period=lambda: ratio(pl.col("idle_capacity_node_hours"), pl.col("peak_capacity_node_hours"))),
     Figure("prefill_input_tokens_per_node_second", "input tokens / (prefill node-hours x 3,600)" + NOT_SPLIT,
            lambda: split(tokens_per_node_second("input_tokens", "prefill_node_hours")),
            "Input tokens/s per prefill node", "{:,.0f}",
-           over_period=_per_node_second_of_sums("input_tokens", "prefill_node_hours")),
+           over_period=lambda: tokens_per_node_second("input_tokens", "prefill_node_hours")),
     Figure("decode_output_tokens_per_node_second", "output tokens / (decode node-hours x 3,600)" + NOT_SPLIT,
            lambda: split(tokens_per_node_second("output_tokens", "decode_node_hours")),
            "Output tokens/s per decode node", "{:,.0f}",
-           over_period=_per_node_second_of_sums("output_tokens", "decode_node_hours")),
+           over_period=lambda: tokens_per_node_second("output_tokens", "decode_node_hours")),
     Figure("cost_per_million_input_usd", "GPU cost x prefill share of node-hours / input tokens x 10^6" + NOT_SPLIT,
            lambda: usd_per_million(prefill_cost_usd(GPU), "input_tokens"),
            "GPU cost per million input tokens", "${:,.4f}",
-           over_period=lambda: usd_per_million(_col("prefill_cost_usd"), "input_tokens")),
+           over_period=lambda: usd_per_million(pl.col("prefill_cost_usd"), "input_tokens")),
     Figure("cost_per_million_output_usd", "GPU cost x decode share of node-hours / output tokens x 10^6" + NOT_SPLIT,
            lambda: usd_per_million(decode_cost_usd(GPU), "output_tokens"),
            "GPU cost per million output tokens", "${:,.4f}",
-           over_period=lambda: usd_per_million(_col(GPU) - _col("prefill_cost_usd"), "output_tokens")),
+           over_period=lambda: usd_per_million(pl.col(GPU) - pl.col("prefill_cost_usd"), "output_tokens")),
     Figure("break_even_output_price_usd", "output price per million that alone covers GPU cost",
-           lambda: usd_per_million(_col(GPU), "output_tokens"), "Break-even output price (GPU cost)", "${:,.4f}"),
+           lambda: usd_per_million(pl.col(GPU), "output_tokens"), "Break-even output price (GPU cost)", "${:,.4f}"),
     Figure("loaded_break_even_output_price_usd", "output price per million that alone covers loaded cost",
-           lambda: usd_per_million(_col(LOADED), "output_tokens"),
+           lambda: usd_per_million(pl.col(LOADED), "output_tokens"),
            "Break-even output price (fully loaded)", "${:,.4f}"),
 )
 FIGURE = {figure.name: figure for figure in FIGURES}

@@ -25,7 +25,7 @@ def published_day(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, pl.Dat
     against the published days before it."""
     tables = report_tables.read_day(con, day, TABLES)
     if tables.get("daily_economics") is not None and tables["daily_economics"].height:
-        history = report_tables.daily_columns_between(con, HEADLINE_COLUMNS, *headline_window(day, day))
+        history = report_tables.daily_between(con, *headline_window(day, day), HEADLINE_COLUMNS)
         tables[HEADLINE] = headline_of(history, day)
     return tables
 

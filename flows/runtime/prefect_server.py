@@ -123,28 +123,26 @@ def die_with_parent() -> None:
         pass  # not Linux: the owner's own stop has to do
 
 
+def positive_env(name: str, default: float, unit: str) -> float:
+    """The environment's ``name`` as a positive number of ``unit``, or ``default`` when unset."""
+    value = os.environ.get(name, "").strip()
+    try:
+        number = float(value) if value else default
+    except ValueError:
+        raise OpenbooksError(f"{name}={value!r}: expected a number of {unit}")
+    if number <= 0:
+        raise OpenbooksError(f"{name}={value!r}: expected a number of {unit} > 0")
+    return number
+
+
 def startup_seconds() -> float:
     """How long to wait for a starting server: ``OPENBOOKS_API_STARTUP_SECONDS`` or 600."""
-    value = os.environ.get(STARTUP_ENV, "").strip()
-    try:
-        seconds = float(value) if value else DEFAULT_STARTUP_SECONDS
-    except ValueError:
-        raise OpenbooksError(f"{STARTUP_ENV}={value!r}: expected a number of seconds")
-    if seconds <= 0:
-        raise OpenbooksError(f"{STARTUP_ENV}={value!r}: expected a number of seconds > 0")
-    return seconds
+    return positive_env(STARTUP_ENV, DEFAULT_STARTUP_SECONDS, "seconds")
 
 
 def idle_minutes() -> float:
     """After how long without a request the shared server ends: ``OPENBOOKS_API_IDLE_MINUTES`` or 30."""
-    value = os.environ.get(IDLE_ENV, "").strip()
-    try:
-        minutes = float(value) if value else DEFAULT_IDLE_MINUTES
-    except ValueError:
-        raise OpenbooksError(f"{IDLE_ENV}={value!r}: expected a number of minutes")
-    if minutes <= 0:
-        raise OpenbooksError(f"{IDLE_ENV}={value!r}: expected a number of minutes > 0")
-    return minutes
+    return positive_env(IDLE_ENV, DEFAULT_IDLE_MINUTES, "minutes")
 
 
 def wait_until_healthy(server: ApiServer, *, seconds: float | None = None, echo: Echo = say) -> None:

@@ -33,7 +33,6 @@ from openbooks.expectations.suites import JOINED_FEED_SUITES
 from openbooks.transforms.capacity import SERVING_ROLES, UNALLOCATED
 from openbooks.transforms.plausibility import renamed_models
 
-FEED_SUITES = {feed: feed for feed in JOINED_FEED_SUITES}  # feed → the suite its joined frame is checked by
 
 
 def sources_feeding(config: Config, feeds: tuple[str, ...]) -> list[str]:
@@ -186,7 +185,7 @@ def record_docs(config: Config, record: RunRecord, outcome: validate.SuiteOutcom
 def validate_feed(config: Config, window: DayWindow, feed: str, frame: pl.DataFrame, record: RunRecord) -> list[str]:
     """The feed's suite over its frame: its problems, one line each; failing rows quarantined."""
     outcome = validate.validate_frame(
-        frame, config.expectations_dir / f"{FEED_SUITES[feed]}.json", input_parameters(config, frame),
+        frame, config.expectations_dir / f"{feed}.json"  # a joined feed is checked by its namesake suite, input_parameters(config, frame),
         **docs(config, record),
     )
     return feed_problems(config, window, feed, frame, record, outcome)
@@ -218,7 +217,7 @@ def validate_kinds(config: Config, results: dict[str, SourceResult], record: Run
     for name, result in results.items():
         kind = kind_for(config.sources.get(name))
         checked = result.checked if result.checked is not None else result.frame
-        if kind.suite is None or kind.suite in FEED_SUITES.values() or checked is None:
+        if kind.suite is None or kind.suite in JOINED_FEED_SUITES or checked is None:
             continue
         outcome = validate.validate_frame(checked, config.expectations_dir / f"{kind.suite}.json", {},
                                           **docs(config, record))

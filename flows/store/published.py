@@ -42,9 +42,11 @@ def all_daily(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return frame(con, "SELECT * FROM daily_economics ORDER BY day")
 
 
-def daily_between(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pl.DataFrame:
-    """The published ``daily_economics`` rows from ``start`` to ``end``."""
-    return frame(con, "SELECT * FROM daily_economics WHERE day BETWEEN ? AND ? ORDER BY day", [start, end])
+def daily_between(con: duckdb.DuckDBPyConnection, start: date, end: date,
+                  columns: tuple[str, ...] = ("*",)) -> pl.DataFrame:
+    """``columns`` of the published ``daily_economics`` rows from ``start`` to ``end``."""
+    return frame(con, f"SELECT {', '.join(columns)} FROM daily_economics WHERE day BETWEEN ? AND ? ORDER BY day",
+                 [start, end])
 
 
 def budget_breaks(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pl.DataFrame:
@@ -72,13 +74,6 @@ def period_tables(con: duckdb.DuckDBPyConnection, start: date, end: date,
         con, "SELECT day, status FROM run_log WHERE day BETWEEN ? AND ? "
              "QUALIFY row_number() OVER (PARTITION BY day ORDER BY started_at DESC) = 1", [start, end])
     return tables
-
-
-def daily_columns_between(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], first: date,
-                          last: date) -> pl.DataFrame:
-    """``columns`` of the published ``daily_economics`` rows from ``first`` to ``last``."""
-    return frame(con, f"SELECT {', '.join(columns)} FROM daily_economics WHERE day BETWEEN ? AND ? ORDER BY day",
-                 [first, last])
 
 
 def _linked_customers(top: int) -> str:
